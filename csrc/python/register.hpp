@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// fbsim._core: the per-subsystem registration functions module.cpp calls.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace fbsim::python {
+
+void register_geometry(pybind11::module_& m);
+
+}  // namespace fbsim::python
