@@ -32,14 +32,14 @@ class IdIndexMachine(RuleBasedStateMachine):
     def remove(self, data):
         victims = data.draw(st.lists(st.sampled_from(self.model), unique=True, min_size=1))
         removed, moves = self.index.remove(np.array(victims, dtype=np.int64))
-        for v, r in zip(victims, removed):
+        for v, r in zip(victims, removed, strict=True):
             slot = self.model.index(v)
             assert r == slot
             self.model[slot] = self.model[-1]
             self.model.pop()
         for dst, src in moves:  # what a store does with the moves
             self.rows[dst] = self.rows[src]
-        del self.rows[len(self.model):]
+        del self.rows[len(self.model) :]
 
     @invariant()
     def agrees_with_model(self):

@@ -77,7 +77,9 @@ def run_demo(items: int, seed: int, as_json: bool) -> dict:
         print(f"fbsim {fbsim.__version__}: batch geometry for building-game servers")
         print(f"  {items:,} oriented boxes -> AABBs")
         print(f"    fbsim (C++ core)   {t_fbsim * 1e3:9.2f} ms")
-        print(f"    numpy + scipy      {t_numpy * 1e3:9.2f} ms   ({report['speedup_vs_numpy']:.1f}x slower)")
+        print(
+            f"    numpy + scipy      {t_numpy * 1e3:9.2f} ms   ({report['speedup_vs_numpy']:.1f}x slower)"
+        )
         print(f"    max |difference|   {max_error:.3g} studs")
         print(f"  a NaN coordinate is rejected, not simulated: {rejected}")
         print("  C++ servers link the same core: cmake -Dfbsim_DIR=$(fbsim --cmake-dir)")

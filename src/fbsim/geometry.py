@@ -283,9 +283,7 @@ class Hulls(_ShapeBatch):
     def __init__(self, points_list: Sequence[npt.ArrayLike]) -> None:
         if points_list is None or isinstance(points_list, (str, bytes)):
             raise TypeError("points_list must be a sequence of (m, 3) point arrays")
-        parts = [
-            _core.as_rows(p, f"points_list[{k}]", 3) for k, p in enumerate(points_list)
-        ]
+        parts = [_core.as_rows(p, f"points_list[{k}]", 3) for k, p in enumerate(points_list)]
         for k, p in enumerate(parts):
             if p.shape[0] == 0:
                 raise ValueError(f"points_list[{k}] is empty; a hull needs at least one point")
