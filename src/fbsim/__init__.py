@@ -27,6 +27,10 @@ from fbsim.geometry import (
     transform_points,
 )
 
+from fbsim.catalog import Catalog, ItemKind, default_catalog
+from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator, Reason
+from fbsim.world import Action, Role, SnapshotError, World, WorldConfig
+
 try:
     __version__ = _dist_version("fbsim")
 except PackageNotFoundError:  # running from a source tree without metadata
@@ -35,6 +39,18 @@ except PackageNotFoundError:  # running from a source tree without metadata
 
 __all__ = [
     "MAX_COORDINATE",
+    "Action",
+    "Catalog",
+    "ItemKind",
+    "PlacementConfig",
+    "PlacementResults",
+    "PlacementValidator",
+    "Reason",
+    "Role",
+    "SnapshotError",
+    "World",
+    "WorldConfig",
+    "default_catalog",
     "Boxes",
     "Capsules",
     "Hulls",

@@ -1,0 +1,625 @@
+# SPDX-License-Identifier: MIT
+"""Server-side placement validation: "may this player put this item here?".
+
+The client only names a kind, a pose and (optionally) the size it believes the item has; the
+server decides from its own state. Rules run vectorised over a whole batch, in this order
+(the first failing rule is the reason): replay/duplicate request ids, rate limit, known player
+and kind, finite input, catalog size, rotation, world bounds, grid, plot and role, reach from
+the *server-known* eye position, line of sight, overlap with items (exact narrow phase, flush
+is legal), overlap with players, then the in-order pass that resolves conflicts inside the
+batch (first request wins), support, per-player/per-plot limits and inventory.
+
+``PlacementValidator.validate`` never changes the world; ``World.commit(results)`` applies the
+accepted requests atomically.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fbsim import _core
+from fbsim.geometry import Boxes
+from fbsim.world import Action, World
+
+
+class Reason(enum.IntEnum):
+    """Why a request was refused (OK when it was accepted)."""
+
+    OK = 0
+    STALE_REQUEST = 1
+    RATE_LIMITED = 2
+    UNKNOWN_PLAYER = 3
+    UNKNOWN_KIND = 4
+    NOT_FINITE = 5
+    SIZE_MISMATCH = 6
+    BAD_ROTATION = 7
+    ROTATION_NOT_ALLOWED = 8
+    OUT_OF_BOUNDS = 9
+    OFF_GRID = 10
+    NO_PLOT = 11
+    NOT_PERMITTED = 12
+    OUT_OF_REACH = 13
+    NO_LINE_OF_SIGHT = 14
+    OVERLAPS_ITEM = 15
+    OVERLAPS_PLAYER = 16
+    BATCH_CONFLICT = 17
+    UNSUPPORTED = 18
+    PLAYER_LIMIT = 19
+    PLOT_LIMIT = 20
+    NO_INVENTORY = 21
+    SAME_KIND_RATE = 22
+
+
+MESSAGES = {
+    Reason.OK: "accepted",
+    Reason.STALE_REQUEST: "request id is older than the replay window",
+    Reason.RATE_LIMITED: "placing too fast (rate limit)",
+    Reason.UNKNOWN_PLAYER: "player is not connected",
+    Reason.UNKNOWN_KIND: "kind is not in the catalog",
+    Reason.NOT_FINITE: "position, rotation or size is not finite or out of range",
+    Reason.SIZE_MISMATCH: "claimed size is not a catalog size for this kind",
+    Reason.BAD_ROTATION: "rotation is not a unit quaternion",
+    Reason.ROTATION_NOT_ALLOWED: "rotation is not allowed for this kind",
+    Reason.OUT_OF_BOUNDS: "item would leave the world bounds",
+    Reason.OFF_GRID: "item is not on the building grid",
+    Reason.NO_PLOT: "item is not inside a single plot",
+    Reason.NOT_PERMITTED: "player's role on this plot does not allow building",
+    Reason.OUT_OF_REACH: "target is beyond the player's reach",
+    Reason.NO_LINE_OF_SIGHT: "an item blocks the line of sight to the target",
+    Reason.OVERLAPS_ITEM: "item would overlap an existing item",
+    Reason.OVERLAPS_PLAYER: "item would overlap a player",
+    Reason.BATCH_CONFLICT: "item overlaps an earlier accepted request in the same batch",
+    Reason.UNSUPPORTED: "item must rest on the ground or another item",
+    Reason.PLAYER_LIMIT: "player's limit for this kind is reached",
+    Reason.PLOT_LIMIT: "plot's limit for this kind is reached",
+    Reason.NO_INVENTORY: "player has none of this kind left",
+    Reason.SAME_KIND_RATE: "too many items of one kind in the window (duplication rule)",
+}
+
+
+@dataclass(frozen=True)
+class PlacementConfig:
+    """Tolerances and limits, studs and seconds.
+
+    ``touch_tolerance``: penetration up to this depth is "touching" (flush placement is legal).
+    ``rate`` / ``burst``: token bucket per player: a builder may place ``burst`` items at once
+    and ``rate`` per second sustained (defaults let a fast builder place 20 items/s for 5 s,
+    and stop a client spamming hundreds per second).
+    ``same_kind_limit``: the enterprise plan's ITEM_DUPLICATION heuristic as (max, window s),
+    off by default: server-owned inventories already make duplication impossible.
+    """
+
+    touch_tolerance: float = 1e-3
+    support_tolerance: float = 1e-3
+    grid_tolerance: float = 1e-3
+    rotation_tolerance: float = 1e-4  # radians
+    unit_tolerance: float = 1e-3  # | |q| - 1 | allowed for a client quaternion
+    reach: float = 24.0
+    reach_tolerance: float = 1e-6
+    los_tolerance: float = 1e-3
+    rate: float = 12.0
+    burst: float = 40.0
+    same_kind_limit: tuple[int, float] | None = None
+
+
+@dataclass
+class PlacementResults:
+    """Per-request decisions of one batch (arrays of length n)."""
+
+    world: World
+    world_version: int
+    request_id: np.ndarray
+    player: np.ndarray
+    kind: np.ndarray
+    position: np.ndarray
+    rotation: np.ndarray  # normalised / snapped
+    half_extents: np.ndarray
+    plot: np.ndarray
+    ok: np.ndarray
+    reason: np.ndarray
+    duplicate: np.ndarray  # replayed request: answered with its first decision, never applied
+    detail: np.ndarray  # the measured value behind the reason (e.g. distance), nan if none
+    item_id: np.ndarray = field(default=None)  # filled by World.commit
+    committed: bool = False
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    def message(self, i: int) -> str:
+        """Human-readable decision for request i."""
+        r = Reason(int(self.reason[i]))
+        text = MESSAGES[r]
+        if not math.isnan(self.detail[i]):
+            text += f" ({self.detail[i]:.6g})"
+        if self.duplicate[i]:
+            text = f"duplicate request id {int(self.request_id[i])}: first decision: {text}"
+        return text
+
+    def messages(self) -> list[str]:
+        return [self.message(i) for i in range(len(self))]
+
+
+def _as_requests(requests: Mapping, n_name="request_id"):
+    """Convert request arrays; shape errors raise, bad values become per-row reasons."""
+    if not isinstance(requests, Mapping):
+        raise TypeError("requests must be a mapping of arrays (request_id, player, kind, ...)")
+    for key in ("request_id", "player", "kind", "position", "rotation"):
+        if key not in requests:
+            raise ValueError(f"requests is missing {key!r}")
+    rid = _core.as_ids(requests["request_id"], "request_id")
+    player = _core.as_ids(requests["player"], "player")
+    n = len(rid)
+    kind = np.asarray(requests["kind"])
+    pos = _float_rows(requests["position"], "position", 3)
+    rot = _float_rows(requests["rotation"], "rotation", 4)
+    size = requests.get("size")
+    size = np.full((n, 3), np.nan) if size is None else _float_rows(size, "size", 3)
+    for name, arr in (("player", player), ("kind", kind), ("position", pos), ("rotation", rot), ("size", size)):
+        if len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} rows but {n_name} has {n}")
+    return rid, player, kind, pos, rot, size
+
+
+def _float_rows(obj, name: str, cols: int) -> np.ndarray:
+    """(n, cols) float64 that may hold NaN/inf (judged per request, not per batch)."""
+    if obj is None:
+        raise TypeError(f"{name} must be an array, not None")
+    arr = np.asarray(obj)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != cols:
+        raise ValueError(f"{name} must have shape (n, {cols}), got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+_YAW_STEPS = np.array(
+    [[0.0, math.sin(k * math.pi / 4), 0.0, math.cos(k * math.pi / 4)] for k in range(4)]
+)
+
+
+def closest_point_on_boxes(points, centers, quats, half_extents) -> np.ndarray:
+    """Closest point of each (oriented) box to each point: clamp in the box frame."""
+    mats = _core.quat_to_matrix(quats)
+    local = np.einsum("nji,nj->ni", mats, points - centers)  # R^T (p - c)
+    clamped = np.clip(local, -half_extents, half_extents)
+    return centers + np.einsum("nij,nj->ni", mats, clamped)
+
+
+class _TokenBuckets:
+    """Per-player token buckets, vectorised: rows of one player in a batch are served in
+    order, so the first ``floor(tokens)`` of them pass."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens: dict[int, float] = {}
+        self.stamp: dict[int, float] = {}
+
+    def take(self, players: np.ndarray, now: float, commit: bool) -> np.ndarray:
+        ok = np.zeros(len(players), dtype=bool)
+        if not len(players):
+            return ok
+        uniq, inv = np.unique(players, return_inverse=True)
+        order = np.argsort(inv, kind="stable")
+        starts = np.searchsorted(inv[order], np.arange(len(uniq)))
+        rank = np.empty(len(players), dtype=np.int64)
+        rank[order] = np.arange(len(players)) - np.repeat(starts, np.diff(np.append(starts, len(players))))
+        avail = np.empty(len(uniq))
+        for i, p in enumerate(uniq.tolist()):
+            last = self.stamp.get(p, now)
+            elapsed = max(0.0, now - last)  # time going backwards refills nothing
+            avail[i] = min(self.burst, self.tokens.get(p, self.burst) + elapsed * self.rate)
+        ok = rank < np.floor(avail[inv])
+        if commit:
+            used = np.bincount(inv[ok], minlength=len(uniq))
+            for i, p in enumerate(uniq.tolist()):
+                self.tokens[p] = avail[i] - used[i]
+                self.stamp[p] = max(now, self.stamp.get(p, now))
+        return ok
+
+
+class PlacementValidator:
+    """Validates placement requests against a World.
+
+    Parameters
+    ----------
+    world : World
+    config : PlacementConfig, optional
+    """
+
+    def __init__(self, world: World, config: PlacementConfig | None = None) -> None:
+        self.world = world
+        self.config = config if config is not None else PlacementConfig()
+        self._buckets = _TokenBuckets(self.config.rate, self.config.burst)
+        self._same_kind: dict[tuple[int, int], list[float]] = {}
+        self.rule_seconds: dict[str, float] = {}  # time spent per rule in the last batch
+
+    def validate(self, requests: Mapping, now: float = 0.0) -> PlacementResults:
+        """Decide a batch of placement requests.
+
+        Parameters
+        ----------
+        requests : mapping of arrays, length n each
+            ``request_id`` (int64, per player, increasing), ``player`` (int64), ``kind`` (int
+            or name), ``position`` (n, 3) item centre, ``rotation`` (n, 4) quaternion (x, y,
+            z, w), optional ``size`` (n, 3) claimed half extents (NaN rows: catalog default).
+        now : float
+            Server time, seconds (drives the rate limit).
+
+        Returns
+        -------
+        PlacementResults
+            ``ok``, ``reason`` (Reason), ``message(i)``; pass it to ``World.commit``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Malformed arrays (wrong shapes/dtypes, mismatched lengths). Bad *values* (NaN,
+            unknown ids, huge coordinates) are per-request reasons instead: one hostile row
+            never fails the batch.
+        """
+        import time
+
+        w, cfg, cat = self.world, self.config, self.world.catalog
+        if not (isinstance(now, (int, float)) and math.isfinite(now)):
+            raise ValueError("now must be a finite number of seconds")
+        rid, player, kind_in, pos, rot, size = _as_requests(requests)
+        n = len(rid)
+        timer = {}
+        with w.lock:
+            reason = np.zeros(n, dtype=np.int16)
+            detail = np.full(n, np.nan)
+
+            def fail(mask, why, value=None):
+                new = mask & (reason == 0)
+                reason[new] = why
+                if value is not None:
+                    detail[new] = np.broadcast_to(value, (n,))[new]
+                return new
+
+            t0 = time.perf_counter()
+            duplicate, first_of = self._find_duplicates(player, rid)
+            live = ~duplicate
+            fail(live & (rid < w.max_request_id(player) - w.REQUEST_WINDOW), Reason.STALE_REQUEST)
+            prow = w._players.index.lookup(player)
+            fail(prow < 0, Reason.UNKNOWN_PLAYER)
+            # Every request of a connected player costs a token, legal or not: a flood of
+            # invalid requests must not buy expensive checks. Unknown ids cost nothing (and so
+            # cannot grow the bucket table).
+            metered = live & (prow >= 0)
+            ok_rate = self._buckets.take(player[metered], now, commit=True)
+            rate_fail = np.zeros(n, dtype=bool)
+            rate_fail[np.flatnonzero(metered)[~ok_rate]] = True
+            fail(rate_fail, Reason.RATE_LIMITED)
+            timer["replay+rate"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            kind = _kind_ids(cat, kind_in)
+            fail(kind < 0, Reason.UNKNOWN_KIND)
+            k = np.maximum(kind, 0)
+            finite = (
+                np.all(np.isfinite(pos) & (np.abs(pos) <= _core.MAX_COORDINATE), axis=1)
+                & np.all(np.isfinite(rot) & (np.abs(rot) <= 1e6), axis=1)
+                & np.all(np.isfinite(size) | np.isnan(size), axis=1)
+            )
+            fail(~finite, Reason.NOT_FINITE)
+            # Size: the catalog's, never the client's. A claimed size must match exactly.
+            half = cat.sizes[k, 0].copy()
+            claimed = ~np.any(np.isnan(size), axis=1)
+            if claimed.any():
+                diff = np.abs(cat.sizes[k] - size[:, None, :]).max(axis=2)  # (n, max_sizes)
+                diff[np.isnan(diff)] = np.inf
+                best = diff.argmin(axis=1)
+                match = diff[np.arange(n), best] <= 1e-9
+                fail(claimed & ~match, Reason.SIZE_MISMATCH)
+                use = claimed & match
+                half[use] = cat.sizes[k[use], best[use]]
+            timer["ids+values"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            norm = np.linalg.norm(np.where(np.isfinite(rot), rot, 0.0), axis=1)
+            fail(np.abs(norm - 1.0) > cfg.unit_tolerance, Reason.BAD_ROTATION, norm)
+            q = rot / np.where(norm > 0, norm, 1.0)[:, None]
+            q = self._check_rotation(q, cat.rotation_mode[k], reason, detail)
+            timer["rotation"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            good = reason == 0
+            safe_pos = np.where(good[:, None], pos, 0.0)
+            safe_q = np.where(good[:, None], q, [0.0, 0.0, 0.0, 1.0])
+            aabb = _core.obb_to_aabb(safe_pos, safe_q, half)
+            lo_w, hi_w = np.asarray(w.config.bounds_lo), np.asarray(w.config.bounds_hi)
+            fail(np.any(aabb[:, :3] < lo_w, axis=1) | np.any(aabb[:, 3:] > hi_w, axis=1),
+                 Reason.OUT_OF_BOUNDS)
+            g = cat.grid[k]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                off = np.abs(aabb[:, :3] - np.round(aabb[:, :3] / g[:, None]) * g[:, None])
+            off = np.where(g[:, None] > 0, off, 0.0).max(axis=1)
+            fail(off > cfg.grid_tolerance, Reason.OFF_GRID, off)
+            timer["bounds+grid"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            plot = w._plots_containing(aabb, cfg.grid_tolerance)
+            fail(plot < 0, Reason.NO_PLOT)
+            roles = w.roles(plot, player)
+            fail(~w.allowed(Action.PLACE, roles), Reason.NOT_PERMITTED)
+            timer["plot+role"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            eye = np.zeros((n, 3))
+            known = prow >= 0
+            eye[known] = w._players.column("position")[prow[known]] + [0.0, w.config.eye_height, 0.0]
+            target = closest_point_on_boxes(eye, safe_pos, safe_q, half)
+            reach = np.linalg.norm(target - eye, axis=1)
+            fail(reach > cfg.reach + cfg.reach_tolerance, Reason.OUT_OF_REACH, reach)
+            timer["reach"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            self._check_line_of_sight(eye, target, reach, reason, detail)
+            timer["line_of_sight"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            new_boxes = _BoxRows(safe_pos, safe_q, half)
+            self._check_item_overlap(new_boxes, aabb, reason)
+            timer["overlap_items"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._check_player_overlap(new_boxes, aabb, reason)
+            timer["overlap_players"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            supported = self._world_support(new_boxes, aabb, reason, cat.needs_support[k])
+            timer["support"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            self._resolve_in_order(new_boxes, aabb, reason, supported, player, k, plot, now)
+            timer["batch_order"] = time.perf_counter() - t0
+
+            # Duplicates answer with the first decision (in this batch or remembered).
+            ok = reason == 0
+            for i in np.flatnonzero(duplicate).tolist():
+                j = first_of[i]
+                if j >= 0:
+                    ok[i], reason[i], detail[i] = ok[j], reason[j], detail[j]
+                else:
+                    prev = w.decision_for(int(player[i]), int(rid[i]))
+                    ok[i], reason[i] = prev
+            self.rule_seconds = timer
+            return PlacementResults(
+                world=w,
+                world_version=w.version,
+                request_id=rid,
+                player=player,
+                kind=kind,
+                position=safe_pos,
+                rotation=safe_q,
+                half_extents=half,
+                plot=plot,
+                ok=ok,
+                reason=reason,
+                duplicate=duplicate,
+                detail=detail,
+                item_id=np.full(n, -1, dtype=np.int64),
+            )
+
+    # ---- rules ----------------------------------------------------------------------------
+
+    def _find_duplicates(self, player, rid):
+        """Rows whose (player, request id) came earlier in the batch or in an earlier batch.
+        first_of[i] is the earlier row in this batch, or -1 for a remembered decision."""
+        n = len(rid)
+        duplicate = np.zeros(n, dtype=bool)
+        first_of = np.full(n, -1, dtype=np.int64)
+        if n == 0:
+            return duplicate, first_of
+        keys = np.empty(n, dtype=[("p", "<i8"), ("r", "<i8")])
+        keys["p"], keys["r"] = player, rid
+        _, first_idx, inv = np.unique(keys, return_index=True, return_inverse=True)
+        first = first_idx[inv]
+        in_batch = first != np.arange(n)
+        duplicate |= in_batch
+        first_of[in_batch] = first[in_batch]
+        # Remembered ids: only ids at or below a player's max can have been seen before.
+        maybe = np.flatnonzero(~in_batch & (rid <= self.world.max_request_id(player)))
+        for i in maybe.tolist():
+            if self.world.decision_for(int(player[i]), int(rid[i])) is not None:
+                duplicate[i] = True
+        # A later in-batch duplicate of a remembered request points at the remembered decision.
+        remembered = duplicate & ~in_batch
+        follow = in_batch & remembered[first]
+        first_of[follow] = -1
+        return duplicate, first_of
+
+    def _check_rotation(self, q, mode, reason, detail):
+        """Snap rotations to the kind's allowed set; refuse those further than the tolerance."""
+        cos_tol = math.cos(self.config.rotation_tolerance / 2)
+        out = q.copy()
+        none = mode == 0
+        dot_id = np.abs(q[:, 3])
+        bad = none & (dot_id < cos_tol) & (reason == 0)
+        out[none] = [0.0, 0.0, 0.0, 1.0]
+        yaw = mode == 1
+        dots = np.abs(q @ _YAW_STEPS.T)  # |cos(half angle)| to each of the 4 yaw steps
+        best = dots.argmax(axis=1)
+        bad |= yaw & (dots.max(axis=1) < cos_tol) & (reason == 0)
+        out[yaw] = _YAW_STEPS[best[yaw]]
+        angle = 2 * np.arccos(np.clip(np.where(none, dot_id, dots.max(axis=1)), 0, 1))
+        reason[bad] = Reason.ROTATION_NOT_ALLOWED
+        detail[bad] = angle[bad]
+        return out
+
+    def _check_line_of_sight(self, eye, target, dist, reason, detail):
+        """Refuse where an existing item's interior lies on the segment eye -> target. Blockers
+        are shrunk by los_tolerance so a sight line grazing an edge or face is not blocked."""
+        from fbsim.collision import raycast
+
+        w, tol = self.world, self.config.los_tolerance
+        live = np.flatnonzero((reason == 0) & (dist > tol))
+        if not len(live):
+            return
+        lo = np.minimum(eye[live], target[live])
+        hi = np.maximum(eye[live], target[live])
+        offsets, ids = w._item_tree.query_aabb(lo, hi)
+        if not len(ids):
+            return
+        q = np.repeat(np.arange(len(live)), np.diff(offsets))
+        rows = w._items.rows(ids)
+        half = np.maximum(w._items.column("half_extents")[rows] - tol, 0.0)
+        blockers = Boxes(w._items.column("position")[rows], w._items.column("rotation")[rows], half)
+        req = live[q]
+        dirs = (target[req] - eye[req]) / dist[req][:, None]
+        t, _ = raycast(blockers, eye[req], dirs, dist[req])
+        hit = np.isfinite(t)
+        blocked = np.zeros(len(reason), dtype=bool)
+        blocked[req[hit]] = True
+        new = blocked & (reason == 0)
+        reason[new] = Reason.NO_LINE_OF_SIGHT
+
+    def _check_item_overlap(self, new_boxes, aabb, reason):
+        from fbsim.collision import overlap
+
+        w = self.world
+        live = np.flatnonzero(reason == 0)
+        if not len(live):
+            return
+        offsets, ids = w._item_tree.query_aabb(aabb[live, :3], aabb[live, 3:])
+        if not len(ids):
+            return
+        q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
+        rows = w._items.rows(ids)
+        hit = overlap(new_boxes.take(q), w.item_boxes(rows), tol=self.config.touch_tolerance)
+        bad = np.zeros(len(reason), dtype=bool)
+        bad[q[hit]] = True
+        reason[bad & (reason == 0)] = Reason.OVERLAPS_ITEM
+
+    def _check_player_overlap(self, new_boxes, aabb, reason):
+        from fbsim.collision import overlap
+
+        w = self.world
+        live = np.flatnonzero(reason == 0)
+        if not len(live) or w.player_count == 0:
+            return
+        offsets, ids = w._player_tree.query_aabb(aabb[live, :3], aabb[live, 3:])
+        if not len(ids):
+            return
+        q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
+        rows = w._players.rows(ids)
+        hit = overlap(new_boxes.take(q), w.player_capsules(rows), tol=self.config.touch_tolerance)
+        bad = np.zeros(len(reason), dtype=bool)
+        bad[q[hit]] = True
+        reason[bad & (reason == 0)] = Reason.OVERLAPS_PLAYER
+
+    def _world_support(self, new_boxes, aabb, reason, needs):
+        """Supported by the ground or an existing item (within support_tolerance)."""
+        from fbsim.collision import distance
+
+        w, tol = self.world, self.config.support_tolerance
+        supported = ~needs | (aabb[:, 1] <= w.config.ground_y + tol)
+        live = np.flatnonzero((reason == 0) & ~supported)
+        if not len(live):
+            return supported
+        offsets, ids = w._item_tree.query_aabb(aabb[live, :3] - tol, aabb[live, 3:] + tol)
+        if len(ids):
+            q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
+            d, _, _ = distance(new_boxes.take(q), w.item_boxes(w._items.rows(ids)))
+            supported[q[d <= tol]] = True
+        return supported
+
+    def _resolve_in_order(self, new_boxes, aabb, reason, supported, player, kind, plot, now):
+        """The sequential part: first request wins conflicts, stacked items in one batch
+        support each other, and limits/inventory count earlier accepted requests."""
+        from fbsim.collision import distance, overlap
+        from fbsim.spatial import DynamicTree
+
+        w, cat, cfg = self.world, self.world.catalog, self.config
+        live = np.flatnonzero(reason == 0)
+        if not len(live):
+            return
+        # Pairs of live requests whose AABBs come within the support tolerance.
+        tree = DynamicTree(margin=0.0)
+        tol = cfg.support_tolerance
+        tree.insert(live, aabb[live, :3] - tol, aabb[live, 3:] + tol)
+        pairs = tree.pairs()
+        conflicts: dict[int, list[int]] = {}
+        supports: dict[int, list[int]] = {}
+        if len(pairs):
+            a, b = pairs[:, 0], pairs[:, 1]  # a < b: a is the earlier request
+            ba, bb = new_boxes.take(a), new_boxes.take(b)
+            hit = overlap(ba, bb, tol=cfg.touch_tolerance)
+            d, _, _ = distance(ba, bb)
+            for x, y in zip(a[hit].tolist(), b[hit].tolist(), strict=True):
+                conflicts.setdefault(y, []).append(x)
+            touch = ~hit & (d <= tol)
+            for x, y in zip(a[touch].tolist(), b[touch].tolist(), strict=True):
+                supports.setdefault(y, []).append(x)
+        accepted = np.zeros(len(reason), dtype=bool)
+        per_player: dict[tuple[int, int], int] = {}
+        per_plot: dict[tuple[int, int], int] = {}
+        inventories: dict[int, np.ndarray] = {}
+        placed_p: dict[int, np.ndarray] = {}
+        placed_q: dict[int, np.ndarray] = {}
+        for i in live.tolist():
+            p, k, pl = int(player[i]), int(kind[i]), int(plot[i])
+            if any(accepted[j] for j in conflicts.get(i, ())):
+                reason[i] = Reason.BATCH_CONFLICT
+                continue
+            if not supported[i] and not any(accepted[j] for j in supports.get(i, ())):
+                reason[i] = Reason.UNSUPPORTED
+                continue
+            if p not in placed_p:
+                placed_p[p] = w.placed_counts(player_id=p)
+                inventories[p] = w.inventory(p)
+            if pl not in placed_q:
+                placed_q[pl] = w.placed_counts(plot_id=pl)
+            np_ = placed_p[p][k] + per_player.get((p, k), 0)
+            if np_ >= cat.max_per_player[k]:
+                reason[i] = Reason.PLAYER_LIMIT
+                continue
+            nq = placed_q[pl][k] + per_plot.get((pl, k), 0)
+            if nq >= cat.max_per_plot[k]:
+                reason[i] = Reason.PLOT_LIMIT
+                continue
+            if inventories[p][k] - per_player.get((p, k), 0) < 1:
+                reason[i] = Reason.NO_INVENTORY
+                continue
+            if cfg.same_kind_limit is not None and not self._same_kind_ok(p, k, now):
+                reason[i] = Reason.SAME_KIND_RATE
+                continue
+            accepted[i] = True
+            per_player[(p, k)] = per_player.get((p, k), 0) + 1
+            per_plot[(pl, k)] = per_plot.get((pl, k), 0) + 1
+
+    def _same_kind_ok(self, player: int, kind: int, now: float) -> bool:
+        limit, window = self.config.same_kind_limit
+        stamps = [t for t in self._same_kind.get((player, kind), []) if now - t < window]
+        if len(stamps) >= limit:
+            self._same_kind[(player, kind)] = stamps
+            return False
+        stamps.append(now)
+        self._same_kind[(player, kind)] = stamps
+        return True
+
+
+def _kind_ids(cat, kind_in) -> np.ndarray:
+    """Catalog ids, -1 for unknown kinds (names or ints)."""
+    arr = np.asarray(kind_in)
+    if arr.dtype.kind in "US":
+        return np.array([cat._by_name.get(str(s), -1) for s in arr.tolist()], dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"kind must be integers or names, got dtype {arr.dtype}")
+    out = arr.astype(np.int64)
+    out[(out < 0) | (out >= len(cat))] = -1
+    return out
+
+
+class _BoxRows:
+    """Box batch rows without re-validation for every subset."""
+
+    def __init__(self, centers, quats, half_extents):
+        self.centers, self.quats, self.half_extents = centers, quats, half_extents
+
+    def take(self, idx) -> Boxes:
+        return Boxes(self.centers[idx], self.quats[idx], self.half_extents[idx])
