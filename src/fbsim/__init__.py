@@ -12,6 +12,7 @@ from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
 from fbsim._core import version as _core_version
+from fbsim.collision import distance, overlap, penetration, raycast, shapecast
 from fbsim.geometry import (
     MAX_COORDINATE,
     Boxes,
@@ -57,11 +58,16 @@ __all__ = [
     "Spheres",
     "__version__",
     "capsule_to_aabb",
+    "distance",
     "geometry",
     "hull_to_aabb",
     "matrix_to_quat",
     "obb_to_aabb",
+    "overlap",
+    "penetration",
     "quat_to_matrix",
+    "raycast",
+    "shapecast",
     "sphere_to_aabb",
     "transform_points",
 ]

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// fbsim private: the GJK pieces shared by gjk.cpp, epa.cpp and shapecast.cpp.
+#pragma once
+
+#include "fbsim/narrowphase.hpp"
+
+namespace fbsim::detail {
+
+/// Support point of a shape's core in direction d, in a frame translated by -shift.
+Vec3 core_support(const Convex& c, Vec3 d, Vec3 shift) noexcept;
+
+/// A simplex vertex: support points of a and b, and their difference w = a - b.
+struct SimplexVertex {
+    Vec3 a;
+    Vec3 b;
+    Vec3 w;
+};
+
+struct Simplex {
+    SimplexVertex v[4];
+    double bc[4] = {0, 0, 0, 0};  ///< barycentric weights of the closest point
+    int n = 0;
+};
+
+/// GJK on the cores of a and b (radii ignored), in the frame translated by -shift.
+struct CoreDistance {
+    double distance = 0.0;  ///< core separation, >= 0
+    Vec3 point_a;           ///< closest point on a's core (shifted frame)
+    Vec3 point_b;           ///< closest point on b's core (shifted frame)
+    bool intersecting = false;
+    int iterations = 0;
+    bool converged = true;
+    Simplex simplex;        ///< final simplex (a tetrahedron containing 0 when intersecting)
+};
+
+CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
+                      const GjkSettings& settings) noexcept;
+
+/// Rough size of the pair in the shifted frame, for scale-relative tolerances.
+double pair_scale(const Convex& a, const Convex& b, Vec3 shift) noexcept;
+
+/// Box-box SAT on convexes of kind kBox (rotation matrices already computed).
+bool sat_overlap(const Convex& a, const Convex& b, double tol) noexcept;
+PenetrationResult sat_penetration(const Convex& a, const Convex& b) noexcept;
+
+/// The reference point of a convex (box/sphere centre, capsule p0, hull first point).
+inline Vec3 anchor(const Convex& c) noexcept { return c.center; }
+
+}  // namespace fbsim::detail
