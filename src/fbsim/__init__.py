@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
+from fbsim import spatial
 from fbsim._core import version as _core_version
 from fbsim.geometry import (
     MAX_COORDINATE,
@@ -26,6 +27,7 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
+from fbsim.spatial import DynamicTree, SpatialHash, SweepAndPrune
 
 try:
     __version__ = _dist_version("fbsim")
@@ -36,6 +38,9 @@ except PackageNotFoundError:  # running from a source tree without metadata
 __all__ = [
     "MAX_COORDINATE",
     "Boxes",
+    "DynamicTree",
+    "SpatialHash",
+    "SweepAndPrune",
     "Capsules",
     "Hulls",
     "Spheres",
@@ -46,6 +51,7 @@ __all__ = [
     "matrix_to_quat",
     "obb_to_aabb",
     "quat_to_matrix",
+    "spatial",
     "sphere_to_aabb",
     "transform_points",
 ]
