@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
     fbsim::args::register_args(m);
     fbsim::python::register_geometry(m);
     fbsim::python::register_narrowphase(m);
+    fbsim::python::register_broadphase(m);
 }

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
+from fbsim import spatial
 from fbsim._core import version as _core_version
 from fbsim.collision import distance, overlap, penetration, raycast, shapecast
 from fbsim.geometry import (
@@ -27,6 +28,7 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
+from fbsim.spatial import DynamicTree, SpatialHash, SweepAndPrune
 
 from fbsim.catalog import Catalog, ItemKind, default_catalog
 from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator, Reason
@@ -53,6 +55,9 @@ __all__ = [
     "WorldConfig",
     "default_catalog",
     "Boxes",
+    "DynamicTree",
+    "SpatialHash",
+    "SweepAndPrune",
     "Capsules",
     "Hulls",
     "Spheres",
@@ -68,6 +73,7 @@ __all__ = [
     "quat_to_matrix",
     "raycast",
     "shapecast",
+    "spatial",
     "sphere_to_aabb",
     "transform_points",
 ]

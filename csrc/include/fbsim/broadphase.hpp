@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+// fbsim: broad phase. Three persistent, incremental structures over axis-aligned boxes keyed by
+// caller-chosen int64 ids, with one interface (class Broadphase):
+//   SpatialHash    hierarchical loose grid (cells double in size per level);
+//   SweepAndPrune  endpoints sorted along one axis, kept sorted by insertion sort between ticks;
+//   DynamicTree    bounding-volume hierarchy of fattened boxes with AVL-style rotations.
+// Every query is exact: the structures only produce candidates, and the shared base class tests
+// each candidate against the stored (double precision, un-fattened) box. Boxes that touch overlap.
+//
+// Thread-safety (all classes): const member functions never mutate shared state, so any number
+// of threads may query concurrently; insert/update/remove need exclusive access (single writer).
+// Nothing here throws for bad data: mutations validate the whole batch first and return a
+// BroadphaseStatus; on error the structure is unchanged. Allocation failure (std::bad_alloc) is
+// the only exception that can escape.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fbsim/geometry.hpp"
+#include "fbsim/status.hpp"
+
+namespace fbsim {
+
+/// What was wrong with a broad-phase batch (in addition to Status' finiteness/range codes).
+enum class BroadphaseError : std::uint8_t {
+    kOk = 0,
+    kNotFinite,     ///< lo or hi has NaN/inf (component in `component`, array in `array`).
+    kOutOfRange,    ///< |coordinate| > kMaxCoordinate.
+    kInverted,      ///< lo > hi on axis `component`.
+    kDuplicateId,   ///< Id repeated within the batch, or (insert) already present.
+    kUnknownId,     ///< update/remove of an id that is not present.
+};
+
+/// Result of validating a batch: the first bad row (`index`) and, for box errors, the axis
+/// (`component`) and which array (`array`: 0 = lo, 1 = hi).
+struct BroadphaseStatus {
+    BroadphaseError code = BroadphaseError::kOk;  ///< kOk when the batch was applied.
+    std::size_t index = 0;                        ///< First offending row.
+    std::uint8_t component = 0;                   ///< Axis of the bad value (box errors).
+    std::uint8_t array = 0;                       ///< 0 lo, 1 hi.
+    double value = 0.0;                           ///< Offending value, for messages.
+    std::int64_t id = 0;                          ///< Offending id (id errors).
+    /// True when no error was found.
+    constexpr bool ok() const noexcept { return code == BroadphaseError::kOk; }
+};
+
+/// Short English description of a broad-phase error code. Static string, never null.
+const char* broadphase_error_message(BroadphaseError code) noexcept;
+
+/// Compressed-sparse-row query result: the answers of query q are
+/// ids[offsets[q] .. offsets[q + 1]), sorted ascending. offsets has Q + 1 entries.
+struct CsrResult {
+    std::vector<std::int64_t> offsets;  ///< Q + 1 row starts, offsets[0] == 0.
+    std::vector<std::int64_t> ids;      ///< Concatenated, per-query sorted ids.
+};
+
+/// One ray's first hit: `id` (or -1 when nothing is hit) and the distance `t` along the
+/// normalised direction (infinity when nothing is hit).
+struct RayHit {
+    std::int64_t id = -1;  ///< Id of the closest box hit; ties broken by the smaller id.
+    double t = 0.0;        ///< Distance from the origin, studs; 0 when the origin is inside.
+};
+
+/// Layer bits every item gets unless told otherwise, and the default "collides with" mask.
+inline constexpr std::uint32_t kDefaultLayer = 1u;
+/// Default mask: collide with every layer.
+inline constexpr std::uint32_t kAllLayers = 0xFFFFFFFFu;
+
+namespace detail {
+
+/// Open-addressing (linear probing, backward-shift deletion) map from int64 id to a uint32
+/// slot. 16 bytes per bucket, load factor <= 1/2. Not thread-safe for writers; const lookups
+/// are safe for concurrent readers.
+class IdMap {
+  public:
+    /// Slot of `id`, or kNone.
+    std::uint32_t find(std::int64_t id) const noexcept;
+    /// Inserts id -> slot; id must be absent. Grows (allocates) as needed.
+    void insert(std::int64_t id, std::uint32_t slot);
+    /// Removes id (must be present).
+    void erase(std::int64_t id) noexcept;
+    /// Makes room for `count` entries in total without rehashing later.
+    void reserve(std::size_t count);
+    /// Bytes held by the table.
+    std::size_t memory_bytes() const noexcept { return buckets_.capacity() * sizeof(Bucket); }
+    /// Marker for "absent".
+    static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+  private:
+    struct Bucket {
+        std::int64_t key;
+        std::uint32_t slot;  // kNone when the bucket is empty
+    };
+    std::size_t home(std::int64_t id) const noexcept;
+    void rehash(std::size_t buckets);
+    std::vector<Bucket> buckets_;
+    std::size_t size_ = 0;
+};
+
+}  // namespace detail
+
+/// The interface and shared state of the three broad phases: the exact boxes, ids, layers and
+/// the id -> slot map. A slot is a dense internal index reused after removal (free list).
+/// Subclasses index slots spatially and report candidates; this class does the exact tests,
+/// the layer filtering and the deterministic output ordering.
+class Broadphase {
+  public:
+    virtual ~Broadphase();
+    Broadphase(const Broadphase&) = delete;
+    Broadphase& operator=(const Broadphase&) = delete;
+
+    /// Checks an insert batch without changing anything: lo/hi (count x 3, row-major) finite,
+    /// within kMaxCoordinate, lo <= hi; ids unique within the batch and not yet present.
+    /// O(count) expected, allocates a scratch id set.
+    BroadphaseStatus validate_insert(const std::int64_t* ids, const double* lo, const double* hi,
+                                     std::size_t count) const;
+    /// As validate_insert, but ids must all be present (and unique within the batch).
+    BroadphaseStatus validate_update(const std::int64_t* ids, const double* lo, const double* hi,
+                                     std::size_t count) const;
+    /// Ids unique within the batch and all present.
+    BroadphaseStatus validate_remove(const std::int64_t* ids, std::size_t count) const;
+
+    /// Adds `count` boxes. `layers`/`masks` may be null (kDefaultLayer / kAllLayers). Two items
+    /// a, b pair only if (layer_a & mask_b) and (layer_b & mask_a) are both non-zero.
+    /// Validates the whole batch first: on error nothing changes. Amortised O(count log n).
+    BroadphaseStatus insert(const std::int64_t* ids, const double* lo, const double* hi,
+                            std::size_t count, const std::uint32_t* layers = nullptr,
+                            const std::uint32_t* masks = nullptr);
+    /// Moves existing boxes to new bounds (layers unchanged). Atomic like insert.
+    BroadphaseStatus update(const std::int64_t* ids, const double* lo, const double* hi,
+                            std::size_t count);
+    /// Removes boxes by id. Atomic like insert.
+    BroadphaseStatus remove(const std::int64_t* ids, std::size_t count);
+
+    /// Number of boxes stored.
+    std::size_t size() const noexcept { return count_; }
+    /// True when `id` is stored. O(1) expected.
+    bool contains(std::int64_t id) const noexcept { return map_.find(id) != detail::IdMap::kNone; }
+    /// Approximate heap bytes held (capacities of every buffer).
+    std::size_t memory_bytes() const noexcept;
+
+    /// Every overlapping pair once, as (smaller id, larger id), rows sorted ascending,
+    /// appended to `out` (2 entries per pair). Layer masks apply.
+    void pairs(std::vector<std::int64_t>& out) const;
+    /// Pairs (id in this, id in `other`) of overlapping boxes across two structures (of any
+    /// kind), rows sorted. Layer masks apply. `other` may be *this (then an item pairs with
+    /// itself, since its box overlaps itself).
+    void pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const;
+    /// Overlapping pairs that involve at least one of `ids` (which must be present: the caller
+    /// validates with validate_remove). Same order and format as pairs(). For "what moved".
+    void pairs_involving(const std::int64_t* ids, std::size_t count,
+                         std::vector<std::int64_t>& out) const;
+
+    /// Ids of boxes overlapping each query box [lo[q], hi[q]] (touching counts) whose layer
+    /// has a bit in `mask`. Inputs must be valid (finite, lo <= hi). O(Q * (log n + k)) typical.
+    CsrResult query_aabb(const double* lo, const double* hi, std::size_t count,
+                         std::uint32_t mask = kAllLayers) const;
+    /// Ids of boxes within distance radii[q] of centers[q] (squared distance <= r^2).
+    CsrResult query_sphere(const double* centers, const double* radii, std::size_t count,
+                           std::uint32_t mask = kAllLayers) const;
+    /// Ids of boxes hit by the segment origins[q] + t * normalise(dirs[q]), 0 <= t <= max_t[q]
+    /// (slab test; boxes containing the origin are hit at t = 0). dirs must be non-zero.
+    CsrResult raycast(const double* origins, const double* dirs, const double* max_t,
+                      std::size_t count, std::uint32_t mask = kAllLayers) const;
+    /// Closest hit per ray (smallest t, then smallest id) into out_hits[count].
+    void raycast_first(const double* origins, const double* dirs, const double* max_t,
+                       std::size_t count, RayHit* out_hits,
+                       std::uint32_t mask = kAllLayers) const;
+
+    /// Debug check of internal invariants (structure bounds contain the boxes, counts agree).
+    /// O(n). Returns false on corruption; used by tests.
+    virtual bool check_invariants() const = 0;
+
+  protected:
+    Broadphase() = default;
+
+    /// Candidate slots whose box may overlap `box` (a superset; each slot at most once).
+    virtual void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const = 0;
+    /// Candidate slots along the segment from `origin` by `dir` (unit) up to `max_t`.
+    /// Default: candidates() of the segment's bounding box.
+    virtual void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
+                                std::vector<std::uint32_t>& out) const;
+    /// Candidate slot pairs (each unordered pair at most once, a != b), appended as a, b.
+    virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
+    /// Called after the shared state committed new slots / moved slots / before removing slots.
+    virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
+    virtual void on_update(const std::uint32_t* slots, std::size_t count) = 0;
+    virtual void on_remove(const std::uint32_t* slots, std::size_t count) = 0;
+    /// Heap bytes held by the subclass.
+    virtual std::size_t index_memory_bytes() const noexcept = 0;
+
+    /// Exact box of a slot.
+    const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
+    /// Whether a slot holds an item (false on the free list).
+    bool alive(std::uint32_t slot) const noexcept { return ids_[slot] != kFreeSlot; }
+    /// One past the largest slot ever used.
+    std::size_t slot_capacity() const noexcept { return ids_.size(); }
+
+  private:
+    static constexpr std::int64_t kFreeSlot = INT64_MIN;
+    BroadphaseStatus check_boxes(const double* lo, const double* hi, std::size_t count) const;
+    bool layers_pair(std::uint32_t a, std::uint32_t b) const noexcept {
+        return (layers_[a] & masks_[b]) != 0 && (layers_[b] & masks_[a]) != 0;
+    }
+    std::vector<Aabb> boxes_;            // by slot
+    std::vector<std::int64_t> ids_;      // by slot; kFreeSlot when free
+    std::vector<std::uint32_t> layers_;  // by slot
+    std::vector<std::uint32_t> masks_;   // by slot
+    std::vector<std::uint32_t> free_;    // free slots, reused LIFO
+    detail::IdMap map_;
+    std::size_t count_ = 0;
+};
+
+/// Hierarchical loose grid. Level L has cubic cells of side cell_size * 2^L; a box lives in
+/// exactly one cell: the cell containing its min corner, at the smallest level whose cell side
+/// is >= the box's largest side. So a box overlaps only its own cell and the next cell up on
+/// each axis, and a 1000-stud baseplate sits in one coarse cell rather than a million fine ones.
+/// Best for many similar-sized moving boxes (players, projectiles): O(1) update, pairs by
+/// neighbouring cells. Memory about 150 bytes per box.
+class SpatialHash final : public Broadphase {
+  public:
+    /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
+    /// 0 picks it automatically from the first non-empty insert (median of the boxes' largest
+    /// sides).
+    explicit SpatialHash(double cell_size = 0.0);
+    ~SpatialHash() override;
+    /// Finest cell side in use (0 until chosen automatically).
+    double cell_size() const noexcept { return cell_size_; }
+    /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
+    static constexpr double kMinCellSize = 1e-3;
+    bool check_invariants() const override;
+
+  protected:
+    void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
+                        std::vector<std::uint32_t>& out) const override;
+    void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    void on_update(const std::uint32_t* slots, std::size_t count) override;
+    void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    std::size_t index_memory_bytes() const noexcept override;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    double cell_size_ = 0.0;
+};
+
+/// Sweep and prune along one axis: the boxes' [lo, hi] intervals on `axis` kept sorted by lo.
+/// Updates re-sort by insertion sort, which is O(n + moves) when boxes move a little per tick
+/// (temporal coherence). Best when the world is spread along the axis (long corridors, flat
+/// worlds viewed along x) or when most queries are thin slabs; in a dense uniform cube a single
+/// axis prunes poorly. Memory about 130 bytes per box.
+class SweepAndPrune final : public Broadphase {
+  public:
+    /// `axis` in {0, 1, 2} (x, y, z); other values are clamped to 0.
+    explicit SweepAndPrune(int axis = 0);
+    ~SweepAndPrune() override;
+    /// The sweep axis.
+    int axis() const noexcept { return axis_; }
+    bool check_invariants() const override;
+
+  protected:
+    void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    void on_update(const std::uint32_t* slots, std::size_t count) override;
+    void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    std::size_t index_memory_bytes() const noexcept override;
+
+  private:
+    struct Entry {
+        double lo;
+        double hi;
+        std::uint32_t slot;
+    };
+    void resort();
+    std::vector<Entry> sorted_;         // by lo on axis_
+    std::vector<std::uint32_t> where_;  // slot -> index into sorted_
+    double max_extent_ = 0.0;           // upper bound of (hi - lo) on axis_ over stored boxes
+    int axis_ = 0;
+};
+
+/// Dynamic AABB tree (after Box2D's b2DynamicTree; our own code): leaves hold boxes fattened by
+/// `margin` on every side (stored as float, rounded outward), so a box that moves less than the
+/// margin costs nothing to update; inserts choose the sibling by the surface-area cost
+/// heuristic and AVL-style rotations keep the height O(log n). Best for mixed sizes, static
+/// worlds with queries (rays, regions) and moderate motion. Memory about 180 bytes per box.
+class DynamicTree final : public Broadphase {
+  public:
+    /// `margin` >= 0 in studs (negative values are treated as 0).
+    explicit DynamicTree(double margin = 0.1);
+    ~DynamicTree() override;
+    /// The fattening margin.
+    double margin() const noexcept { return margin_; }
+    /// Height of the tree (0 for a single leaf, -1 when empty).
+    int height() const noexcept;
+    bool check_invariants() const override;
+
+  protected:
+    void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
+                        std::vector<std::uint32_t>& out) const override;
+    void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    void on_update(const std::uint32_t* slots, std::size_t count) override;
+    void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    std::size_t index_memory_bytes() const noexcept override;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    double margin_ = 0.1;
+};
+
+}  // namespace fbsim

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+// fbsim: the shared part of the broad phases (fbsim/broadphase.hpp): atomic batch validation,
+// slot bookkeeping, the id map, and the exact tests that turn a structure's candidates into
+// answers. Exactness lives here, once: a structure may over-report candidates, never under-.
+// Slab ray test: Kay & Kajiya, "Ray tracing complex scenes", SIGGRAPH 1986; box-sphere distance:
+// Arvo, "A simple method for box-sphere intersection testing", Graphics Gems, 1990.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "fbsim/broadphase.hpp"
+#include "fbsim/validate.hpp"
+
+namespace fbsim {
+
+const char* broadphase_error_message(BroadphaseError code) noexcept {
+    switch (code) {
+        case BroadphaseError::kOk: return "ok";
+        case BroadphaseError::kNotFinite: return "is nan or inf; values must be finite";
+        case BroadphaseError::kOutOfRange: return "exceeds the coordinate limit";
+        case BroadphaseError::kInverted: return "lo is greater than hi";
+        case BroadphaseError::kDuplicateId: return "duplicate id";
+        case BroadphaseError::kUnknownId: return "unknown id";
+    }
+    return "unknown error";
+}
+
+namespace detail {
+
+namespace {
+// splitmix64 finaliser (Steele, Lea & Flood 2014): cheap, and spreads sequential ids.
+inline std::uint64_t mix(std::uint64_t x) noexcept {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+}  // namespace
+
+std::size_t IdMap::home(std::int64_t id) const noexcept {
+    return static_cast<std::size_t>(mix(static_cast<std::uint64_t>(id))) & (buckets_.size() - 1);
+}
+
+std::uint32_t IdMap::find(std::int64_t id) const noexcept {
+    if (buckets_.empty()) return kNone;
+    const std::size_t m = buckets_.size() - 1;
+    // Load <= 1/2 guarantees an empty bucket, so this loop ends within buckets_.size() steps.
+    for (std::size_t i = home(id), n = 0; n <= m; i = (i + 1) & m, ++n) {
+        const Bucket& b = buckets_[i];
+        if (b.slot == kNone) return kNone;
+        if (b.key == id) return b.slot;
+    }
+    return kNone;
+}
+
+void IdMap::rehash(std::size_t buckets) {
+    std::vector<Bucket> old;
+    old.swap(buckets_);
+    buckets_.assign(buckets, Bucket{0, kNone});
+    const std::size_t m = buckets - 1;
+    for (const Bucket& b : old) {
+        if (b.slot == kNone) continue;
+        std::size_t i = home(b.key);
+        while (buckets_[i].slot != kNone) i = (i + 1) & m;
+        buckets_[i] = b;
+    }
+}
+
+void IdMap::reserve(std::size_t count) {
+    std::size_t want = 16;
+    while (want < 2 * count) want *= 2;
+    if (want > buckets_.size()) rehash(want);
+}
+
+void IdMap::insert(std::int64_t id, std::uint32_t slot) {
+    reserve(size_ + 1);
+    const std::size_t m = buckets_.size() - 1;
+    std::size_t i = home(id);
+    while (buckets_[i].slot != kNone) i = (i + 1) & m;
+    buckets_[i] = Bucket{id, slot};
+    ++size_;
+}
+
+void IdMap::erase(std::int64_t id) noexcept {
+    if (buckets_.empty()) return;
+    const std::size_t m = buckets_.size() - 1;
+    std::size_t i = home(id);
+    for (std::size_t n = 0; n <= m; i = (i + 1) & m, ++n) {
+        if (buckets_[i].slot == kNone) return;
+        if (buckets_[i].key == id) break;
+    }
+    if (buckets_[i].slot == kNone || buckets_[i].key != id) return;
+    // Backward-shift deletion (Knuth vol. 3, 6.4 algorithm R): no tombstones to accumulate.
+    std::size_t hole = i;
+    for (std::size_t j = (i + 1) & m, n = 0; n <= m; j = (j + 1) & m, ++n) {
+        if (buckets_[j].slot == kNone) break;
+        const std::size_t h = home(buckets_[j].key);
+        // Move j into the hole unless its home lies cyclically in (hole, j].
+        const bool stays = (hole <= j) ? (hole < h && h <= j) : (hole < h || h <= j);
+        if (!stays) {
+            buckets_[hole] = buckets_[j];
+            hole = j;
+        }
+    }
+    buckets_[hole].slot = kNone;
+    --size_;
+}
+
+}  // namespace detail
+
+namespace {
+
+inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
+    return a.min.x <= b.max.x && b.min.x <= a.max.x && a.min.y <= b.max.y &&
+           b.min.y <= a.max.y && a.min.z <= b.max.z && b.min.z <= a.max.z;
+}
+
+inline Aabb load_box(const double* lo, const double* hi, std::size_t i) noexcept {
+    return Aabb{load_vec3(lo, i), load_vec3(hi, i)};
+}
+
+// Squared distance from c to the box, the same operation order as the numpy reference.
+inline double dist2(const Aabb& b, const Vec3& c) noexcept {
+    const double px = c.x < b.min.x ? b.min.x : (c.x > b.max.x ? b.max.x : c.x);
+    const double py = c.y < b.min.y ? b.min.y : (c.y > b.max.y ? b.max.y : c.y);
+    const double pz = c.z < b.min.z ? b.min.z : (c.z > b.max.z ? b.max.z : c.z);
+    const double dx = c.x - px, dy = c.y - py, dz = c.z - pz;
+    return dx * dx + dy * dy + dz * dz;
+}
+
+// Slab test; returns the entry distance in [0, max_t] or -1 on a miss.
+inline double ray_hit(const Aabb& b, const Vec3& o, const Vec3& d, double max_t) noexcept {
+    double t0 = 0.0, t1 = max_t;
+    const double os[3] = {o.x, o.y, o.z}, ds[3] = {d.x, d.y, d.z};
+    const double lo[3] = {b.min.x, b.min.y, b.min.z}, hi[3] = {b.max.x, b.max.y, b.max.z};
+    for (int k = 0; k < 3; ++k) {
+        if (ds[k] == 0.0) {
+            if (os[k] < lo[k] || os[k] > hi[k]) return -1.0;
+            continue;
+        }
+        double a = (lo[k] - os[k]) / ds[k], c = (hi[k] - os[k]) / ds[k];
+        if (a > c) std::swap(a, c);
+        if (a > t0) t0 = a;
+        if (c < t1) t1 = c;
+        if (t0 > t1) return -1.0;
+    }
+    return t0;
+}
+
+inline Vec3 unit(const Vec3& d) noexcept {
+    const double n = std::sqrt(d.x * d.x + d.y * d.y + d.z * d.z);
+    return Vec3{d.x / n, d.y / n, d.z / n};
+}
+
+template <class T>
+void grow(std::vector<T>& v, std::size_t need) {
+    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
+    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
+}
+
+struct PairRow {
+    std::int64_t a, b;
+    bool operator<(const PairRow& o) const noexcept { return a < o.a || (a == o.a && b < o.b); }
+    bool operator==(const PairRow& o) const noexcept { return a == o.a && b == o.b; }
+};
+
+void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
+    std::sort(rows.begin(), rows.end());
+    const std::size_t base = out.size();
+    out.resize(base + 2 * rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out[base + 2 * i] = rows[i].a;
+        out[base + 2 * i + 1] = rows[i].b;
+    }
+}
+
+// First duplicate in a batch: the smallest row index that repeats an earlier row's id.
+bool first_duplicate(const std::int64_t* ids, std::size_t count, std::size_t* out_index) {
+    std::vector<std::pair<std::int64_t, std::size_t>> v(count);
+    for (std::size_t i = 0; i < count; ++i) v[i] = {ids[i], i};
+    std::sort(v.begin(), v.end());
+    bool found = false;
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < count; ++i) {
+        // Within one id, rows sort by index, so v[i] repeats an earlier row.
+        if (v[i].first == v[i - 1].first && (!found || v[i].second < best)) {
+            best = v[i].second;
+            found = true;
+        }
+    }
+    if (found) *out_index = best;
+    return found;
+}
+
+}  // namespace
+
+Broadphase::~Broadphase() = default;
+
+BroadphaseStatus Broadphase::check_boxes(const double* lo, const double* hi,
+                                         std::size_t count) const {
+    BroadphaseStatus s;
+    for (std::uint8_t a = 0; a < 2; ++a) {
+        const Status st = first_invalid(a == 0 ? lo : hi, count, 3, kMaxCoordinate);
+        if (!st.ok()) {
+            s.code = st.code == ErrorCode::kNotFinite ? BroadphaseError::kNotFinite
+                                                      : BroadphaseError::kOutOfRange;
+            s.index = st.index;
+            s.component = st.component;
+            s.array = a;
+            s.value = st.value;
+            return s;
+        }
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        for (std::uint8_t k = 0; k < 3; ++k) {
+            if (lo[3 * i + k] > hi[3 * i + k]) {
+                s.code = BroadphaseError::kInverted;
+                s.index = i;
+                s.component = k;
+                s.array = 0;
+                s.value = lo[3 * i + k];
+                return s;
+            }
+        }
+    }
+    return s;
+}
+
+BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const double* lo,
+                                             const double* hi, std::size_t count) const {
+    BroadphaseStatus s;
+    std::size_t dup = 0;
+    if (first_duplicate(ids, count, &dup)) {
+        s.code = BroadphaseError::kDuplicateId;
+        s.index = dup;
+        s.id = ids[dup];
+        return s;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        if (contains(ids[i])) {
+            s.code = BroadphaseError::kDuplicateId;
+            s.index = i;
+            s.id = ids[i];
+            return s;
+        }
+    }
+    return check_boxes(lo, hi, count);
+}
+
+BroadphaseStatus Broadphase::validate_remove(const std::int64_t* ids, std::size_t count) const {
+    BroadphaseStatus s;
+    std::size_t dup = 0;
+    if (first_duplicate(ids, count, &dup)) {
+        s.code = BroadphaseError::kDuplicateId;
+        s.index = dup;
+        s.id = ids[dup];
+        return s;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!contains(ids[i])) {
+            s.code = BroadphaseError::kUnknownId;
+            s.index = i;
+            s.id = ids[i];
+            return s;
+        }
+    }
+    return s;
+}
+
+BroadphaseStatus Broadphase::validate_update(const std::int64_t* ids, const double* lo,
+                                             const double* hi, std::size_t count) const {
+    BroadphaseStatus s = validate_remove(ids, count);
+    if (!s.ok()) return s;
+    return check_boxes(lo, hi, count);
+}
+
+BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, const double* hi,
+                                    std::size_t count, const std::uint32_t* layers,
+                                    const std::uint32_t* masks) {
+    BroadphaseStatus s = validate_insert(ids, lo, hi, count);
+    if (!s.ok() || count == 0) return s;
+    // Reserve everything first so that the commit below cannot fail half-way on growth.
+    const std::size_t fresh = count > free_.size() ? count - free_.size() : 0;
+    const std::size_t slots = ids_.size() + fresh;
+    grow(boxes_, slots);
+    grow(ids_, slots);
+    grow(layers_, slots);
+    grow(masks_, slots);
+    map_.reserve(count_ + count);
+    std::vector<std::uint32_t> assigned(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        std::uint32_t slot;
+        if (!free_.empty()) {
+            slot = free_.back();
+            free_.pop_back();
+        } else {
+            slot = static_cast<std::uint32_t>(ids_.size());
+            boxes_.emplace_back();
+            ids_.push_back(kFreeSlot);
+            layers_.push_back(0);
+            masks_.push_back(0);
+        }
+        boxes_[slot] = load_box(lo, hi, i);
+        ids_[slot] = ids[i];
+        layers_[slot] = layers ? layers[i] : kDefaultLayer;
+        masks_[slot] = masks ? masks[i] : kAllLayers;
+        map_.insert(ids[i], slot);
+        assigned[i] = slot;
+    }
+    count_ += count;
+    on_insert(assigned.data(), count);
+    return s;
+}
+
+BroadphaseStatus Broadphase::update(const std::int64_t* ids, const double* lo, const double* hi,
+                                    std::size_t count) {
+    BroadphaseStatus s = validate_update(ids, lo, hi, count);
+    if (!s.ok() || count == 0) return s;
+    std::vector<std::uint32_t> slots(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        slots[i] = map_.find(ids[i]);
+        boxes_[slots[i]] = load_box(lo, hi, i);
+    }
+    on_update(slots.data(), count);
+    return s;
+}
+
+BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) {
+    BroadphaseStatus s = validate_remove(ids, count);
+    if (!s.ok() || count == 0) return s;
+    std::vector<std::uint32_t> slots(count);
+    for (std::size_t i = 0; i < count; ++i) slots[i] = map_.find(ids[i]);
+    on_remove(slots.data(), count);  // the index still sees the boxes it is dropping
+    grow(free_, free_.size() + count);
+    for (std::size_t i = 0; i < count; ++i) {
+        map_.erase(ids[i]);
+        ids_[slots[i]] = kFreeSlot;
+        free_.push_back(slots[i]);
+    }
+    count_ -= count;
+    return s;
+}
+
+std::size_t Broadphase::memory_bytes() const noexcept {
+    return boxes_.capacity() * sizeof(Aabb) + ids_.capacity() * sizeof(std::int64_t) +
+           (layers_.capacity() + masks_.capacity() + free_.capacity()) * sizeof(std::uint32_t) +
+           map_.memory_bytes() + index_memory_bytes();
+}
+
+void Broadphase::pairs(std::vector<std::int64_t>& out) const {
+    std::vector<std::uint32_t> cand;
+    candidate_pairs(cand);
+    std::vector<PairRow> rows;
+    rows.reserve(cand.size() / 2);
+    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+        const std::uint32_t a = cand[i], b = cand[i + 1];
+        if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
+        const std::int64_t ia = ids_[a], ib = ids_[b];
+        rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+    }
+    flush_rows(rows, out);
+}
+
+void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
+                                 std::vector<std::int64_t>& out) const {
+    std::vector<char> in_set(ids_.size(), 0);
+    std::vector<std::uint32_t> slots(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        slots[i] = map_.find(ids[i]);
+        if (slots[i] == detail::IdMap::kNone) return;  // caller validates; never index with it
+        in_set[slots[i]] = 1;
+    }
+    std::vector<PairRow> rows;
+    std::vector<std::uint32_t> cand;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t a = slots[i];
+        cand.clear();
+        candidates(boxes_[a], cand);
+        for (std::uint32_t b : cand) {
+            if (b == a || (in_set[b] && b < a)) continue;  // a pair inside the set once
+            if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
+            const std::int64_t ia = ids_[a], ib = ids_[b];
+            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+        }
+    }
+    flush_rows(rows, out);
+}
+
+void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
+    std::vector<PairRow> rows;
+    std::vector<std::uint32_t> cand;
+    for (std::uint32_t a = 0; a < ids_.size(); ++a) {
+        if (!alive(a)) continue;
+        cand.clear();
+        other.candidates(boxes_[a], cand);
+        for (std::uint32_t b : cand) {
+            if (!overlaps(boxes_[a], other.boxes_[b])) continue;
+            if ((layers_[a] & other.masks_[b]) == 0 || (other.layers_[b] & masks_[a]) == 0) continue;
+            rows.push_back(PairRow{ids_[a], other.ids_[b]});
+        }
+    }
+    flush_rows(rows, out);
+}
+
+CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t count,
+                                 std::uint32_t mask) const {
+    CsrResult r;
+    r.offsets.reserve(count + 1);
+    r.offsets.push_back(0);
+    std::vector<std::uint32_t> cand;
+    for (std::size_t q = 0; q < count; ++q) {
+        const Aabb qb = load_box(lo, hi, q);
+        cand.clear();
+        candidates(qb, cand);
+        const std::size_t start = r.ids.size();
+        for (std::uint32_t s : cand) {
+            if ((layers_[s] & mask) && overlaps(boxes_[s], qb)) r.ids.push_back(ids_[s]);
+        }
+        std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
+        r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
+    }
+    return r;
+}
+
+CsrResult Broadphase::query_sphere(const double* centers, const double* radii, std::size_t count,
+                                   std::uint32_t mask) const {
+    CsrResult r;
+    r.offsets.reserve(count + 1);
+    r.offsets.push_back(0);
+    std::vector<std::uint32_t> cand;
+    for (std::size_t q = 0; q < count; ++q) {
+        const Vec3 c = load_vec3(centers, q);
+        const double rad = radii[q], r2 = rad * rad;
+        cand.clear();
+        candidates(Aabb{{c.x - rad, c.y - rad, c.z - rad}, {c.x + rad, c.y + rad, c.z + rad}},
+                   cand);
+        const std::size_t start = r.ids.size();
+        for (std::uint32_t s : cand) {
+            if ((layers_[s] & mask) && dist2(boxes_[s], c) <= r2) r.ids.push_back(ids_[s]);
+        }
+        std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
+        r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
+    }
+    return r;
+}
+
+void Broadphase::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
+                                std::vector<std::uint32_t>& out) const {
+    const Vec3 e{o.x + d.x * max_t, o.y + d.y * max_t, o.z + d.z * max_t};
+    // Widen by one ulp-scale step: the endpoint above is rounded, the slab test is not.
+    const double pad = 1e-9 * (1.0 + max_t);
+    candidates(Aabb{{std::min(o.x, e.x) - pad, std::min(o.y, e.y) - pad, std::min(o.z, e.z) - pad},
+                    {std::max(o.x, e.x) + pad, std::max(o.y, e.y) + pad, std::max(o.z, e.z) + pad}},
+               out);
+}
+
+CsrResult Broadphase::raycast(const double* origins, const double* dirs, const double* max_t,
+                              std::size_t count, std::uint32_t mask) const {
+    CsrResult r;
+    r.offsets.reserve(count + 1);
+    r.offsets.push_back(0);
+    std::vector<std::uint32_t> cand;
+    for (std::size_t q = 0; q < count; ++q) {
+        const Vec3 o = load_vec3(origins, q), d = unit(load_vec3(dirs, q));
+        cand.clear();
+        ray_candidates(o, d, max_t[q], cand);
+        const std::size_t start = r.ids.size();
+        for (std::uint32_t s : cand) {
+            if ((layers_[s] & mask) && ray_hit(boxes_[s], o, d, max_t[q]) >= 0.0)
+                r.ids.push_back(ids_[s]);
+        }
+        std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
+        r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
+    }
+    return r;
+}
+
+void Broadphase::raycast_first(const double* origins, const double* dirs, const double* max_t,
+                               std::size_t count, RayHit* out_hits, std::uint32_t mask) const {
+    std::vector<std::uint32_t> cand;
+    for (std::size_t q = 0; q < count; ++q) {
+        const Vec3 o = load_vec3(origins, q), d = unit(load_vec3(dirs, q));
+        cand.clear();
+        ray_candidates(o, d, max_t[q], cand);
+        RayHit best{-1, std::numeric_limits<double>::infinity()};
+        for (std::uint32_t s : cand) {
+            if (!(layers_[s] & mask)) continue;
+            const double t = ray_hit(boxes_[s], o, d, max_t[q]);
+            if (t < 0.0) continue;
+            if (t < best.t || (t == best.t && ids_[s] < best.id)) best = RayHit{ids_[s], t};
+        }
+        out_hits[q] = best;
+    }
+}
+
+}  // namespace fbsim

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+// fbsim: hierarchical loose spatial hash. Uniform grids hashed into a table (Teschner et al.,
+// "Optimized spatial hashing for collision detection of deformable objects", VMV 2003), made
+// hierarchical as in Mirtich's "Efficient algorithms for two-phase collision detection" (1997)
+// and Ericson, "Real-Time Collision Detection" (2005) section 7.2: level L has cells of side
+// base * 2^L and a box lives in ONE cell, the one holding its min corner, at the smallest level
+// whose side exceeds the box's largest side (by a relative slack of kSlack). Then a box spans at
+// most its own cell and the next one up per axis, so two boxes on one level can only overlap if
+// their cells are neighbours, and a query needs the cells [cell(q.lo) - 1, cell(q.hi)] per level.
+// The slack absorbs the rounding of x / side (|x / side| <= 1e9, relative error 2^-53), which
+// keeps the neighbour argument exact in floating point.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "fbsim/broadphase.hpp"
+#include "fbsim/validate.hpp"
+
+namespace fbsim {
+
+namespace {
+
+constexpr int kLevels = 32;  // base >= 1e-3, so level 31 cells exceed the whole world
+constexpr double kSlack = 1e-6;
+constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+struct Key {
+    std::int32_t x, y, z, level;  // level -1: empty bucket / unlinked slot
+    bool operator==(const Key& o) const noexcept {
+        return x == o.x && y == o.y && z == o.z && level == o.level;
+    }
+    bool operator<(const Key& o) const noexcept {
+        if (level != o.level) return level < o.level;
+        if (x != o.x) return x < o.x;
+        if (y != o.y) return y < o.y;
+        return z < o.z;
+    }
+};
+
+inline std::uint64_t hash_key(const Key& k) noexcept {
+    // Teschner et al.'s large-prime XOR hash, followed by a multiplicative mix.
+    std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.x)) * 73856093ULL) ^
+                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.y)) * 19349663ULL) ^
+                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.z)) * 83492791ULL) ^
+                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.level)) * 2654435761ULL);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
+    return a.min.x <= b.max.x && b.min.x <= a.max.x && a.min.y <= b.max.y &&
+           b.min.y <= a.max.y && a.min.z <= b.max.z && b.min.z <= a.max.z;
+}
+
+inline std::int32_t cell_of(double v, double side) noexcept {
+    return static_cast<std::int32_t>(std::floor(v / side));
+}
+
+}  // namespace
+
+struct SpatialHash::Impl {
+    struct Cell {
+        Key key;
+        std::uint32_t head;
+        std::uint32_t count;
+    };
+    struct SlotInfo {
+        Key key;
+        std::uint32_t next, prev;
+    };
+    std::vector<Cell> table;  // open addressing, linear probing, load <= 1/2
+    std::size_t cells = 0;
+    std::vector<SlotInfo> info;  // by slot
+    std::size_t level_count[kLevels] = {};
+    double side[kLevels] = {};
+
+    void set_base(double base) {
+        for (int l = 0; l < kLevels; ++l) side[l] = std::ldexp(base, l);
+    }
+
+    std::size_t find(const Key& k) const noexcept {
+        if (table.empty()) return kNone;
+        const std::size_t m = table.size() - 1;
+        for (std::size_t i = hash_key(k) & m, n = 0; n <= m; i = (i + 1) & m, ++n) {
+            if (table[i].key.level < 0) return kNone;
+            if (table[i].key == k) return i;
+        }
+        return kNone;
+    }
+
+    void rehash(std::size_t buckets) {
+        std::vector<Cell> old;
+        old.swap(table);
+        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone, 0});
+        const std::size_t m = buckets - 1;
+        for (const Cell& c : old) {
+            if (c.key.level < 0) continue;
+            std::size_t i = hash_key(c.key) & m;
+            while (table[i].key.level >= 0) i = (i + 1) & m;
+            table[i] = c;
+        }
+    }
+
+    void reserve_cells(std::size_t count) {
+        std::size_t want = 16;
+        while (want < 2 * count) want *= 2;
+        if (want > table.size()) rehash(want);
+    }
+
+    std::size_t get_or_insert(const Key& k) {
+        std::size_t i = find(k);
+        if (i != kNone) return i;
+        reserve_cells(cells + 1);
+        const std::size_t m = table.size() - 1;
+        i = hash_key(k) & m;
+        while (table[i].key.level >= 0) i = (i + 1) & m;
+        table[i] = Cell{k, kNone, 0};
+        ++cells;
+        return i;
+    }
+
+    void erase_at(std::size_t i) noexcept {
+        const std::size_t m = table.size() - 1;
+        std::size_t hole = i;
+        for (std::size_t j = (i + 1) & m, n = 0; n <= m; j = (j + 1) & m, ++n) {
+            if (table[j].key.level < 0) break;
+            const std::size_t h = hash_key(table[j].key) & m;
+            const bool stays = (hole <= j) ? (hole < h && h <= j) : (hole < h || h <= j);
+            if (!stays) {
+                table[hole] = table[j];
+                hole = j;
+            }
+        }
+        table[hole].key.level = -1;
+        --cells;
+    }
+
+    Key key_of(const Aabb& b) const noexcept {
+        const double s = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
+        int l = 0;
+        while (l < kLevels - 1 && s > side[l] * (1.0 - kSlack)) ++l;
+        return Key{cell_of(b.min.x, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.z, side[l]), l};
+    }
+
+    void link(std::uint32_t slot, const Key& k) {
+        const std::size_t c = get_or_insert(k);
+        SlotInfo& si = info[slot];
+        si.key = k;
+        si.prev = kNone;
+        si.next = table[c].head;
+        if (si.next != kNone) info[si.next].prev = slot;
+        table[c].head = slot;
+        ++table[c].count;
+        ++level_count[k.level];
+    }
+
+    void unlink(std::uint32_t slot) noexcept {
+        SlotInfo& si = info[slot];
+        const std::size_t c = find(si.key);
+        if (si.prev != kNone) info[si.prev].next = si.next; else table[c].head = si.next;
+        if (si.next != kNone) info[si.next].prev = si.prev;
+        --level_count[si.key.level];
+        if (--table[c].count == 0) erase_at(c);
+        si.key.level = -1;
+        si.next = si.prev = kNone;
+    }
+
+    // Cell index range of level l that can hold boxes overlapping [lo, hi] on one axis.
+    // Queries may reach past the world (a sphere of radius 1e6), so clamp to int32 range:
+    // no stored box lives out there (|x / side| <= 1e9).
+    void range(double lo, double hi, int l, std::int64_t& a, std::int64_t& b) const noexcept {
+        constexpr double kLim = 2147483000.0;
+        a = static_cast<std::int64_t>(std::clamp(std::floor(lo / side[l]), -kLim, kLim)) - 1;
+        b = static_cast<std::int64_t>(std::clamp(std::floor(hi / side[l]), -kLim, kLim));
+    }
+
+    // Appends slots of level l in cells overlapping q; returns false (appending nothing) when
+    // that would visit more cells than the level has boxes, so the caller scans instead.
+    bool collect_level(const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+        std::int64_t x0, x1, y0, y1, z0, z1;
+        range(q.min.x, q.max.x, l, x0, x1);
+        range(q.min.y, q.max.y, l, y0, y1);
+        range(q.min.z, q.max.z, l, z0, z1);
+        const double n = double(x1 - x0 + 1) * double(y1 - y0 + 1) * double(z1 - z0 + 1);
+        if (n > 4.0 * double(level_count[l]) + 64.0) return false;
+        for (std::int64_t x = x0; x <= x1; ++x)
+            for (std::int64_t y = y0; y <= y1; ++y)
+                for (std::int64_t z = z0; z <= z1; ++z) {
+                    const std::size_t c = find(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
+                    if (c == kNone) continue;
+                    for (std::uint32_t s = table[c].head; s != kNone; s = info[s].next) out.push_back(s);
+                }
+        return true;
+    }
+};
+
+SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
+    if (cell_size > 0.0 && std::isfinite(cell_size)) {
+        cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
+        impl_->set_base(cell_size_);
+    }
+}
+SpatialHash::~SpatialHash() = default;
+
+void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
+    Impl& h = *impl_;
+    if (cell_size_ == 0.0) {
+        // Automatic: the 90th percentile of the boxes' largest sides (robust to a few huge
+        // baseplates, which go to coarser levels anyway), with 1% head-room.
+        std::vector<double> s(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            const Aabb& b = box(slots[i]);
+            s[i] = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
+        }
+        const std::size_t k = count * 9 / 10;
+        std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
+        const double p = s[k] > 0.0 ? s[k] * 1.01 : 1.0;
+        cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
+        h.set_base(cell_size_);
+    }
+    if (slot_capacity() > h.info.size()) {
+        if (slot_capacity() > h.info.capacity())
+            h.info.reserve(std::max(slot_capacity(), h.info.capacity() + h.info.capacity() / 2));
+        h.info.resize(slot_capacity(), Impl::SlotInfo{{0, 0, 0, -1}, kNone, kNone});
+    }
+    h.reserve_cells(h.cells + count);
+    for (std::size_t i = 0; i < count; ++i) h.link(slots[i], h.key_of(box(slots[i])));
+}
+
+void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
+    Impl& h = *impl_;
+    for (std::size_t i = 0; i < count; ++i) {
+        const Key k = h.key_of(box(slots[i]));
+        if (k == h.info[slots[i]].key) continue;  // same cell: the box moved within it
+        h.unlink(slots[i]);
+        h.link(slots[i], k);
+    }
+}
+
+void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) impl_->unlink(slots[i]);
+}
+
+void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    bool scan[kLevels] = {};
+    bool any_scan = false;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        if (!h.collect_level(q, l, out)) scan[l] = any_scan = true;
+    }
+    if (!any_scan) return;
+    // Query larger than the level's population: a linear pass is cheaper than the cells.
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const int l = h.info[s].key.level;
+        if (l >= 0 && scan[l] && overlaps(box(s), q)) out.push_back(s);
+    }
+}
+
+void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
+                                 std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    bool scan[kLevels] = {};
+    bool any_scan = false;
+    const double pad = 1e-9 * (1.0 + max_t);
+    std::vector<Key> keys;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        // March the segment one cell side at a time, gathering the cells each piece can touch.
+        const double step = h.side[l];
+        const double steps = std::ceil(max_t / step) + 1.0;
+        if (steps * 27.0 > 4.0 * double(h.level_count[l]) + 64.0) {
+            scan[l] = any_scan = true;
+            continue;
+        }
+        keys.clear();
+        for (double k = 0; k < steps; k += 1.0) {
+            const double ta = std::min(k * step, max_t), tb = std::min((k + 1.0) * step, max_t);
+            const Vec3 a{o.x + d.x * ta, o.y + d.y * ta, o.z + d.z * ta};
+            const Vec3 b{o.x + d.x * tb, o.y + d.y * tb, o.z + d.z * tb};
+            std::int64_t x0, x1, y0, y1, z0, z1;
+            h.range(std::min(a.x, b.x) - pad, std::max(a.x, b.x) + pad, l, x0, x1);
+            h.range(std::min(a.y, b.y) - pad, std::max(a.y, b.y) + pad, l, y0, y1);
+            h.range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
+            for (std::int64_t x = x0; x <= x1; ++x)
+                for (std::int64_t y = y0; y <= y1; ++y)
+                    for (std::int64_t z = z0; z <= z1; ++z)
+                        keys.push_back(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
+        }
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        for (const Key& k : keys) {
+            const std::size_t c = h.find(k);
+            if (c == kNone) continue;
+            for (std::uint32_t s = h.table[c].head; s != kNone; s = h.info[s].next) out.push_back(s);
+        }
+    }
+    if (!any_scan) return;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const int l = h.info[s].key.level;
+        if (l >= 0 && scan[l]) out.push_back(s);
+    }
+}
+
+void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    // The 13 "forward" neighbours: each unordered pair of neighbouring cells is visited once.
+    static constexpr int kFwd[13][3] = {{1, -1, -1}, {1, -1, 0}, {1, -1, 1}, {1, 0, -1}, {1, 0, 0},
+                                        {1, 0, 1},   {1, 1, -1}, {1, 1, 0},  {1, 1, 1},  {0, 1, -1},
+                                        {0, 1, 0},   {0, 1, 1},  {0, 0, 1}};
+    int coarser[kLevels];
+    std::vector<std::uint32_t> other;
+    for (const Impl::Cell& c : h.table) {
+        if (c.key.level < 0) continue;
+        const int l = c.key.level;
+        for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
+            const Aabb& ba = box(a);
+            for (std::uint32_t b = h.info[a].next; b != kNone; b = h.info[b].next) {
+                if (overlaps(ba, box(b))) {
+                    out.push_back(a);
+                    out.push_back(b);
+                }
+            }
+        }
+        for (const auto& f : kFwd) {
+            const std::size_t n = h.find(Key{c.key.x + f[0], c.key.y + f[1], c.key.z + f[2], l});
+            if (n == kNone) continue;
+            for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
+                const Aabb& ba = box(a);
+                for (std::uint32_t b = h.table[n].head; b != kNone; b = h.info[b].next) {
+                    if (overlaps(ba, box(b))) {
+                        out.push_back(a);
+                        out.push_back(b);
+                    }
+                }
+            }
+        }
+        // Across levels: each box asks every coarser occupied level (finer never asks coarser
+        // twice, since a coarser box never asks a finer level).
+        int nc = 0;
+        for (int k = l + 1; k < kLevels; ++k)
+            if (h.level_count[k]) coarser[nc++] = k;
+        if (nc == 0) continue;
+        for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
+            const Aabb& ba = box(a);
+            for (int i = 0; i < nc; ++i) {
+                other.clear();
+                if (!h.collect_level(ba, coarser[i], other)) {
+                    for (std::uint32_t s = 0; s < h.info.size(); ++s)
+                        if (h.info[s].key.level == coarser[i]) other.push_back(s);
+                }
+                for (std::uint32_t b : other) {
+                    if (overlaps(ba, box(b))) {
+                        out.push_back(a);
+                        out.push_back(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
+std::size_t SpatialHash::index_memory_bytes() const noexcept {
+    return impl_->table.capacity() * sizeof(Impl::Cell) +
+           impl_->info.capacity() * sizeof(Impl::SlotInfo);
+}
+
+bool SpatialHash::check_invariants() const {
+    const Impl& h = *impl_;
+    std::size_t linked = 0, per_level[kLevels] = {};
+    for (const Impl::Cell& c : h.table) {
+        if (c.key.level < 0) continue;
+        std::uint32_t n = 0, prev = kNone;
+        for (std::uint32_t s = c.head; s != kNone; s = h.info[s].next) {
+            if (++n > h.info.size() || !alive(s) || !(h.info[s].key == c.key) || h.info[s].prev != prev)
+                return false;
+            if (!(h.key_of(box(s)) == c.key)) return false;
+            prev = s;
+        }
+        if (n != c.count || n == 0) return false;
+        linked += n;
+        per_level[c.key.level] += n;
+    }
+    for (int l = 0; l < kLevels; ++l)
+        if (per_level[l] != h.level_count[l]) return false;
+    return linked == size();
+}
+
+}  // namespace fbsim
