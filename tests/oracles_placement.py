@@ -107,7 +107,11 @@ def validate(model: Model, requests: list[dict]) -> list[str]:
     tol = model.tol
     for r in requests:
         player, kind_id, pos, yaw_steps, yaw_exact = (
-            r["player"], r["kind"], r["position"], r["yaw_steps"], r["yaw_exact"],
+            r["player"],
+            r["kind"],
+            r["position"],
+            r["yaw_steps"],
+            r["yaw_exact"],
         )
         if player not in model.players:
             out.append("UNKNOWN_PLAYER")
@@ -130,8 +134,12 @@ def validate(model: Model, requests: list[dict]) -> list[str]:
             continue
         plot = None
         for pid, lo, hi, owner in model.plots:
-            if (box[0][0] >= lo[0] - tol and box[1][0] <= hi[0] + tol
-                    and box[0][2] >= lo[1] - tol and box[1][2] <= hi[1] + tol):
+            if (
+                box[0][0] >= lo[0] - tol
+                and box[1][0] <= hi[0] + tol
+                and box[0][2] >= lo[1] - tol
+                and box[1][2] <= hi[1] + tol
+            ):
                 plot = (pid, owner)
                 break
         if plot is None:
@@ -147,7 +155,9 @@ def validate(model: Model, requests: list[dict]) -> list[str]:
         if dist > model.reach + 1e-6:
             out.append("OUT_OF_REACH")
             continue
-        if dist > tol and any(_segment_hits_box_interior(eye, target, it, tol) for it in model.items):
+        if dist > tol and any(
+            _segment_hits_box_interior(eye, target, it, tol) for it in model.items
+        ):
             out.append("NO_LINE_OF_SIGHT")
             continue
         if any(_penetrates(box, it, tol) for it in model.items):

@@ -92,7 +92,9 @@ def test_reach_exactly_at_limit_is_legal(req):
     w = make_world()
     # Eye (10, 4.5, 10); brick at x 30..31 on the ground: closest point (30, 1, 10).
     exact = math.hypot(20.0, 3.5)
-    res = decide(w, req((PLAYER, "brick", [30.5, 0.5, 10.5])), PlacementConfig(reach=exact), commit=False)
+    res = decide(
+        w, req((PLAYER, "brick", [30.5, 0.5, 10.5])), PlacementConfig(reach=exact), commit=False
+    )
     assert reasons(res) == [Reason.OK]
     res = decide(w, req((PLAYER, "brick", [30.5, 0.5, 10.5])), PlacementConfig(reach=exact - 1e-5))
     assert reasons(res) == [Reason.OUT_OF_REACH]
@@ -133,14 +135,20 @@ def test_rotation_steps(req):
             (PLAYER, "beam", [20.5, 0.5, 10.0], yaw(30)),
         ),
     )
-    assert reasons(res) == [Reason.OK, Reason.ROTATION_NOT_ALLOWED, Reason.BAD_ROTATION,
-                            Reason.ROTATION_NOT_ALLOWED]
+    assert reasons(res) == [
+        Reason.OK,
+        Reason.ROTATION_NOT_ALLOWED,
+        Reason.BAD_ROTATION,
+        Reason.ROTATION_NOT_ALLOWED,
+    ]
     np.testing.assert_allclose(res.rotation[0], yaw(90), atol=1e-15)  # stored snapped
 
 
 def test_off_grid_refused(req):
     w = make_world()
-    res = decide(w, req((PLAYER, "brick", [10.7, 0.5, 12.5]), (PLAYER, "brick", [12.5, 0.5004, 12.5])))
+    res = decide(
+        w, req((PLAYER, "brick", [10.7, 0.5, 12.5]), (PLAYER, "brick", [12.5, 0.5004, 12.5]))
+    )
     assert reasons(res) == [Reason.OFF_GRID, Reason.OK]  # 0.2 off vs 4e-4 within tolerance
 
 
@@ -176,12 +184,17 @@ def test_block_under_own_feet_while_jumping(req):
 
 def test_inside_bounding_box_but_not_shape_is_legal(req):
     w = make_world()
-    w.add_items(["part"], [[30.0, 1.5, 30.0]], [yaw(45)], owners=PLAYER, half_extents=[[1.5, 1.5, 1.5]])
-    w.move_players([PLAYER], [[28, 0, 28]])
+    w.add_items(
+        ["part"], [[30.0, 1.5, 30.0]], [yaw(45)], owners=PLAYER, half_extents=[[1.5, 1.5, 1.5]]
+    )
+    w.move_players([PLAYER], [[34, 0, 34]])  # on the side of the corner: clear line of sight
     # The diamond reaches |dx| + |dz| <= 2.12; its AABB reaches 2.12 on each axis. The brick
     # x, z 31.5..32 is inside the AABB's corner but 3 > 2.12 from the diamond.
-    res = decide(w, req((PLAYER, "brick", [31.75, 0.5, 31.75]), (PLAYER, "brick", [31.5, 1.5, 30.0])),
-                 PlacementConfig(grid_tolerance=0.3))
+    res = decide(
+        w,
+        req((PLAYER, "brick", [31.75, 0.5, 31.75]), (PLAYER, "brick", [31.5, 1.5, 30.0])),
+        PlacementConfig(grid_tolerance=0.3),
+    )
     assert reasons(res) == [Reason.OK, Reason.OVERLAPS_ITEM]
 
 
@@ -230,7 +243,13 @@ def test_first_request_wins_conflicts_and_stacks_in_order(req):
             (PLAYER, "brick", [14.5, 0.5, 12.5]),  # ...which comes too late: first wins
         ),
     )
-    assert reasons(res) == [Reason.OK, Reason.BATCH_CONFLICT, Reason.OK, Reason.UNSUPPORTED, Reason.OK]
+    assert reasons(res) == [
+        Reason.OK,
+        Reason.BATCH_CONFLICT,
+        Reason.OK,
+        Reason.UNSUPPORTED,
+        Reason.OK,
+    ]
 
 
 def test_roles_decide_who_builds(req):
@@ -266,7 +285,10 @@ def test_rate_limit_lets_fast_builders_through_and_stops_floods(req):
     for tick in range(300):
         if tick % 3 == 0:
             i = tick // 3
-            res = v.validate(req((PLAYER, "brick", [1.5 + 2 * (i % 40), 0.5, 1.5 + 2 * (i // 40)])), now=tick / 60)
+            res = v.validate(
+                req((PLAYER, "brick", [1.5 + 2 * (i % 40), 0.5, 1.5 + 2 * (i // 40)])),
+                now=tick / 60,
+            )
             limited += int(res.reason[0] == Reason.RATE_LIMITED)
             w.commit(res)
     assert limited == 0
@@ -348,7 +370,9 @@ def _random_scene(seed: int):
     )
     w = World(cat)
     plots = [(1, (0.0, 0.0), (20.0, 20.0), 1), (2, (20.0, 0.0), (40.0, 20.0), 2)]
-    w.add_plots([p[0] for p in plots], [p[1] for p in plots], [p[2] for p in plots], [p[3] for p in plots])
+    w.add_plots(
+        [p[0] for p in plots], [p[1] for p in plots], [p[2] for p in plots], [p[3] for p in plots]
+    )
     w.set_roles([1], [3], [Role.BUILDER])
     # Existing items: bricks on a 2-stud lattice, some stacked two high.
     cells = rng.choice(20 * 10, size=60, replace=False)
@@ -359,7 +383,9 @@ def _random_scene(seed: int):
         if rng.random() < 0.3:
             centers.append([x + 0.5, 1.5, z + 0.5])
     centers = np.array(centers)
-    w.add_items(np.zeros(len(centers), dtype=np.int64), centers, np.tile(ID, (len(centers), 1)), owners=1)
+    w.add_items(
+        np.zeros(len(centers), dtype=np.int64), centers, np.tile(ID, (len(centers), 1)), owners=1
+    )
     # Players stand on free lattice cells (feet on the ground).
     free = np.setdiff1d(np.arange(200), cells)
     feet = {}
@@ -372,12 +398,18 @@ def _random_scene(seed: int):
         w.give([pid] * 3, [0, 1, 2], counts)
         inventory.update({(pid, k): int(counts[k]) for k in range(3)})
     model = ref.Model(
-        kinds=[ref.Kind("brick", (0.5, 0.5, 0.5), 0.5), ref.Kind("beam", (2.0, 0.5, 0.5), 0.5, max_per_player=6),
-               ref.Kind("plate", (1.0, 0.25, 1.0), 0.25)],
+        kinds=[
+            ref.Kind("brick", (0.5, 0.5, 0.5), 0.5),
+            ref.Kind("beam", (2.0, 0.5, 0.5), 0.5, max_per_player=6),
+            ref.Kind("plate", (1.0, 0.25, 1.0), 0.25),
+        ],
         plots=plots,
         builders={(1, 3)},
         players=feet,
-        items=[([c[0] - 0.5, c[1] - 0.5, c[2] - 0.5], [c[0] + 0.5, c[1] + 0.5, c[2] + 0.5]) for c in centers],
+        items=[
+            ([c[0] - 0.5, c[1] - 0.5, c[2] - 0.5], [c[0] + 0.5, c[1] + 0.5, c[2] + 0.5])
+            for c in centers
+        ],
         inventory=inventory,
     )
     # Requests near the players: lattice-ish positions, a few off-grid, off-step, or strangers.
@@ -396,7 +428,15 @@ def _random_scene(seed: int):
         steps = int(rng.integers(0, 4))
         exact = rng.random() > 0.05
         angle = steps * 90.0 + (0.0 if exact else 0.5)
-        reqs.append({"player": player, "kind": kind, "position": pos, "yaw_steps": steps, "yaw_exact": exact})
+        reqs.append(
+            {
+                "player": player,
+                "kind": kind,
+                "position": pos,
+                "yaw_steps": steps,
+                "yaw_exact": exact,
+            }
+        )
         batch.append((player, kind, pos, yaw(angle)))
     return w, model, reqs, rows(*batch)
 
@@ -409,6 +449,8 @@ def test_random_batches_match_brute_force_validator(seed):
     res = PlacementValidator(w, PlacementConfig(rate=1e6, burst=1e6)).validate(batch)
     expected = ref.validate(model, reqs)
     got = [Reason(int(r)).name for r in res.reason]
-    mismatches = [(i, e, g, reqs[i]) for i, (e, g) in enumerate(zip(expected, got, strict=True)) if e != g]
+    mismatches = [
+        (i, e, g, reqs[i]) for i, (e, g) in enumerate(zip(expected, got, strict=True)) if e != g
+    ]
     assert not mismatches, mismatches[:5]
     assert len(set(got)) >= 6  # the scenes exercise many rules, not just one

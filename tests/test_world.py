@@ -21,7 +21,9 @@ def make_world() -> World:
     w = World()
     w.add_plots([1, 2], [[0, 0], [100, 0]], [[100, 100], [200, 100]], owners=[10, 20])
     w.add_players([10, 20, 30], [[5, 0, 5], [150, 0, 5], [50, 0, 50]])
-    w.add_items(["brick"] * 3, [[0.5, 0.5, 0.5], [2.5, 0.5, 0.5], [150.5, 0.5, 0.5]], [ID] * 3, [10, 10, 20])
+    w.add_items(
+        ["brick"] * 3, [[0.5, 0.5, 0.5], [2.5, 0.5, 0.5], [150.5, 0.5, 0.5]], [ID] * 3, [10, 10, 20]
+    )
     return w
 
 
@@ -140,10 +142,10 @@ def test_supported_on_ground_and_on_items():
 
 def test_sweep_hits_wall_and_reports_time_of_impact():
     w = World()
-    w.add_items(["wall"], [[10.0, 4.0, 0.0]], [ID], owners=1)  # x from 9.5 to 10.5
+    w.add_items(["wall"], [[10.0, 4.0, 0.0]], [ID], owners=1)  # x 6..14, y 0..8, z -0.5..0.5
     toi, normal = w.sweep([[0, 0.1, 0], [0, 0.1, 0]], [[20, 0.1, 0], [0, 0.1, 20]], 1.0, 5.0)
-    # capsule radius 1 touches x = 9.5 when the feet reach x = 8.5: toi 8.5 / 20
-    assert toi[0] == pytest.approx(8.5 / 20, abs=1e-6)
+    # capsule radius 1 touches x = 6 when the feet reach x = 5: toi 5 / 20
+    assert toi[0] == pytest.approx(5 / 20, abs=1e-6)
     np.testing.assert_allclose(normal[0], [-1, 0, 0], atol=1e-6)
     assert np.isinf(toi[1])
 
@@ -160,7 +162,9 @@ def test_snapshot_round_trip_is_exact(tmp_path):
         np.testing.assert_array_equal(a[k], b[k])
     assert v.inventory(10)[0] == 7
     assert v.roles([1], [30])[0] == Role.BUILDER
-    np.testing.assert_array_equal(v.player_positions([10, 20, 30]), w.player_positions([10, 20, 30]))
+    np.testing.assert_array_equal(
+        v.player_positions([10, 20, 30]), w.player_positions([10, 20, 30])
+    )
     _, ids = v.query_items([[0, 0, 0]], [[3, 1, 1]])
     np.testing.assert_array_equal(np.sort(ids), [1, 2])
 
@@ -205,7 +209,7 @@ def test_save_killed_midway_keeps_previous_snapshot(tmp_path):
         w.save({str(path)!r})
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, check=False)
     assert proc.returncode == -9
     assert path.read_bytes() == good
     assert World.load(path).item_count == 3
@@ -217,7 +221,12 @@ def test_concurrent_readers_and_writer_see_whole_batches():
 
     def writer():
         for k in range(50):
-            w.add_items(["brick"] * 10, [[2.0 * j + 0.5, 0.5, 2.0 * k + 0.5] for j in range(10)], [ID] * 10, 1)
+            w.add_items(
+                ["brick"] * 10,
+                [[2.0 * j + 0.5, 0.5, 2.0 * k + 0.5] for j in range(10)],
+                [ID] * 10,
+                1,
+            )
 
     def reader():
         for _ in range(200):
@@ -226,7 +235,9 @@ def test_concurrent_readers_and_writer_see_whole_batches():
                 if n % 10:
                     errors.append(n)
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(3)]
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

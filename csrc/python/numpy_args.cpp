@@ -195,6 +195,27 @@ void register_args(py::module_& m) {
         "Checked C-contiguous float64 array of shape (n, cols) ((n,) for cols=0): the boundary "
         "checks every fbsim function applies. Raises TypeError/ValueError naming `name`.");
     m.def(
+        "as_quats",
+        [](py::handle obj, const char* name) {
+            Rows q = rows(obj, name, 4, kMaxQuaternionComponent);
+            raise_if(validate_quats(q.data(), static_cast<std::size_t>(q.shape(0))), name, 4);
+            return q;
+        },
+        py::arg("obj"), py::arg("name"),
+        "Checked (n, 4) quaternions: finite, norm >= 1e-9 (not normalised).");
+    m.def(
+        "as_sizes",
+        [](py::handle obj, const char* name, py::ssize_t cols) {
+            if (cols < 0) throw py::value_error("cols must be >= 0");
+            Rows s = cols == 0 ? vector(obj, name) : rows(obj, name, cols);
+            raise_if(first_negative(s.data(), static_cast<std::size_t>(s.shape(0)),
+                                    cols ? static_cast<std::size_t>(cols) : 1),
+                     name, cols);
+            return s;
+        },
+        py::arg("obj"), py::arg("name"), py::arg("cols"),
+        "Checked sizes (half extents, radii): as_rows plus every value >= 0.");
+    m.def(
         "as_ids", [](py::handle obj, const char* name) { return ids(obj, name); }, py::arg("obj"),
         py::arg("name"), "Checked 1-D C-contiguous int64 array of ids.");
 }

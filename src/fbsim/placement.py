@@ -97,12 +97,13 @@ class PlacementConfig:
     touch_tolerance: float = 1e-3
     support_tolerance: float = 1e-3
     grid_tolerance: float = 1e-3
+    plot_tolerance: float = 1e-3  # an item may stick out of its plot by this much
     rotation_tolerance: float = 1e-4  # radians
     unit_tolerance: float = 1e-3  # | |q| - 1 | allowed for a client quaternion
     reach: float = 24.0
     reach_tolerance: float = 1e-6
     los_tolerance: float = 1e-3
-    rate: float = 12.0
+    rate: float = 15.0
     burst: float = 40.0
     same_kind_limit: tuple[int, float] | None = None
 
@@ -159,7 +160,13 @@ def _as_requests(requests: Mapping, n_name="request_id"):
     rot = _float_rows(requests["rotation"], "rotation", 4)
     size = requests.get("size")
     size = np.full((n, 3), np.nan) if size is None else _float_rows(size, "size", 3)
-    for name, arr in (("player", player), ("kind", kind), ("position", pos), ("rotation", rot), ("size", size)):
+    for name, arr in (
+        ("player", player),
+        ("kind", kind),
+        ("position", pos),
+        ("rotation", rot),
+        ("size", size),
+    ):
         if len(arr) != n:
             raise ValueError(f"{name} has {len(arr)} rows but {n_name} has {n}")
     return rid, player, kind, pos, rot, size
@@ -207,7 +214,9 @@ class _TokenBuckets:
         order = np.argsort(inv, kind="stable")
         starts = np.searchsorted(inv[order], np.arange(len(uniq)))
         rank = np.empty(len(players), dtype=np.int64)
-        rank[order] = np.arange(len(players)) - np.repeat(starts, np.diff(np.append(starts, len(players))))
+        rank[order] = np.arange(len(players)) - np.repeat(
+            starts, np.diff(np.append(starts, len(players)))
+        )
         avail = np.empty(len(uniq))
         for i, p in enumerate(uniq.tolist()):
             last = self.stamp.get(p, now)
@@ -333,8 +342,10 @@ class PlacementValidator:
             safe_q = np.where(good[:, None], q, [0.0, 0.0, 0.0, 1.0])
             aabb = _core.obb_to_aabb(safe_pos, safe_q, half)
             lo_w, hi_w = np.asarray(w.config.bounds_lo), np.asarray(w.config.bounds_hi)
-            fail(np.any(aabb[:, :3] < lo_w, axis=1) | np.any(aabb[:, 3:] > hi_w, axis=1),
-                 Reason.OUT_OF_BOUNDS)
+            fail(
+                np.any(aabb[:, :3] < lo_w, axis=1) | np.any(aabb[:, 3:] > hi_w, axis=1),
+                Reason.OUT_OF_BOUNDS,
+            )
             g = cat.grid[k]
             with np.errstate(invalid="ignore", divide="ignore"):
                 off = np.abs(aabb[:, :3] - np.round(aabb[:, :3] / g[:, None]) * g[:, None])
@@ -343,7 +354,7 @@ class PlacementValidator:
             timer["bounds+grid"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            plot = w._plots_containing(aabb, cfg.grid_tolerance)
+            plot = w._plots_containing(aabb, cfg.plot_tolerance)
             fail(plot < 0, Reason.NO_PLOT)
             roles = w.roles(plot, player)
             fail(~w.allowed(Action.PLACE, roles), Reason.NOT_PERMITTED)
@@ -352,14 +363,18 @@ class PlacementValidator:
             t0 = time.perf_counter()
             eye = np.zeros((n, 3))
             known = prow >= 0
-            eye[known] = w._players.column("position")[prow[known]] + [0.0, w.config.eye_height, 0.0]
+            eye[known] = w._players.column("position")[prow[known]] + [
+                0.0,
+                w.config.eye_height,
+                0.0,
+            ]
             target = closest_point_on_boxes(eye, safe_pos, safe_q, half)
             reach = np.linalg.norm(target - eye, axis=1)
             fail(reach > cfg.reach + cfg.reach_tolerance, Reason.OUT_OF_REACH, reach)
             timer["reach"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            self._check_line_of_sight(eye, target, reach, reason, detail)
+            self._check_line_of_sight(eye, target, reach, reason)
             timer["line_of_sight"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -451,7 +466,7 @@ class PlacementValidator:
         detail[bad] = angle[bad]
         return out
 
-    def _check_line_of_sight(self, eye, target, dist, reason, detail):
+    def _check_line_of_sight(self, eye, target, dist, reason):
         """Refuse where an existing item's interior lies on the segment eye -> target. Blockers
         are shrunk by los_tolerance so a sight line grazing an edge or face is not blocked."""
         from fbsim.collision import raycast

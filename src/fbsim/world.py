@@ -115,12 +115,12 @@ class World:
         )
         self._item_tree = DynamicTree(margin=self.config.tree_margin)
         self._next_item_id = 1
-        self._players = Table(
-            {"position": (np.float64, (3,)), "velocity": (np.float64, (3,))}
-        )
+        self._players = Table({"position": (np.float64, (3,)), "velocity": (np.float64, (3,))})
         self._player_tree = DynamicTree(margin=1.0)
         self._inventory: dict[int, np.ndarray] = {}  # player id -> counts per kind
-        self._plots = Table({"lo": (np.float64, (2,)), "hi": (np.float64, (2,)), "owner": (np.int64, ())})
+        self._plots = Table(
+            {"lo": (np.float64, (2,)), "hi": (np.float64, (2,)), "owner": (np.int64, ())}
+        )
         self._role_keys = np.empty(0, dtype=_ROLE_KEY)  # sorted (plot, player)
         self._role_values = np.empty(0, dtype=np.int8)
         self._admins: set[int] = set()
@@ -202,11 +202,11 @@ class World:
             kinds = self.catalog.kind_ids(kinds)
             n = len(kinds)
             pos = _core.as_rows(positions, "positions", 3)
-            rot = _core.as_rows(rotations, "rotations", 4, 1e150)
+            rot = _core.as_quats(rotations, "rotations")
             if half_extents is None:
                 half = self.catalog.sizes[kinds, 0]
             else:
-                half = _core.as_rows(half_extents, "half_extents", 3)
+                half = _core.as_sizes(half_extents, "half_extents", 3)
             aabbs = _core.obb_to_aabb(pos, rot, half)  # lengths, quaternions, sizes checked
             if len(pos) != n:
                 raise ValueError(f"positions has {len(pos)} rows but kinds has {n}")
@@ -275,7 +275,7 @@ class World:
             if len(np.unique(ids)) != len(ids):
                 raise ValueError("ids must not repeat")
             pos = _core.as_rows(positions, "positions", 3)
-            rot = _core.as_rows(rotations, "rotations", 4, 1e150)
+            rot = _core.as_quats(rotations, "rotations")
             half = self._items.column("half_extents")[rows]
             aabbs = _core.obb_to_aabb(pos, rot, half)
             self._check_in_bounds(aabbs, "positions")
@@ -294,8 +294,7 @@ class World:
         """Copies of item columns (all items, or the given ids in that order)."""
         with self._lock:
             if ids is None:
-                snap = self._items.snapshot()
-                return snap
+                return self._items.snapshot()
             rows = self._items.rows(_core.as_ids(ids, "ids"))
             out = {name: self._items.column(name)[rows].copy() for name in self._items.names}
             out["ids"] = np.asarray(ids, dtype=np.int64)
@@ -321,8 +320,8 @@ class World:
 
     def _player_aabbs(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.config.player_radius
-        lo = pos - [r, 0.0, r]
-        hi = pos + [r, self.config.player_height, r]
+        lo = pos - np.array([r, 0.0, r])
+        hi = pos + np.array([r, self.config.player_height, r])
         return lo, hi
 
     def add_players(self, ids, positions, velocities=None) -> None:
@@ -330,7 +329,11 @@ class World:
         with self._lock:
             ids = _core.as_ids(ids, "ids")
             pos = _core.as_rows(positions, "positions", 3)
-            vel = np.zeros_like(pos) if velocities is None else _core.as_rows(velocities, "velocities", 3)
+            vel = (
+                np.zeros_like(pos)
+                if velocities is None
+                else _core.as_rows(velocities, "velocities", 3)
+            )
             _core.as_rows(pos, "positions", 3)
             if not (len(ids) == len(pos) == len(vel)):
                 raise ValueError(f"positions has {len(pos)} rows but ids has {len(ids)}")
@@ -366,7 +369,9 @@ class World:
 
     def player_positions(self, ids) -> np.ndarray:
         with self._lock:
-            return self._players.column("position")[self._players.rows(_core.as_ids(ids, "ids"))].copy()
+            return self._players.column("position")[
+                self._players.rows(_core.as_ids(ids, "ids"))
+            ].copy()
 
     def player_rows(self, ids, name: str = "players") -> np.ndarray:
         return self._players.rows(_core.as_ids(ids, name), name)
@@ -375,8 +380,8 @@ class World:
         """The capsules of players at dense rows: vertical, feet at the stored position."""
         r = self.config.player_radius
         pos = self._players.column("position")[rows]
-        p0 = pos + [0.0, r, 0.0]
-        p1 = pos + [0.0, self.config.player_height - r, 0.0]
+        p0 = pos + np.array([0.0, r, 0.0])
+        p1 = pos + np.array([0.0, self.config.player_height - r, 0.0])
         return Capsules(p0, p1, np.full(len(rows), r))
 
     def query_players(self, lo, hi) -> tuple[np.ndarray, np.ndarray]:
@@ -395,7 +400,9 @@ class World:
             if len(kinds) != len(pids):
                 raise ValueError(f"kinds has {len(kinds)} rows but player_ids has {len(pids)}")
             new = {}
-            for i, (p, k, c) in enumerate(zip(pids.tolist(), kinds.tolist(), counts.tolist(), strict=True)):
+            for i, (p, k, c) in enumerate(
+                zip(pids.tolist(), kinds.tolist(), counts.tolist(), strict=True)
+            ):
                 inv = new.get(p)
                 if inv is None:
                     inv = self._inventory.get(p, np.zeros(len(self.catalog), dtype=np.int64)).copy()
@@ -415,7 +422,9 @@ class World:
         """Items per kind owned by a player or standing on a plot."""
         with self._lock:
             table, key = (
-                (self._placed_by_player, player_id) if plot_id is None else (self._placed_in_plot, plot_id)
+                (self._placed_by_player, player_id)
+                if plot_id is None
+                else (self._placed_in_plot, plot_id)
             )
             return table.get(int(key), np.zeros(len(self.catalog), np.int64)).copy()
 
@@ -484,7 +493,9 @@ class World:
             players = _core.as_ids(player_ids, "player_ids")
             roles = np.broadcast_to(_core.as_ids(np.atleast_1d(roles), "roles"), plots.shape)
             if len(players) != len(plots):
-                raise ValueError(f"player_ids has {len(players)} rows but plot_ids has {len(plots)}")
+                raise ValueError(
+                    f"player_ids has {len(players)} rows but plot_ids has {len(plots)}"
+                )
             self._plots.rows(plots, "plot_ids")
             if np.any((roles < 0) | (roles > max(Role))):
                 raise ValueError("roles must be Role values")
@@ -544,7 +555,7 @@ class World:
         within `tolerance` of the ground or of an item."""
         with self._lock:
             feet = _core.as_rows(feet, "feet", 3)
-            centers = feet + [0.0, radius, 0.0]
+            centers = feet + np.array([0.0, radius, 0.0])
             out = centers[:, 1] - radius <= self.config.ground_y + tolerance
             reach = radius + tolerance
             offsets, ids = self._item_tree.query_aabb(centers - reach, centers + reach)
@@ -570,15 +581,15 @@ class World:
             n = len(start)
             toi = np.full(n, np.inf)
             normal = np.zeros((n, 3))
-            lo = np.minimum(start, end) - [radius, 0.0, radius]
-            hi = np.maximum(start, end) + [radius, height, radius]
+            lo = np.minimum(start, end) - np.array([radius, 0.0, radius])
+            hi = np.maximum(start, end) + np.array([radius, height, radius])
             offsets, ids = self._item_tree.query_aabb(lo, hi)
             if len(ids):
                 q = np.repeat(np.arange(n), np.diff(offsets))
                 rows = self._items.rows(ids)
                 caps = Capsules(
-                    start[q] + [0.0, radius, 0.0],
-                    start[q] + [0.0, height - radius, 0.0],
+                    start[q] + np.array([0.0, radius, 0.0]),
+                    start[q] + np.array([0.0, height - radius, 0.0]),
                     np.full(len(q), radius),
                 )
                 t, nrm = shapecast(caps, end[q] - start[q], self.item_boxes(rows))
@@ -624,8 +635,7 @@ class World:
         with self._lock:
             if results.world is not self or results.world_version != self.version:
                 raise ValueError(
-                    "results are stale: the world changed since they were validated; "
-                    "validate again"
+                    "results are stale: the world changed since they were validated; validate again"
                 )
             acc = results.ok & ~results.duplicate
             idx = np.flatnonzero(acc)
@@ -702,7 +712,7 @@ class World:
                 f.write(payload)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -775,16 +785,25 @@ class World:
         with np.load(io.BytesIO(payload), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("__meta__").tobytes())
-        world = cls(Catalog.from_dict(meta["catalog"]), WorldConfig(**{
-            k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()
-        }))
+        world = cls(
+            Catalog.from_dict(meta["catalog"]),
+            WorldConfig(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+            ),
+        )
         world.permissions = np.array(meta["permissions"], dtype=bool)
         it = {k[6:]: v for k, v in arrays.items() if k.startswith("items.")}
         if len(it["ids"]):
             aabbs = _core.obb_to_aabb(it["position"], it["rotation"], it["half_extents"])
             world._insert_items(
-                it["ids"], it["kind"], it["owner"], it["plot"], it["position"],
-                it["rotation"], it["half_extents"], aabbs,
+                it["ids"],
+                it["kind"],
+                it["owner"],
+                it["plot"],
+                it["position"],
+                it["rotation"],
+                it["half_extents"],
+                aabbs,
             )
         pl = {k[8:]: v for k, v in arrays.items() if k.startswith("players.")}
         if len(pl["ids"]):
