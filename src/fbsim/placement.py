@@ -475,9 +475,9 @@ class PlacementValidator:
         live = np.flatnonzero((reason == 0) & (dist > tol))
         if not len(live):
             return
-        lo = np.minimum(eye[live], target[live])
-        hi = np.maximum(eye[live], target[live])
-        offsets, ids = w._item_tree.query_aabb(lo, hi)
+        # Broad phase: items whose AABB the segment crosses; then exact rays vs shrunk boxes.
+        dirs_live = (target[live] - eye[live]) / dist[live][:, None]
+        offsets, ids = w._item_tree.raycast(eye[live], dirs_live, dist[live])
         if not len(ids):
             return
         q = np.repeat(np.arange(len(live)), np.diff(offsets))
@@ -485,8 +485,7 @@ class PlacementValidator:
         half = np.maximum(w._items.column("half_extents")[rows] - tol, 0.0)
         blockers = Boxes(w._items.column("position")[rows], w._items.column("rotation")[rows], half)
         req = live[q]
-        dirs = (target[req] - eye[req]) / dist[req][:, None]
-        t, _ = raycast(blockers, eye[req], dirs, dist[req])
+        t, _ = raycast(blockers, eye[req], dirs_live[q], dist[req])
         hit = np.isfinite(t)
         blocked = np.zeros(len(reason), dtype=bool)
         blocked[req[hit]] = True
@@ -547,14 +546,14 @@ class PlacementValidator:
         """The sequential part: first request wins conflicts, stacked items in one batch
         support each other, and limits/inventory count earlier accepted requests."""
         from fbsim.collision import distance, overlap
-        from fbsim.spatial import DynamicTree
+        from fbsim.spatial import SpatialHash
 
         w, cat, cfg = self.world, self.world.catalog, self.config
         live = np.flatnonzero(reason == 0)
         if not len(live):
             return
         # Pairs of live requests whose AABBs come within the support tolerance.
-        tree = DynamicTree(margin=0.0)
+        tree = SpatialHash()
         tol = cfg.support_tolerance
         tree.insert(live, aabb[live, :3] - tol, aabb[live, 3:] + tol)
         pairs = tree.pairs()

@@ -96,7 +96,7 @@ class World:
     """
 
     def __init__(self, catalog: Catalog | None = None, config: WorldConfig | None = None):
-        from fbsim.spatial import DynamicTree  # broad phase (issue 4)
+        from fbsim.spatial import SpatialHash  # broad phase: multi-level grid, fast for static items
 
         self.catalog = catalog if catalog is not None else default_catalog()
         self.config = config if config is not None else WorldConfig()
@@ -113,10 +113,10 @@ class World:
                 "half_extents": (np.float64, (3,)),
             }
         )
-        self._item_tree = DynamicTree(margin=self.config.tree_margin)
+        self._item_tree = SpatialHash()
         self._next_item_id = 1
         self._players = Table({"position": (np.float64, (3,)), "velocity": (np.float64, (3,))})
-        self._player_tree = DynamicTree(margin=1.0)
+        self._player_tree = SpatialHash()
         self._inventory: dict[int, np.ndarray] = {}  # player id -> counts per kind
         self._plots = Table(
             {"lo": (np.float64, (2,)), "hi": (np.float64, (2,)), "owner": (np.int64, ())}
@@ -609,7 +609,11 @@ class World:
 
     def max_request_id(self, players: np.ndarray) -> np.ndarray:
         """Highest request id recorded per player (-1 if none)."""
-        return np.array([self._max_request.get(p, -1) for p in players.tolist()], dtype=np.int64)
+        if len(players) == 0:
+            return np.empty(0, dtype=np.int64)
+        uniq, inv = np.unique(players, return_inverse=True)
+        get = self._max_request.get
+        return np.array([get(p, -1) for p in uniq.tolist()], dtype=np.int64)[inv]
 
     # ---- commit ---------------------------------------------------------------------------
 
