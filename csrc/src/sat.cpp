@@ -115,11 +115,12 @@ PenetrationResult sat_penetration(const Convex& a, const Convex& b) noexcept {
     double best_sign = 1.0;
     bool separated = false;
     for_each_axis(p, 0.0, [&](double dist, double rsum, double len, const double* axis) {
+        // Parallel edges give a zero axis (dist = rsum = 0): it proves nothing, skip it first.
+        if (len < kMinAxis) return true;
         if (dist >= rsum) {
             separated = true;
             return false;
         }
-        if (len < kMinAxis) return true;
         const double depth = (rsum - dist) / len;
         if (depth < best) {
             best = depth;
