@@ -18,9 +18,8 @@ inline std::size_t row(std::size_t count, std::size_t i) noexcept { return count
 }  // namespace
 
 std::size_t pair_count(std::size_t count_a, std::size_t count_b) noexcept {
-    if (count_a == 0 || count_b == 0) {
-        return (count_a <= 1 || count_b <= 1) ? 0 : SIZE_MAX;
-    }
+    if (count_a == 0) return count_b <= 1 ? 0 : SIZE_MAX;
+    if (count_b == 0) return count_a <= 1 ? 0 : SIZE_MAX;
     if (count_a == count_b || count_b == 1) return count_a;
     if (count_a == 1) return count_b;
     return SIZE_MAX;
