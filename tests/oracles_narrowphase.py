@@ -34,7 +34,9 @@ def random_batch(kind: str, n: int, rng: np.random.Generator, side: float = 3.0,
         return fbsim.Capsules(centers - half, centers + half, rng.uniform(0.1, 0.6, n))
     if kind == "hull":
         m = rng.integers(4, 13, n)
-        return fbsim.Hulls([c + rng.normal(scale=0.5, size=(k, 3)) for c, k in zip(centers, m)])
+        return fbsim.Hulls(
+            [c + rng.normal(scale=0.5, size=(k, 3)) for c, k in zip(centers, m, strict=True)]
+        )
     raise ValueError(kind)
 
 
@@ -62,13 +64,19 @@ def hull_points(batch, i: int) -> np.ndarray:
 def moved(batch, rot: Rotation, shift: np.ndarray):
     """`batch` under the rigid motion x -> rot(x) + shift."""
     if isinstance(batch, fbsim.Boxes):
-        q = (rot * Rotation.from_quat(batch.quats)).as_quat()
-        return fbsim.Boxes(rot.apply(batch.centers) + shift, q, batch.half_extents)
+        q = (rot * Rotation.from_quat(np.array(batch.quats))).as_quat()
+        return fbsim.Boxes(rot.apply(np.array(batch.centers)) + shift, q, batch.half_extents)
     if isinstance(batch, fbsim.Spheres):
-        return fbsim.Spheres(rot.apply(batch.centers) + shift, batch.radii)
+        return fbsim.Spheres(rot.apply(np.array(batch.centers)) + shift, batch.radii)
     if isinstance(batch, fbsim.Capsules):
-        return fbsim.Capsules(rot.apply(batch.p0) + shift, rot.apply(batch.p1) + shift, batch.radii)
-    return fbsim.Hulls([rot.apply(hull_points(batch, i)) + shift for i in range(len(batch))])
+        return fbsim.Capsules(
+            rot.apply(np.array(batch.p0)) + shift,
+            rot.apply(np.array(batch.p1)) + shift,
+            batch.radii,
+        )
+    return fbsim.Hulls(
+        [rot.apply(np.array(hull_points(batch, i))) + shift for i in range(len(batch))]
+    )
 
 
 # ---- coal ---------------------------------------------------------------------------------
@@ -142,7 +150,7 @@ def fcl_boxes(batch):
 
     return [
         fcl.CollisionObject(fcl.Box(*(2 * h)), fcl.Transform(np.array([q[3], q[0], q[1], q[2]]), c))
-        for c, q, h in zip(batch.centers, batch.quats, batch.half_extents)
+        for c, q, h in zip(batch.centers, batch.quats, batch.half_extents, strict=True)
     ]
 
 
@@ -154,11 +162,14 @@ def fcl_box_pairs(a, b) -> tuple[np.ndarray, np.ndarray]:
     hit = np.array(
         [
             fcl.collide(x, y, fcl.CollisionRequest(), fcl.CollisionResult()) > 0
-            for x, y in zip(oa, ob)
+            for x, y in zip(oa, ob, strict=True)
         ]
     )
     dist = np.array(
-        [fcl.distance(x, y, fcl.DistanceRequest(), fcl.DistanceResult()) for x, y in zip(oa, ob)]
+        [
+            fcl.distance(x, y, fcl.DistanceRequest(), fcl.DistanceResult())
+            for x, y in zip(oa, ob, strict=True)
+        ]
     )
     return hit, dist
 
@@ -187,6 +198,30 @@ def ray_aabb(origin, unit_dir, lo, hi, max_t):
         if ta > t0:
             t0, n0 = ta, na
         t1 = min(t1, tb)
+        if t0 > t1:
+            return np.inf, np.zeros(3)
+    return t0, n0
+
+
+def ray_hull(origin, unit_dir, points, max_t):
+    """Cyrus-Beck clipping of a ray against the facet half-spaces of scipy's (qhull) convex
+    hull of `points`: (t, outward normal) of the entry, or (inf, 0)."""
+    from scipy.spatial import ConvexHull
+
+    eq = ConvexHull(points).equations  # n . x + d <= 0 inside
+    t0, t1, n0 = 0.0, max_t, np.zeros(3)
+    for n, d in zip(eq[:, :3], eq[:, 3], strict=True):
+        num = -(n @ origin + d)
+        den = n @ unit_dir
+        if den == 0.0:
+            if num < 0:
+                return np.inf, np.zeros(3)
+            continue
+        t = num / den
+        if den < 0 and t > t0:
+            t0, n0 = t, n
+        elif den > 0:
+            t1 = min(t1, t)
         if t0 > t1:
             return np.inf, np.zeros(3)
     return t0, n0

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "detail/gjk_internal.hpp"
 #include "fbsim/narrowphase.hpp"
 #include "fbsim/validate.hpp"
 
@@ -17,9 +18,8 @@ inline std::size_t row(std::size_t count, std::size_t i) noexcept { return count
 }  // namespace
 
 std::size_t pair_count(std::size_t count_a, std::size_t count_b) noexcept {
-    if (count_a == 0 || count_b == 0) {
-        return (count_a <= 1 || count_b <= 1) ? 0 : SIZE_MAX;
-    }
+    if (count_a == 0) return count_b <= 1 ? 0 : SIZE_MAX;
+    if (count_b == 0) return count_a <= 1 ? 0 : SIZE_MAX;
     if (count_a == count_b || count_b == 1) return count_a;
     if (count_a == 1) return count_b;
     return SIZE_MAX;
@@ -29,6 +29,23 @@ void overlap_batch(const ShapeBatch& a, const ShapeBatch& b, double tol,
                    const GjkSettings& settings, std::uint8_t* out_overlap) noexcept {
     const std::size_t n = pair_count(a.count, b.count);
     if (n == SIZE_MAX) return;
+    if (a.kind == ShapeKind::kBox && b.kind == ShapeKind::kBox) {
+        // Placement hot path: SAT straight from the arrays; a broadcast box's matrix once.
+        const Mat3 ma0 = n > 0 ? quat_to_matrix(load_quat(a.quats, 0)) : Mat3{};
+        const Mat3 mb0 = n > 0 ? quat_to_matrix(load_quat(b.quats, 0)) : Mat3{};
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t ia = row(a.count, i), ib = row(b.count, i);
+            const Mat3 ma = a.count == 1 ? ma0 : quat_to_matrix(load_quat(a.quats, ia));
+            const Mat3 mb = b.count == 1 ? mb0 : quat_to_matrix(load_quat(b.quats, ib));
+            out_overlap[i] = detail::sat_overlap_raw(ma, load_vec3(a.centers, ia),
+                                                     load_vec3(a.half_extents, ia), mb,
+                                                     load_vec3(b.centers, ib),
+                                                     load_vec3(b.half_extents, ib), tol)
+                                 ? 1
+                                 : 0;
+        }
+        return;
+    }
     for (std::size_t i = 0; i < n; ++i) {
         const Convex ca = convex_at(a, row(a.count, i));
         const Convex cb = convex_at(b, row(b.count, i));

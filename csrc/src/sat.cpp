@@ -99,12 +99,61 @@ bool for_each_axis(const BoxPair& p, double eps, F&& f) noexcept {
 namespace detail {
 
 bool sat_overlap(const Convex& a, const Convex& b, double tol) noexcept {
-    const BoxPair p = make_pair(a, b);
-    // Separated (or touching within tol) on an axis when dist >= ra + rb - tol * |L|.
-    return for_each_axis(p, kParallelEpsilon, [tol](double dist, double rsum, double len,
-                                                    const double*) {
-        return dist < rsum - tol * len;
-    });
+    return sat_overlap_raw(a.rotation, a.center, a.half_extents, b.rotation, b.center,
+                           b.half_extents, tol);
+}
+
+// The boolean test, straight-line for speed (it is the placement hot path): no square roots
+// (the tolerance test on a non-unit axis compares squares), early exit on the first separating
+// axis, face axes first since they separate most random pairs.
+bool sat_overlap_raw(const Mat3& ma, Vec3 ca, Vec3 ha, const Mat3& mb, Vec3 cb, Vec3 hb,
+                     double tol) noexcept {
+    const auto& A = ma.m;
+    const auto& B = mb.m;
+    double r[3][3], ar[3][3];
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) {
+            r[i][j] = A[0][i] * B[0][j] + A[1][i] * B[1][j] + A[2][i] * B[2][j];
+            ar[i][j] = std::fabs(r[i][j]);
+        }
+    }
+    const Vec3 d = cb - ca;
+    const double t[3] = {A[0][0] * d.x + A[1][0] * d.y + A[2][0] * d.z,
+                         A[0][1] * d.x + A[1][1] * d.y + A[2][1] * d.z,
+                         A[0][2] * d.x + A[1][2] * d.y + A[2][2] * d.z};
+    const double ea[3] = {ha.x, ha.y, ha.z};
+    const double eb[3] = {hb.x, hb.y, hb.z};
+    // The six face tests are combined without branches: which one separates a random pair
+    // is unpredictable, and a mispredicted branch costs more than the arithmetic.
+    bool separated = false;
+    for (int i = 0; i < 3; ++i) {
+        const double rb = eb[0] * ar[i][0] + eb[1] * ar[i][1] + eb[2] * ar[i][2];
+        separated |= std::fabs(t[i]) >= ea[i] + rb - tol;
+    }
+    for (int j = 0; j < 3; ++j) {
+        const double ra = ea[0] * ar[0][j] + ea[1] * ar[1][j] + ea[2] * ar[2][j];
+        const double dist = std::fabs(t[0] * r[0][j] + t[1] * r[1][j] + t[2] * r[2][j]);
+        separated |= dist >= ra + eb[j] - tol;
+    }
+    if (separated) return false;
+    const double tol2 = tol * tol;
+    for (int i = 0; i < 3; ++i) {
+        const int i1 = (i + 1) % 3, i2 = (i + 2) % 3;
+        for (int j = 0; j < 3; ++j) {
+            const int j1 = (j + 1) % 3, j2 = (j + 2) % 3;
+            const double rsum = ea[i1] * (ar[i2][j] + kParallelEpsilon) +
+                                ea[i2] * (ar[i1][j] + kParallelEpsilon) +
+                                eb[j1] * (ar[i][j2] + kParallelEpsilon) +
+                                eb[j2] * (ar[i][j1] + kParallelEpsilon);
+            const double gap = rsum - std::fabs(t[i2] * r[i1][j] - t[i1] * r[i2][j]);
+            if (gap <= 0.0) return false;
+            // gap / |L| <= tol, squared: |L|^2 = r[i1][j]^2 + r[i2][j]^2.
+            if (tol > 0.0 && gap * gap <= tol2 * (r[i1][j] * r[i1][j] + r[i2][j] * r[i2][j])) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 PenetrationResult sat_penetration(const Convex& a, const Convex& b) noexcept {
@@ -115,11 +164,12 @@ PenetrationResult sat_penetration(const Convex& a, const Convex& b) noexcept {
     double best_sign = 1.0;
     bool separated = false;
     for_each_axis(p, 0.0, [&](double dist, double rsum, double len, const double* axis) {
+        // Parallel edges give a zero axis (dist = rsum = 0): it proves nothing, skip it first.
+        if (len < kMinAxis) return true;
         if (dist >= rsum) {
             separated = true;
             return false;
         }
-        if (len < kMinAxis) return true;
         const double depth = (rsum - dist) / len;
         if (depth < best) {
             best = depth;

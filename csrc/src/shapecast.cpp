@@ -17,6 +17,9 @@ namespace fbsim {
 namespace {
 // Advancement steps; flat targets need 1-2, round ones a handful. Out of steps = a miss.
 constexpr int kMaxCastIterations = 64;
+// Relative separation at which hit normals are measured when the cores nearly touch: large
+// enough that the direction has ~1e-10 relative error, small enough to stay on the hit feature.
+constexpr double kNormalBackoff = 1e-6;
 }  // namespace
 
 CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& target,
@@ -29,6 +32,7 @@ CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& targ
     const double slop = 1e-11 * scale;
     double t = 0.0;
     Vec3 last_normal{};  // from target towards mover
+    double last_closing = 1.0;
     r.converged = false;
     for (int it = 0; it < kMaxCastIterations; ++it) {
         r.iterations = it + 1;
@@ -46,12 +50,26 @@ CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& targ
         last_normal = n;
         const double gap = c.distance - rsum;
         if (gap <= slop) {
-            r.t = t;
+            // Finish with the exact linear step to contact (no slop margin): on flat features
+            // it is exact, on round ones second-order small at this gap.
+            const double closing_now = -dot(displacement, n);
+            r.t = closing_now > 0.0 && gap > 0.0 ? std::min(1.0, t + gap / closing_now) : t;
             r.normal = gap < -slop && it == 0 ? Vec3{} : n;  // overlapping from the start
+            if (it > 0 && c.distance < kNormalBackoff * scale) {
+                // The cores nearly touch (rays, boxes): a direction between points ~slop apart
+                // is mostly rounding. Take it from a pose backed off by kNormalBackoff instead.
+                const double tb = std::max(0.0, t - kNormalBackoff * scale / last_closing);
+                const detail::CoreDistance cb =
+                    detail::gjk_core(translated(moving, tb * displacement), target, shift, settings);
+                if (!cb.intersecting && cb.distance > 0.0) {
+                    r.normal = (1.0 / cb.distance) * (cb.point_a - cb.point_b);
+                }
+            }
             r.converged = true;
             return r;
         }
         const double closing = -dot(displacement, n);
+        last_closing = closing;
         if (closing <= 0.0) {
             r.converged = true;  // moving away from (or along) the separating plane: a miss
             return r;

@@ -24,8 +24,6 @@ All queries release the GIL and are deterministic.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 import numpy.typing as npt
 
@@ -34,7 +32,7 @@ from fbsim.geometry import Boxes, Capsules, Hulls, Spheres
 
 __all__ = ["Shapes", "distance", "overlap", "penetration", "raycast", "shapecast"]
 
-Shapes = Union[Boxes, Spheres, Capsules, Hulls]
+Shapes = Boxes | Spheres | Capsules | Hulls
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 

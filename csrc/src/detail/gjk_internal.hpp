@@ -41,6 +41,8 @@ double pair_scale(const Convex& a, const Convex& b, Vec3 shift) noexcept;
 
 /// Box-box SAT on convexes of kind kBox (rotation matrices already computed).
 bool sat_overlap(const Convex& a, const Convex& b, double tol) noexcept;
+bool sat_overlap_raw(const Mat3& ma, Vec3 ca, Vec3 ha, const Mat3& mb, Vec3 cb, Vec3 hb,
+                     double tol) noexcept;
 PenetrationResult sat_penetration(const Convex& a, const Convex& b) noexcept;
 
 /// The reference point of a convex (box/sphere centre, capsule p0, hull first point).
