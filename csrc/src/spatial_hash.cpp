@@ -63,14 +63,13 @@ inline std::int32_t cell_of(double v, double side) noexcept {
 struct SpatialHash::Impl {
     struct Cell {
         Key key;
-        std::uint32_t head;
-        std::uint32_t count;
+        std::uint32_t head;  // first slot of the cell's list; the cell is erased when empty
     };
     struct SlotInfo {
         Key key;
         std::uint32_t next, prev;
     };
-    std::vector<Cell> table;  // open addressing, linear probing, load <= 1/2
+    std::vector<Cell> table;  // open addressing, linear probing, load <= 0.7
     std::size_t cells = 0;
     std::vector<SlotInfo> info;  // by slot
     std::size_t level_count[kLevels] = {};
@@ -93,7 +92,7 @@ struct SpatialHash::Impl {
     void rehash(std::size_t buckets) {
         std::vector<Cell> old;
         old.swap(table);
-        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone, 0});
+        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone});
         const std::size_t m = buckets - 1;
         for (const Cell& c : old) {
             if (c.key.level < 0) continue;
@@ -105,7 +104,7 @@ struct SpatialHash::Impl {
 
     void reserve_cells(std::size_t count) {
         std::size_t want = 16;
-        while (want < 2 * count) want *= 2;
+        while (want * 7 < count * 10) want *= 2;
         if (want > table.size()) rehash(want);
     }
 
@@ -116,7 +115,7 @@ struct SpatialHash::Impl {
         const std::size_t m = table.size() - 1;
         i = hash_key(k) & m;
         while (table[i].key.level >= 0) i = (i + 1) & m;
-        table[i] = Cell{k, kNone, 0};
+        table[i] = Cell{k, kNone};
         ++cells;
         return i;
     }
@@ -152,7 +151,6 @@ struct SpatialHash::Impl {
         si.next = table[c].head;
         if (si.next != kNone) info[si.next].prev = slot;
         table[c].head = slot;
-        ++table[c].count;
         ++level_count[k.level];
     }
 
@@ -162,7 +160,7 @@ struct SpatialHash::Impl {
         if (si.prev != kNone) info[si.prev].next = si.next; else table[c].head = si.next;
         if (si.next != kNone) info[si.next].prev = si.prev;
         --level_count[si.key.level];
-        if (--table[c].count == 0) erase_at(c);
+        if (table[c].head == kNone) erase_at(c);
         si.key.level = -1;
         si.next = si.prev = kNone;
     }
@@ -379,7 +377,7 @@ bool SpatialHash::check_invariants() const {
             if (!(h.key_of(box(s)) == c.key)) return false;
             prev = s;
         }
-        if (n != c.count || n == 0) return false;
+        if (n == 0) return false;
         linked += n;
         per_level[c.key.level] += n;
     }
