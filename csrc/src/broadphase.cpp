@@ -71,7 +71,7 @@ void IdMap::rehash(std::size_t buckets) {
 
 void IdMap::reserve(std::size_t count) {
     std::size_t want = 16;
-    while (want < 2 * count) want *= 2;
+    while (want * 7 < count * 10) want *= 2;  // load <= 0.7: linear probing stays short
     if (want > buckets_.size()) rehash(want);
 }
 

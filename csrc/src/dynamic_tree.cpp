@@ -133,42 +133,95 @@ struct DynamicTree::Impl {
         n.height = 1 + std::max(N(n.child1).height, N(n.child2).height);
     }
 
-    // AVL rotation at node a (if unbalanced by more than one level). Returns the subtree root.
-    std::int32_t balance(std::int32_t ia) noexcept {
+    // Replace child `x` of `ia` by grandchild `y` (a child of ia's other child `iz`), and x
+    // takes y's place under iz. Then refit iz and ia.
+    void swap_down(std::int32_t ia, std::int32_t x, std::int32_t iz, std::int32_t y) noexcept {
         Node& a = N(ia);
-        if (a.leaf()) return ia;
-        const std::int32_t ib = a.child1, ic = a.child2;
-        const std::int32_t skew = N(ic).height - N(ib).height;
-        if (skew > 1) return rotate_up(ia, ic, ib, /*c_is_child2=*/true);
-        if (skew < -1) return rotate_up(ia, ib, ic, /*c_is_child2=*/false);
-        return ia;
+        Node& z = N(iz);
+        if (a.child1 == x) a.child1 = y; else a.child2 = y;
+        if (z.child1 == y) z.child1 = x; else z.child2 = x;
+        N(y).parent = ia;
+        N(x).parent = iz;
+        refit(iz);
+        refit(ia);
     }
 
-    // Lift the taller child `ic` of `ia` into ia's place; `ib` is the other child. ic's taller
-    // grandchild stays under ic, the shorter one moves down to ia.
-    std::int32_t rotate_up(std::int32_t ia, std::int32_t ic, std::int32_t ib, bool c_is_child2) noexcept {
-        Node& a = N(ia);
-        Node& c = N(ic);
-        const std::int32_t ifg = c.child1, ig = c.child2;
-        // c takes a's place.
-        c.child1 = ia;
-        c.parent = a.parent;
-        a.parent = ic;
-        if (c.parent != kNull) {
-            Node& p = N(c.parent);
-            if (p.child1 == ia) p.child1 = ic; else p.child2 = ic;
-        } else {
-            root = ic;
+    // Tree rotation that lowers surface area (Kensler, "Tree rotations for improving bounding
+    // volume hierarchies", IEEE RT 2008; the form Box2D v3 uses): at node A with children B and
+    // C, try swapping one child with a grandchild under the other child and keep the swap that
+    // shrinks the changed child's area most. Unlike AVL height rotations it never makes the
+    // boxes worse, which is what queries pay for.
+    void rotate(std::int32_t ia) noexcept {
+        const Node& a = N(ia);
+        if (a.leaf() || a.height < 2) return;
+        const std::int32_t ib = a.child1, ic = a.child2;
+        const Node& b = N(ib);
+        const Node& c = N(ic);
+        double best = 0.0;  // area change; only strictly negative swaps are taken
+        int which = -1;
+        // 0: B<->F (C becomes B+G), 1: B<->G (C = B+F), 2: C<->D (B = C+E), 3: C<->E (B = C+D)
+        if (!c.leaf()) {
+            const double ac = area(c.box);
+            const double d0 = area(unite(b.box, N(c.child2).box)) - ac;
+            const double d1 = area(unite(b.box, N(c.child1).box)) - ac;
+            if (d0 < best) { best = d0; which = 0; }
+            if (d1 < best) { best = d1; which = 1; }
         }
-        const bool f_taller = N(ifg).height > N(ig).height;
-        const std::int32_t keep = f_taller ? ifg : ig, give = f_taller ? ig : ifg;
-        c.child2 = keep;
-        if (c_is_child2) a.child2 = give; else a.child1 = give;
-        N(give).parent = ia;
-        (void)ib;
-        refit(ia);
-        refit(ic);
-        return ic;
+        if (!b.leaf()) {
+            const double ab = area(b.box);
+            const double d2 = area(unite(c.box, N(b.child2).box)) - ab;
+            const double d3 = area(unite(c.box, N(b.child1).box)) - ab;
+            if (d2 < best) { best = d2; which = 2; }
+            if (d3 < best) { best = d3; which = 3; }
+        }
+        switch (which) {
+            case 0: swap_down(ia, ib, ic, c.child1); break;
+            case 1: swap_down(ia, ib, ic, c.child2); break;
+            case 2: swap_down(ia, ic, ib, b.child1); break;
+            case 3: swap_down(ia, ic, ib, b.child2); break;
+            default: break;
+        }
+    }
+
+    // Top-down build over leaves[begin, end) splitting at the median centre of the longest
+    // axis: O(n log n), height ceil(log2 n). Used when a batch at least doubles the tree.
+    std::int32_t build(std::vector<std::int32_t>& leaves, std::size_t begin, std::size_t end) {
+        if (end - begin == 1) return leaves[begin];
+        float lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        for (std::size_t i = begin; i < end; ++i) {
+            const FBox& bx = N(leaves[i]).box;
+            for (int k = 0; k < 3; ++k) {
+                const float m = 0.5f * bx.lo[k] + 0.5f * bx.hi[k];
+                lo[k] = std::min(lo[k], m);
+                hi[k] = std::max(hi[k], m);
+            }
+        }
+        int axis = 0;
+        for (int k = 1; k < 3; ++k)
+            if (hi[k] - lo[k] > hi[axis] - lo[axis]) axis = k;
+        const std::size_t mid = begin + (end - begin) / 2;
+        const auto key = [&](std::int32_t n) {
+            const FBox& bx = N(n).box;
+            return static_cast<double>(bx.lo[axis]) + static_cast<double>(bx.hi[axis]);
+        };
+        std::nth_element(leaves.begin() + static_cast<std::ptrdiff_t>(begin),
+                         leaves.begin() + static_cast<std::ptrdiff_t>(mid),
+                         leaves.begin() + static_cast<std::ptrdiff_t>(end),
+                         [&](std::int32_t p, std::int32_t q) {
+                             const double kp = key(p), kq = key(q);
+                             return kp < kq || (kp == kq && N(p).child2 < N(q).child2);
+                         });
+        const std::int32_t left = build(leaves, begin, mid);
+        const std::int32_t right = build(leaves, mid, end);
+        const std::int32_t n = allocate();
+        Node& x = N(n);
+        x.child1 = left;
+        x.child2 = right;
+        x.parent = kNull;
+        N(left).parent = n;
+        N(right).parent = n;
+        refit(n);
+        return n;
     }
 
     void insert_leaf(std::int32_t leaf) {
@@ -217,9 +270,10 @@ struct DynamicTree::Impl {
     }
 
     void fix_upwards(std::int32_t index) noexcept {
+        // Bounded by the height: each step moves to the parent.
         while (index != kNull) {
-            index = balance(index);
             refit(index);
+            rotate(index);
             index = N(index).parent;
         }
     }
@@ -266,6 +320,19 @@ void DynamicTree::on_insert(const std::uint32_t* slots, std::size_t count) {
     if (slot_capacity() > t.leaf_of.size()) t.leaf_of.resize(slot_capacity(), kNull);
     const std::size_t need = t.nodes.size() + 2 * count;
     if (need > t.nodes.capacity()) t.nodes.reserve(std::max(need, t.nodes.capacity() + t.nodes.capacity() / 2));
+    // A batch at least as large as the tree: rebuild everything top-down (better boxes and
+    // O(n log n)); otherwise insert leaf by leaf.
+    const bool rebuild = count >= size() - count && count > 1;
+    std::vector<std::int32_t> leaves;
+    if (rebuild) {
+        leaves.reserve(size());
+        for (std::int32_t i = 0; i < static_cast<std::int32_t>(t.nodes.size()); ++i) {
+            Impl::Node& n = t.N(i);
+            if (n.height < 0) continue;                      // on the free list
+            if (n.leaf()) leaves.push_back(i); else t.release(i);  // drop internal nodes
+        }
+        t.root = kNull;
+    }
     for (std::size_t i = 0; i < count; ++i) {
         const std::int32_t leaf = t.allocate();
         Impl::Node& n = t.N(leaf);
@@ -275,7 +342,11 @@ void DynamicTree::on_insert(const std::uint32_t* slots, std::size_t count) {
         n.height = 0;
         n.parent = kNull;
         t.leaf_of[slots[i]] = leaf;
-        t.insert_leaf(leaf);
+        if (rebuild) leaves.push_back(leaf); else t.insert_leaf(leaf);
+    }
+    if (rebuild && !leaves.empty()) {
+        t.root = t.build(leaves, 0, leaves.size());
+        t.N(t.root).parent = kNull;
     }
 }
 

@@ -38,14 +38,18 @@ struct Key {
 };
 
 inline std::uint64_t hash_key(const Key& k) noexcept {
-    // Teschner et al.'s large-prime XOR hash, followed by a multiplicative mix.
-    std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.x)) * 73856093ULL) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.y)) * 19349663ULL) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.z)) * 83492791ULL) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.level)) * 2654435761ULL);
-    h ^= h >> 29;
+    // Teschner et al.'s prime XOR hash leaves the low bits correlated for small coordinates,
+    // which a power-of-two table with linear probing turns into long clusters; so pack the
+    // key into 64 bits and run the splitmix64 finaliser, whose low bits are well mixed.
+    std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.x)) << 32) ^
+                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.y)) << 11) ^
+                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.z)) * 0x9E3779B97F4A7C15ULL) ^
+                      static_cast<std::uint64_t>(k.level);
+    h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 32;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
     return h;
 }
 
@@ -63,14 +67,13 @@ inline std::int32_t cell_of(double v, double side) noexcept {
 struct SpatialHash::Impl {
     struct Cell {
         Key key;
-        std::uint32_t head;
-        std::uint32_t count;
+        std::uint32_t head;  // first slot of the cell's list; the cell is erased when empty
     };
     struct SlotInfo {
         Key key;
         std::uint32_t next, prev;
     };
-    std::vector<Cell> table;  // open addressing, linear probing, load <= 1/2
+    std::vector<Cell> table;  // open addressing, linear probing, load <= 0.7
     std::size_t cells = 0;
     std::vector<SlotInfo> info;  // by slot
     std::size_t level_count[kLevels] = {};
@@ -93,7 +96,7 @@ struct SpatialHash::Impl {
     void rehash(std::size_t buckets) {
         std::vector<Cell> old;
         old.swap(table);
-        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone, 0});
+        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone});
         const std::size_t m = buckets - 1;
         for (const Cell& c : old) {
             if (c.key.level < 0) continue;
@@ -105,7 +108,7 @@ struct SpatialHash::Impl {
 
     void reserve_cells(std::size_t count) {
         std::size_t want = 16;
-        while (want < 2 * count) want *= 2;
+        while (want * 7 < count * 10) want *= 2;
         if (want > table.size()) rehash(want);
     }
 
@@ -116,7 +119,7 @@ struct SpatialHash::Impl {
         const std::size_t m = table.size() - 1;
         i = hash_key(k) & m;
         while (table[i].key.level >= 0) i = (i + 1) & m;
-        table[i] = Cell{k, kNone, 0};
+        table[i] = Cell{k, kNone};
         ++cells;
         return i;
     }
@@ -152,7 +155,6 @@ struct SpatialHash::Impl {
         si.next = table[c].head;
         if (si.next != kNone) info[si.next].prev = slot;
         table[c].head = slot;
-        ++table[c].count;
         ++level_count[k.level];
     }
 
@@ -162,7 +164,7 @@ struct SpatialHash::Impl {
         if (si.prev != kNone) info[si.prev].next = si.next; else table[c].head = si.next;
         if (si.next != kNone) info[si.next].prev = si.prev;
         --level_count[si.key.level];
-        if (--table[c].count == 0) erase_at(c);
+        if (table[c].head == kNone) erase_at(c);
         si.key.level = -1;
         si.next = si.prev = kNone;
     }
@@ -207,16 +209,21 @@ SpatialHash::~SpatialHash() = default;
 void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
     if (cell_size_ == 0.0) {
-        // Automatic: the 90th percentile of the boxes' largest sides (robust to a few huge
-        // baseplates, which go to coarser levels anyway), with 1% head-room.
+        // Automatic: the largest box side that is at most 4x the median one, with 1% head-room.
+        // Typical boxes then share level 0 (cross-level work is the slow path), while a few
+        // huge baseplates cannot inflate the cells; they go to coarser levels.
         std::vector<double> s(count);
         for (std::size_t i = 0; i < count; ++i) {
             const Aabb& b = box(slots[i]);
             s[i] = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
         }
-        const std::size_t k = count * 9 / 10;
+        const std::size_t k = count / 2;
         std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
-        const double p = s[k] > 0.0 ? s[k] * 1.01 : 1.0;
+        const double median = s[k];
+        double big = 0.0;
+        for (double v : s)
+            if (v <= 4.0 * median) big = std::max(big, v);
+        const double p = big > 0.0 ? big * 1.01 : 1.0;
         cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
         h.set_base(cell_size_);
     }
@@ -306,54 +313,89 @@ void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
 
 void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    // The 13 "forward" neighbours: each unordered pair of neighbouring cells is visited once.
-    static constexpr int kFwd[13][3] = {{1, -1, -1}, {1, -1, 0}, {1, -1, 1}, {1, 0, -1}, {1, 0, 0},
-                                        {1, 0, 1},   {1, 1, -1}, {1, 1, 0},  {1, 1, 1},  {0, 1, -1},
-                                        {0, 1, 0},   {0, 1, 1},  {0, 0, 1}};
+    // Same-level pairs by a sort-and-merge pass instead of hash lookups: boxes are gathered in
+    // (level, x, y, z) cell order into one contiguous array, then each cell is joined with its
+    // 13 forward neighbours, which lie in 5 runs ("rows") of that order. Lexicographic order
+    // is translation invariant, so each row's start only moves forward: O(n log n) for the
+    // sort, then sequential memory only (the hash table and the slot-ordered boxes are random
+    // access and were the cost).
+    struct Entry {
+        Key key;
+        std::uint32_t slot;
+    };
+    std::vector<Entry> es;
+    es.reserve(size());
+    for (std::uint32_t s = 0; s < h.info.size(); ++s)
+        if (h.info[s].key.level >= 0) es.push_back(Entry{h.info[s].key, s});
+    std::sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) {
+        return a.key < b.key || (a.key == b.key && a.slot < b.slot);
+    });
+    struct Packed {
+        Aabb box;
+        std::uint32_t slot;
+    };
+    struct CellRun {
+        Key key;
+        std::uint32_t begin, end;
+    };
+    std::vector<Packed> pk(es.size());
+    std::vector<CellRun> cells;
+    for (std::size_t i = 0; i < es.size(); ++i) {
+        pk[i] = Packed{box(es[i].slot), es[i].slot};
+        if (cells.empty() || !(cells.back().key == es[i].key))
+            cells.push_back(CellRun{es[i].key, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)});
+        cells.back().end = static_cast<std::uint32_t>(i + 1);
+    }
+    es.clear();
+    es.shrink_to_fit();
+    auto emit_cross = [&](const CellRun& a, const CellRun& b) {
+        for (std::uint32_t i = a.begin; i < a.end; ++i)
+            for (std::uint32_t j = b.begin; j < b.end; ++j)
+                if (overlaps(pk[i].box, pk[j].box)) {
+                    out.push_back(pk[i].slot);
+                    out.push_back(pk[j].slot);
+                }
+    };
+    static constexpr int kRows[5][4] = {  // dx, dy, first dz, last dz
+        {0, 0, 1, 1}, {0, 1, -1, 1}, {1, -1, -1, 1}, {1, 0, -1, 1}, {1, 1, -1, 1}};
+    std::size_t ptr[5] = {0, 0, 0, 0, 0};
+    const std::size_t nc = cells.size();
+    for (std::size_t ci = 0; ci < nc; ++ci) {
+        const CellRun& c = cells[ci];
+        for (std::uint32_t i = c.begin; i < c.end; ++i)
+            for (std::uint32_t j = i + 1; j < c.end; ++j)
+                if (overlaps(pk[i].box, pk[j].box)) {
+                    out.push_back(pk[i].slot);
+                    out.push_back(pk[j].slot);
+                }
+        for (int r = 0; r < 5; ++r) {
+            const Key lo{c.key.x + kRows[r][0], c.key.y + kRows[r][1], c.key.z + kRows[r][2], c.key.level};
+            const Key hi{lo.x, lo.y, c.key.z + kRows[r][3], c.key.level};
+            std::size_t& p = ptr[r];
+            while (p < nc && cells[p].key < lo) ++p;
+            for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j) emit_cross(c, cells[j]);
+        }
+    }
+    // Across levels: each box asks every coarser occupied level through the hash table (a
+    // coarser box never asks a finer level, so each pair is found once).
     int coarser[kLevels];
     std::vector<std::uint32_t> other;
-    for (const Impl::Cell& c : h.table) {
-        if (c.key.level < 0) continue;
+    for (const CellRun& c : cells) {
         const int l = c.key.level;
-        for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
-            const Aabb& ba = box(a);
-            for (std::uint32_t b = h.info[a].next; b != kNone; b = h.info[b].next) {
-                if (overlaps(ba, box(b))) {
-                    out.push_back(a);
-                    out.push_back(b);
-                }
-            }
-        }
-        for (const auto& f : kFwd) {
-            const std::size_t n = h.find(Key{c.key.x + f[0], c.key.y + f[1], c.key.z + f[2], l});
-            if (n == kNone) continue;
-            for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
-                const Aabb& ba = box(a);
-                for (std::uint32_t b = h.table[n].head; b != kNone; b = h.info[b].next) {
-                    if (overlaps(ba, box(b))) {
-                        out.push_back(a);
-                        out.push_back(b);
-                    }
-                }
-            }
-        }
-        // Across levels: each box asks every coarser occupied level (finer never asks coarser
-        // twice, since a coarser box never asks a finer level).
-        int nc = 0;
+        int n = 0;
         for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) coarser[nc++] = k;
-        if (nc == 0) continue;
-        for (std::uint32_t a = c.head; a != kNone; a = h.info[a].next) {
-            const Aabb& ba = box(a);
-            for (int i = 0; i < nc; ++i) {
+            if (h.level_count[k]) coarser[n++] = k;
+        for (std::uint32_t i = c.begin; i < c.end && n > 0; ++i) {
+            const Aabb& ba = pk[i].box;
+            for (int k = 0; k < n; ++k) {
                 other.clear();
-                if (!h.collect_level(ba, coarser[i], other)) {
+                if (!h.collect_level(ba, coarser[k], other)) {
                     for (std::uint32_t s = 0; s < h.info.size(); ++s)
-                        if (h.info[s].key.level == coarser[i]) other.push_back(s);
+                        if (h.info[s].key.level == coarser[k]) other.push_back(s);
                 }
                 for (std::uint32_t b : other) {
                     if (overlaps(ba, box(b))) {
-                        out.push_back(a);
+                        out.push_back(pk[i].slot);
                         out.push_back(b);
                     }
                 }
@@ -379,7 +421,7 @@ bool SpatialHash::check_invariants() const {
             if (!(h.key_of(box(s)) == c.key)) return false;
             prev = s;
         }
-        if (n != c.count || n == 0) return false;
+        if (n == 0) return false;
         linked += n;
         per_level[c.key.level] += n;
     }

@@ -57,6 +57,13 @@ def _split(lo: npt.ArrayLike, hi: npt.ArrayLike | None) -> tuple[object, object]
     return boxes[:, :3], boxes[:, 3:]
 
 
+def _ids(ids: object) -> object:
+    """An empty list has dtype float64 in numpy; accept it as "no ids"."""
+    if isinstance(ids, (list, tuple)) and len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    return ids
+
+
 def _ray_lengths(max_t: npt.ArrayLike, n: int) -> object:
     """Broadcast a scalar ``max_t``; ``inf`` means "the whole world"."""
     if max_t is None:
@@ -111,7 +118,7 @@ class _Broadphase:
             structure is unchanged.
         """
         lo, hi = _split(lo, hi)
-        self._core.insert(ids, lo, hi, layers, masks)
+        self._core.insert(_ids(ids), lo, hi, layers, masks)
 
     def update(self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None) -> None:
         """Move existing boxes to new bounds (layers are kept).
@@ -122,7 +129,7 @@ class _Broadphase:
             As :meth:`insert`; also an id that is not present. The structure is unchanged.
         """
         lo, hi = _split(lo, hi)
-        self._core.update(ids, lo, hi)
+        self._core.update(_ids(ids), lo, hi)
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Remove boxes by id.
@@ -132,7 +139,7 @@ class _Broadphase:
         TypeError, ValueError
             Not integers, an id repeated or not present. The structure is unchanged.
         """
-        self._core.remove(ids)
+        self._core.remove(_ids(ids))
 
     def __len__(self) -> int:
         return len(self._core)
@@ -164,7 +171,7 @@ class _Broadphase:
         TypeError, ValueError
             ``ids`` not integers, repeated, or not present.
         """
-        return self._core.pairs(ids)
+        return self._core.pairs(_ids(ids))
 
     def pairs_with(self, other: _Broadphase) -> IntArray:
         """Overlapping pairs ``(id in self, id in other)`` across two structures, rows sorted.

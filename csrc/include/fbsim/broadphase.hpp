@@ -72,7 +72,7 @@ inline constexpr std::uint32_t kAllLayers = 0xFFFFFFFFu;
 namespace detail {
 
 /// Open-addressing (linear probing, backward-shift deletion) map from int64 id to a uint32
-/// slot. 16 bytes per bucket, load factor <= 1/2. Not thread-safe for writers; const lookups
+/// slot. 16 bytes per bucket, load factor <= 0.7. Not thread-safe for writers; const lookups
 /// are safe for concurrent readers.
 class IdMap {
   public:
