@@ -84,14 +84,18 @@ void astar_impl(const GridView& g, const std::vector<Move>& moves, int connectiv
         const Coord p = coord_of(g, e.cell);
         const double base = n.g;
         for (const Move& m : moves) {
-            if (!move_legal(g, p, e.cell, m)) continue;
+            const std::int64_t z = p.z + m.dz, r = p.r + m.dr, c = p.c + m.dc;
+            if (z < 0 || z >= g.depth || r < 0 || r >= g.rows || c < 0 || c >= g.cols) continue;
+            bool legal = true;
+            for (int k = 0; k < m.required_count && legal; ++k) legal = g.free(e.cell + m.required[k]);
+            if (!legal) continue;
             const std::int64_t next = e.cell + m.offset;
             const double ng = base + m.length * g.cost(next);
             Node& s = store.at(next);
             if (s.closed || ng >= s.g) continue;
             s.g = ng;
             s.parent = e.cell;
-            open.push({ng + h(next), ng, next});
+            open.push({ng + grid_distance(z - gc.z, r - gc.r, c - gc.c, connectivity), ng, next});
         }
     }
 }

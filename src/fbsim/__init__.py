@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
+from fbsim import pathfinding
 from fbsim._core import version as _core_version
 from fbsim.geometry import (
     MAX_COORDINATE,
@@ -45,6 +46,7 @@ __all__ = [
     "hull_to_aabb",
     "matrix_to_quat",
     "obb_to_aabb",
+    "pathfinding",
     "quat_to_matrix",
     "sphere_to_aabb",
     "transform_points",

@@ -182,8 +182,10 @@ def load_movingai_3d_map(path: str | os.PathLike[str]) -> npt.NDArray[np.bool_]:
         raise ValueError(f"{path}: first line must be 'voxel X Y Z'")
     nx, ny, nz = (int(v) for v in head[1:])
     body = "\n".join(lines[1:])
-    xyz = np.array(body.split(), dtype=np.int64).reshape(-1, 3) if body.strip() else np.zeros(
-        (0, 3), np.int64
+    xyz = (
+        np.array(body.split(), dtype=np.int64).reshape(-1, 3)
+        if body.strip()
+        else np.zeros((0, 3), np.int64)
     )
     bad = (xyz < 0) | (xyz >= np.array([nx, ny, nz]))
     if bad.any():
@@ -202,9 +204,9 @@ def load_movingai_3d_scen(path: str | os.PathLike[str]) -> np.ndarray:
     -------
     ndarray, structured with fields ``sx, sy, sz, gx, gy, gz`` (int64) and ``optimal`` (float64)
     """
-    dt = np.dtype([(k, np.int64) for k in ("sx", "sy", "sz", "gx", "gy", "gz")] + [
-        ("optimal", np.float64)
-    ])
+    dt = np.dtype(
+        [(k, np.int64) for k in ("sx", "sy", "sz", "gx", "gy", "gz")] + [("optimal", np.float64)]
+    )
     rows = []
     for line in _lines(path)[2:]:
         parts = line.split()
