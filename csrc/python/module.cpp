@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
     fbsim::python::register_geometry(m);
     fbsim::python::register_narrowphase(m);
     fbsim::python::register_broadphase(m);
+    fbsim::python::register_pathfinding(m);
 }

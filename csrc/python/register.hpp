@@ -9,5 +9,6 @@ namespace fbsim::python {
 void register_geometry(pybind11::module_& m);
 void register_narrowphase(pybind11::module_& m);
 void register_broadphase(pybind11::module_& m);
+void register_pathfinding(pybind11::module_& m);
 
 }  // namespace fbsim::python

@@ -12,6 +12,7 @@ from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
 from fbsim import spatial
+from fbsim import pathfinding
 from fbsim._core import version as _core_version
 from fbsim.collision import distance, overlap, penetration, raycast, shapecast
 from fbsim.geometry import (
@@ -70,6 +71,7 @@ __all__ = [
     "obb_to_aabb",
     "overlap",
     "penetration",
+    "pathfinding",
     "quat_to_matrix",
     "raycast",
     "shapecast",
