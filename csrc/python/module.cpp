@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
           "Linked core version as major * 10000 + minor * 100 + patch.");
     fbsim::args::register_args(m);
     fbsim::python::register_geometry(m);
+    fbsim::python::register_octree(m);
 }

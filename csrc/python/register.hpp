@@ -7,5 +7,6 @@
 namespace fbsim::python {
 
 void register_geometry(pybind11::module_& m);
+void register_octree(pybind11::module_& m);
 
 }  // namespace fbsim::python
