@@ -26,6 +26,7 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
+from fbsim.spatial_tree import MAX_RAY_DISTANCE, Octree, Quadtree
 
 try:
     __version__ = _dist_version("fbsim")
@@ -35,6 +36,9 @@ except PackageNotFoundError:  # running from a source tree without metadata
 
 __all__ = [
     "MAX_COORDINATE",
+    "MAX_RAY_DISTANCE",
+    "Octree",
+    "Quadtree",
     "Boxes",
     "Capsules",
     "Hulls",
