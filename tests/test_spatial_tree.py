@@ -79,10 +79,11 @@ def test_radius_matches_ckdtree(cls, dim, layout, rng):
     for r in (0.0, 0.05, 0.3, 2.0):
         offsets, ids = tree.radius(queries, r)
         assert offsets.dtype == ids.dtype == np.int64
-        assert offsets[0] == 0 and offsets[-1] == len(ids)
+        assert offsets[0] == 0
+        assert offsets[-1] == len(ids)
         got = csr_lists(offsets, ids)
         want = kd.query_ball_point(queries, r)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, np.sort(w))
         np.testing.assert_array_equal(tree.radius_count(queries, r), np.diff(offsets))
 
@@ -95,7 +96,7 @@ def test_radius_per_query_radii_match_brute_force(cls, dim, rng):
     tree = cls(pts, ids=np.arange(2000) * 3 + 7)
     got = csr_lists(*tree.radius(queries, r))
     want = ref.radius(pts, np.arange(2000) * 3 + 7, queries, r, dim)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
 
@@ -107,7 +108,9 @@ def test_query_aabb_matches_brute_force(cls, dim, rng):
     lo[0], hi[0] = -1, 2  # contains everything
     tree = cls(pts)
     offsets, ids = tree.query_aabb(lo, hi)
-    for g, w in zip(csr_lists(offsets, ids), ref.query_aabb(pts, np.arange(3000), lo, hi, dim)):
+    for g, w in zip(
+        csr_lists(offsets, ids), ref.query_aabb(pts, np.arange(3000), lo, hi, dim), strict=True
+    ):
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(tree.query_aabb_count(lo, hi), np.diff(offsets))
 
@@ -132,12 +135,12 @@ def test_boxes_all_queries_match_brute_force(cls, dim, rng):
         np.testing.assert_array_equal(d, bd)
         np.testing.assert_array_equal(i, bi)
     got = csr_lists(*tree.radius(queries, 0.7))
-    for g, w in zip(got, ref.radius(boxes, ids, queries, 0.7, dim)):
+    for g, w in zip(got, ref.radius(boxes, ids, queries, 0.7, dim), strict=True):
         np.testing.assert_array_equal(g, w)
     lo = queries
     hi = queries + 1.5
     got = csr_lists(*tree.query_aabb(lo, hi))
-    for g, w in zip(got, ref.query_aabb(boxes, ids, lo, hi, dim)):
+    for g, w in zip(got, ref.query_aabb(boxes, ids, lo, hi, dim), strict=True):
         np.testing.assert_array_equal(g, w)
 
 
@@ -210,9 +213,11 @@ def test_results_do_not_depend_on_workers(cls, dim, rng):
             tree.query_aabb(q, q + 0.1, workers=w),
             tree.raycast(q, q - 0.5, workers=w),
         ]
-        for a, b in zip(base, other):
+        for a, b in zip(base, other, strict=True):
             for x, y in zip(
-                a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)
+                a if isinstance(a, tuple) else (a,),
+                b if isinstance(b, tuple) else (b,),
+                strict=True,
             ):
                 np.testing.assert_array_equal(x, y)
 
@@ -223,14 +228,18 @@ def test_empty_tree_and_empty_queries(cls, dim):
     assert len(tree) == 0
     offsets, ids = tree.radius(np.zeros((3, dim)), 1.0)
     np.testing.assert_array_equal(offsets, [0, 0, 0, 0])
-    assert ids.shape == (0,) and ids.dtype == np.int64
-    t, hit = tree.raycast(np.zeros((2, dim)), np.ones((2, dim)))
+    assert ids.shape == (0,)
+    assert ids.dtype == np.int64
+    _t, hit = tree.raycast(np.zeros((2, dim)), np.ones((2, dim)))
     np.testing.assert_array_equal(hit, [-1, -1])
     tree.insert([4], np.ones((1, dim)))
     d, i = tree.knn(np.empty((0, dim)), 1)
-    assert d.shape == (0, 1) and i.shape == (0, 1) and i.dtype == np.int64
+    assert d.shape == (0, 1)
+    assert i.shape == (0, 1)
+    assert i.dtype == np.int64
     o, i = tree.query_aabb(np.empty((0, dim)), np.empty((0, dim)))
-    assert o.tolist() == [0] and i.shape == (0,)
+    assert o.tolist() == [0]
+    assert i.shape == (0,)
     assert tree.radius_count(np.empty((0, dim)), 1.0).shape == (0,)
     assert tree.raycast(np.empty((0, dim)), np.empty((0, dim)))[0].shape == (0,)
 
@@ -249,7 +258,7 @@ def test_updates_match_rebuild(cls, dim, rng):
         new = rng.random((len(ids), dim)) + rng.normal(scale=0.01, size=(len(ids), dim))
         new[:3] *= 500.0
         tree.move(ids, new)
-        model.update(zip(ids.tolist(), new))
+        model.update(zip(ids.tolist(), new, strict=True))
         gone = rng.choice(np.fromiter(model, np.int64), size=50, replace=False)
         tree.remove(gone)
         for g in gone.tolist():
@@ -258,7 +267,7 @@ def test_updates_match_rebuild(cls, dim, rng):
         next_id += 60
         fresh = rng.random((60, dim))
         tree.insert(add, fresh)
-        model.update(zip(add.tolist(), fresh))
+        model.update(zip(add.tolist(), fresh, strict=True))
     assert tree._tree.check_invariants()
     ids = np.fromiter(model, np.int64)
     items = np.array([model[i] for i in ids.tolist()])
@@ -269,7 +278,9 @@ def test_updates_match_rebuild(cls, dim, rng):
     bd, bi = ref.knn(items, ids, q, 8, dim)
     np.testing.assert_array_equal(d, bd)
     np.testing.assert_array_equal(i, bi)
-    for g, w in zip(csr_lists(*tree.radius(q, 0.05)), ref.radius(items, ids, q, 0.05, dim)):
+    for g, w in zip(
+        csr_lists(*tree.radius(q, 0.05)), ref.radius(items, ids, q, 0.05, dim), strict=True
+    ):
         np.testing.assert_array_equal(g, w)
 
 
@@ -278,9 +289,10 @@ def test_remove_everything_then_reuse(cls, dim, rng):
     pts = rng.random((500, dim))
     tree = cls(pts)
     tree.remove(np.arange(500))
-    assert len(tree) == 0 and tree._tree.check_invariants()
+    assert len(tree) == 0
+    assert tree._tree.check_invariants()
     tree.insert([7, 8], [[1e5] * dim, [-1e5] * dim])
-    d, i = tree.knn([[0.0] * dim], 2)
+    _d, i = tree.knn([[0.0] * dim], 2)
     np.testing.assert_array_equal(i, [[7, 8]])
     assert tree._tree.check_invariants()
 
@@ -375,7 +387,9 @@ class TreeMachine(RuleBasedStateMachine):
         bd, want = ref.knn(items, ids, q, k, 3)
         np.testing.assert_array_equal(d, bd)
         np.testing.assert_array_equal(got, want)
-        for g, w in zip(csr_lists(*self.tree.radius(q, 20.0)), ref.radius(items, ids, q, 20.0, 3)):
+        for g, w in zip(
+            csr_lists(*self.tree.radius(q, 20.0)), ref.radius(items, ids, q, 20.0, 3), strict=True
+        ):
             np.testing.assert_array_equal(g, w)
 
 
@@ -408,10 +422,10 @@ def test_concurrent_readers_and_a_writer_do_not_crash(rng):
     def reader():
         try:
             for _ in range(10):
-                d, i = tree.knn(q, 4, workers=2)
+                d, _i = tree.knn(q, 4, workers=2)
                 assert np.all(np.diff(d, axis=1) >= 0)
                 tree.radius(q, 0.02)
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     def writer():
@@ -420,7 +434,7 @@ def test_concurrent_readers_and_a_writer_do_not_crash(rng):
             for _ in range(20):
                 ids = wrng.choice(20000, 2000, replace=False)
                 tree.move(ids, wrng.random((2000, 3)))
-        except Exception as e:  # pragma: no cover
+        except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     threads = [threading.Thread(target=reader) for _ in range(3)] + [
@@ -444,5 +458,5 @@ def test_large_uniform_knn_and_radius_match_ckdtree(cls, dim, rng):
     assert_knn_matches_ckdtree(d, i, pts, q, 8)
     r = 0.01 if dim == 3 else 0.004
     got = csr_lists(*tree.radius(q, r))
-    for g, w in zip(got, cKDTree(pts).query_ball_point(q, r)):
+    for g, w in zip(got, cKDTree(pts).query_ball_point(q, r), strict=True):
         np.testing.assert_array_equal(g, np.sort(w))
