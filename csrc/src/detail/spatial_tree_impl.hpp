@@ -61,6 +61,68 @@ inline void sort_small(std::pair<double, int>* a, int m) {
     }
 }
 
+// id -> slot. Game ids are mostly small and dense (0..n-1 entity indices), so those live in a
+// flat array (one load, no hashing); any other int64 goes to a hash map. The array grows
+// geometrically but never past 2 * size + 1024 entries, so hostile ids cannot blow up memory.
+class IdMap {
+public:
+    std::int32_t find(std::int64_t id) const {
+        if (id >= 0 && static_cast<std::uint64_t>(id) < dense_.size())
+            return dense_[static_cast<std::size_t>(id)];
+        auto it = sparse_.find(id);
+        return it == sparse_.end() ? -1 : it->second;
+    }
+    bool contains(std::int64_t id) const { return find(id) >= 0; }
+    std::size_t size() const { return count_; }
+    void reserve(std::size_t n, std::int64_t max_id) {
+        if (max_id >= 0 && static_cast<std::uint64_t>(max_id) < 2 * n + 1024)
+            grow_dense(static_cast<std::size_t>(max_id) + 1);
+    }
+    void add(std::int64_t id, std::int32_t slot) {
+        ++count_;
+        if (id >= 0 && static_cast<std::uint64_t>(id) >= dense_.size() &&
+            static_cast<std::uint64_t>(id) < 2 * count_ + 1024)
+            grow_dense(std::max(static_cast<std::size_t>(id) + 1, dense_.size() + dense_.size() / 2));
+        if (id >= 0 && static_cast<std::uint64_t>(id) < dense_.size())
+            dense_[static_cast<std::size_t>(id)] = slot;
+        else
+            sparse_.emplace(id, slot);
+    }
+    void erase(std::int64_t id) {
+        --count_;
+        if (id >= 0 && static_cast<std::uint64_t>(id) < dense_.size())
+            dense_[static_cast<std::size_t>(id)] = -1;
+        else
+            sparse_.erase(id);
+    }
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (std::size_t i = 0; i < dense_.size(); ++i)
+            if (dense_[i] >= 0) fn(static_cast<std::int64_t>(i), dense_[i]);
+        for (const auto& kv : sparse_) fn(kv.first, kv.second);
+    }
+
+private:
+    // Ids that now fall inside the array move over from the hash map, so find() stays exact.
+    void grow_dense(std::size_t n) {
+        if (n <= dense_.size()) return;
+        const std::size_t old = dense_.size();
+        dense_.resize(n, -1);
+        for (auto it = sparse_.begin(); it != sparse_.end();) {
+            if (it->first >= 0 && static_cast<std::uint64_t>(it->first) >= old &&
+                static_cast<std::uint64_t>(it->first) < n) {
+                dense_[static_cast<std::size_t>(it->first)] = it->second;
+                it = sparse_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    std::vector<std::int32_t> dense_;
+    std::unordered_map<std::int64_t, std::int32_t> sparse_;
+    std::size_t count_ = 0;
+};
+
 template <int D>
 struct TreeImpl {
     static constexpr int kChildren = 1 << D;
@@ -112,7 +174,9 @@ struct TreeImpl {
     std::vector<std::int32_t> free_blocks;  // first index of unused child blocks
     std::vector<Slot> slots;
     std::vector<std::int32_t> free_slots;
-    std::unordered_map<std::int64_t, std::int32_t> id_to_slot;
+    IdMap id_to_slot;
+    std::vector<std::uint32_t> stamp_;  // per slot: last batch that named it (duplicate check)
+    std::uint32_t epoch_ = 0;
 
     explicit TreeImpl(bool b) : boxes(b) { reset_root(nullptr, 1.0); }
 
@@ -494,17 +558,33 @@ struct TreeImpl {
         return st;
     }
 
-    TreeStatus check_known(const std::int64_t* ids, std::size_t count) const {
+    // Resolves every id of a move/remove batch to its slot (out_slots), rejecting unknown ids
+    // and repeats in one O(m) pass: each slot is stamped with the batch's epoch.
+    TreeStatus resolve(const std::int64_t* ids, std::size_t count,
+                       std::vector<std::int32_t>& out_slots) {
         TreeStatus st;
-        for (std::size_t i = 0; i < count; ++i) {
-            if (id_to_slot.find(ids[i]) == id_to_slot.end()) {
-                st.code = TreeError::kUnknownId;
-                st.index = i;
-                st.id = ids[i];
-                return st;
-            }
+        out_slots.resize(count);
+        if (stamp_.size() < slots.size()) stamp_.resize(slots.size(), 0);
+        if (++epoch_ == 0) {  // wrapped: old stamps could collide, clear them once
+            std::fill(stamp_.begin(), stamp_.end(), 0);
+            epoch_ = 1;
         }
-        return check_unique(ids, count);
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::int32_t si = id_to_slot.find(ids[i]);
+            if (si < 0) {
+                st.code = TreeError::kUnknownId;
+            } else if (stamp_[static_cast<std::size_t>(si)] == epoch_) {
+                st.code = TreeError::kDuplicateId;
+            } else {
+                stamp_[static_cast<std::size_t>(si)] = epoch_;
+                out_slots[i] = si;
+                continue;
+            }
+            st.index = i;
+            st.id = ids[i];
+            return st;
+        }
+        return st;
     }
 
     // ---------------------------------------------------------------- queries
@@ -552,22 +632,36 @@ struct TreeImpl {
         double worst() const { return heap.size() < k ? kInf : heap.front().d2; }
     };
 
-    void knn_node(std::int32_t ni, KnnState& st) const {
-        const Node& n = nodes[static_cast<std::size_t>(ni)];
-        for (const Entry& e : n.items) {
-            const double d2 = box_dist2(st.q, e.lo, e.hi);
-            if (st.heap.size() < st.k) {
-                st.heap.push_back({d2, slots[static_cast<std::size_t>(e.slot)].id});
+    // Squared distance to a point item: bit-identical to box_dist2 with lo == hi (|x| * |x| ==
+    // x * x), but half the loads and no max.
+    static double point_dist2(const double* q, const double* p) {
+        double s = 0.0;
+        for (int a = 0; a < D; ++a) {
+            const double d = q[a] - p[a];
+            s += d * d;
+        }
+        return s;
+    }
+
+    void offer(KnnState& st, double d2, std::int32_t slot) const {
+        if (st.heap.size() < st.k) {
+            st.heap.push_back({d2, slots[static_cast<std::size_t>(slot)].id});
+            std::push_heap(st.heap.begin(), st.heap.end());
+        } else if (d2 <= st.heap.front().d2) {
+            const Cand c{d2, slots[static_cast<std::size_t>(slot)].id};
+            if (c < st.heap.front()) {
+                std::pop_heap(st.heap.begin(), st.heap.end());
+                st.heap.back() = c;
                 std::push_heap(st.heap.begin(), st.heap.end());
-            } else if (d2 <= st.heap.front().d2) {
-                const Cand c{d2, slots[static_cast<std::size_t>(e.slot)].id};
-                if (c < st.heap.front()) {
-                    std::pop_heap(st.heap.begin(), st.heap.end());
-                    st.heap.back() = c;
-                    std::push_heap(st.heap.begin(), st.heap.end());
-                }
             }
         }
+    }
+
+    template <bool kPoints>
+    void knn_node(std::int32_t ni, KnnState& st) const {
+        const Node& n = nodes[static_cast<std::size_t>(ni)];
+        for (const Entry& e : n.items)
+            offer(st, kPoints ? point_dist2(st.q, e.lo) : box_dist2(st.q, e.lo, e.hi), e.slot);
         if (n.leaf()) return;
         std::pair<double, int> order[kChildren];
         int m = 0;
@@ -580,7 +674,7 @@ struct TreeImpl {
         for (int i = 0; i < m; ++i) {
             // Strictly farther than the k-th best: nothing there can enter, not even on a tie.
             if (order[i].first > st.worst()) break;
-            knn_node(n.first_child + order[i].second, st);
+            knn_node<kPoints>(n.first_child + order[i].second, st);
         }
     }
 
@@ -593,7 +687,12 @@ struct TreeImpl {
             for (std::size_t i = b; i < e; ++i) {
                 st.q = queries + i * D;
                 st.heap.clear();
-                if (nodes[0].count > 0) knn_node(0, st);
+                if (nodes[0].count > 0) {
+                    if (boxes)
+                        knn_node<false>(0, st);
+                    else
+                        knn_node<true>(0, st);
+                }
                 std::sort_heap(st.heap.begin(), st.heap.end());
                 for (std::size_t j = 0; j < k; ++j) {
                     const bool have = j < st.heap.size();
@@ -755,8 +854,7 @@ struct TreeImpl {
             if (static_cast<std::size_t>(s.pos) >= n.items.size()) return false;
             if (n.items[static_cast<std::size_t>(s.pos)].slot != static_cast<std::int32_t>(si))
                 return false;
-            auto it = id_to_slot.find(s.id);
-            if (it == id_to_slot.end() || it->second != static_cast<std::int32_t>(si)) return false;
+            if (id_to_slot.find(s.id) != static_cast<std::int32_t>(si)) return false;
             // Every ancestor's bounds contain the item.
             const Entry& e = n.items[static_cast<std::size_t>(s.pos)];
             for (std::int32_t p = s.node; p >= 0; p = nodes[static_cast<std::size_t>(p)].parent)

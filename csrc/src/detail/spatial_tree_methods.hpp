@@ -34,14 +34,17 @@ TreeStatus SpatialTree<D>::build(const double* items, const std::int64_t* ids, s
     auto fresh = std::make_unique<Impl>(impl_->boxes);
     std::vector<typename Impl::Entry> es(count);
     fresh->slots.resize(count);
-    fresh->id_to_slot.reserve(count);
+    std::int64_t max_id = static_cast<std::int64_t>(count) - 1;
+    if (ids)
+        for (std::size_t i = 0; i < count; ++i) max_id = std::max(max_id, ids[i]);
+    fresh->id_to_slot.reserve(count, max_id);
     const std::size_t w = fresh->width();
     for (std::size_t i = 0; i < count; ++i) {
         fresh->row_box(items + i * w, es[i].lo, es[i].hi);
         es[i].slot = static_cast<std::int32_t>(i);
         const std::int64_t id = ids ? ids[i] : static_cast<std::int64_t>(i);
         fresh->slots[i].id = id;
-        fresh->id_to_slot.emplace(id, static_cast<std::int32_t>(i));
+        fresh->id_to_slot.add(id, static_cast<std::int32_t>(i));
     }
     fresh->build_all(es);
     impl_ = std::move(fresh);
@@ -56,7 +59,7 @@ TreeStatus SpatialTree<D>::insert(const std::int64_t* ids, const double* items, 
     st = Impl::check_unique(ids, count);
     if (!st.ok()) return st;
     for (std::size_t i = 0; i < count; ++i) {
-        if (impl_->id_to_slot.count(ids[i])) {
+        if (impl_->id_to_slot.contains(ids[i])) {
             st.code = TreeError::kIdExists;
             st.index = i;
             st.id = ids[i];
@@ -68,12 +71,11 @@ TreeStatus SpatialTree<D>::insert(const std::int64_t* ids, const double* items, 
         return st;
     }
     const std::size_t w = impl_->width();
-    impl_->id_to_slot.reserve(impl_->size() + count);
     for (std::size_t i = 0; i < count; ++i) {
         typename Impl::Entry e{};
         impl_->row_box(items + i * w, e.lo, e.hi);
         e.slot = impl_->new_slot(ids[i]);
-        impl_->id_to_slot.emplace(ids[i], e.slot);
+        impl_->id_to_slot.add(ids[i], e.slot);
         impl_->insert_entry(e);
     }
     return st;
@@ -83,27 +85,27 @@ template <int D>
 TreeStatus SpatialTree<D>::move(const std::int64_t* ids, const double* items, std::size_t count) {
     TreeStatus st = impl_->check_rows(items, count);
     if (!st.ok()) return st;
-    st = impl_->check_known(ids, count);
+    std::vector<std::int32_t> si;
+    st = impl_->resolve(ids, count, si);
     if (!st.ok()) return st;
     const std::size_t w = impl_->width();
     for (std::size_t i = 0; i < count; ++i) {
         double lo[D], hi[D];
         impl_->row_box(items + i * w, lo, hi);
-        impl_->move_slot(impl_->id_to_slot.find(ids[i])->second, lo, hi);
+        impl_->move_slot(si[i], lo, hi);
     }
     return st;
 }
 
 template <int D>
 TreeStatus SpatialTree<D>::remove(const std::int64_t* ids, std::size_t count) {
-    TreeStatus st = impl_->check_known(ids, count);
+    std::vector<std::int32_t> slots;
+    TreeStatus st = impl_->resolve(ids, count, slots);
     if (!st.ok()) return st;
     for (std::size_t i = 0; i < count; ++i) {
-        auto it = impl_->id_to_slot.find(ids[i]);
-        const std::int32_t si = it->second;
-        impl_->id_to_slot.erase(it);
-        impl_->remove_slot(si);
-        impl_->free_slots.push_back(si);
+        impl_->id_to_slot.erase(ids[i]);
+        impl_->remove_slot(slots[i]);
+        impl_->free_slots.push_back(slots[i]);
     }
     return st;
 }
@@ -122,13 +124,13 @@ std::size_t SpatialTree<D>::item_width() const noexcept {
 }
 template <int D>
 bool SpatialTree<D>::contains(std::int64_t id) const noexcept {
-    return impl_->id_to_slot.count(id) != 0;
+    return impl_->id_to_slot.contains(id);
 }
 template <int D>
 std::vector<std::int64_t> SpatialTree<D>::ids() const {
     std::vector<std::int64_t> out;
     out.reserve(impl_->size());
-    for (const auto& kv : impl_->id_to_slot) out.push_back(kv.first);
+    impl_->id_to_slot.for_each([&](std::int64_t id, std::int32_t) { out.push_back(id); });
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -137,7 +139,7 @@ template <int D>
 TreeStatus SpatialTree<D>::get(const std::int64_t* ids, std::size_t count, double* out) const {
     TreeStatus st;
     for (std::size_t i = 0; i < count; ++i) {
-        if (!impl_->id_to_slot.count(ids[i])) {
+        if (!impl_->id_to_slot.contains(ids[i])) {
             st.code = TreeError::kUnknownId;
             st.index = i;
             st.id = ids[i];
@@ -146,7 +148,7 @@ TreeStatus SpatialTree<D>::get(const std::int64_t* ids, std::size_t count, doubl
     }
     const std::size_t w = impl_->width();
     for (std::size_t i = 0; i < count; ++i) {
-        const auto& s = impl_->slots[static_cast<std::size_t>(impl_->id_to_slot.find(ids[i])->second)];
+        const auto& s = impl_->slots[static_cast<std::size_t>(impl_->id_to_slot.find(ids[i]))];
         const auto& e = impl_->nodes[static_cast<std::size_t>(s.node)].items[static_cast<std::size_t>(s.pos)];
         for (int a = 0; a < D; ++a) {
             out[i * w + static_cast<std::size_t>(a)] = e.lo[a];
