@@ -50,7 +50,7 @@ struct TreeStatus {
 inline constexpr std::size_t kMaxTreeItems = 0x7fffffff;
 
 /// Leaf bucket size: a leaf splits when it holds more items than this.
-inline constexpr std::size_t kTreeLeafCapacity = 16;
+inline constexpr std::size_t kTreeLeafCapacity = 64;
 
 /// Depth cap. Cells halve per level, so identical points stop splitting here instead of
 /// recursing forever; it also bounds every traversal stack.
