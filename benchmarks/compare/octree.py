@@ -158,8 +158,8 @@ def main() -> None:
         ridx = rtree.index.Index(
             ((i, tuple(b), None) for i, b in enumerate(aabbs)), properties=props
         )
-        got_ids, got_counts = ridx.intersection_v(lo, hi)
-        offsets, fb_ids = btree.query_aabb(lo, hi)
+        _, got_counts = ridx.intersection_v(lo, hi)
+        offsets, _ = btree.query_aabb(lo, hi)
         assert np.array_equal(np.diff(offsets), got_counts)
         box["rtree intersection_v"] = lambda: ridx.intersection_v(lo, hi)
         brute_q = min(nb, 2_000)
@@ -182,8 +182,11 @@ def main() -> None:
     lines = [
         "# Octree performance (benchmarks/compare/octree.py)",
         "",
-        f"Machine: {machine}. Single-threaded (workers=1, OMP_NUM_THREADS=1). Median of "
-        f"{args.repeats} alternating repeats; ratio = peer time / fbsim time (> 1: fbsim faster).",
+        (
+            f"Machine: {machine}. Single-threaded (workers=1, OMP_NUM_THREADS=1). Median of "
+            f"{args.repeats} alternating repeats; ratio = peer time / fbsim time (> 1: fbsim "
+            "faster)."
+        ),
         "Absolute times are noisy on this shared machine; quote the ratios.",
         "",
         "| workload | fbsim ms | peer | peer ms | ratio |",
