@@ -18,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
     fbsim::python::register_narrowphase(m);
     fbsim::python::register_broadphase(m);
     fbsim::python::register_pathfinding(m);
+    fbsim::python::register_octree(m);
 }

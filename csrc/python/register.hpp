@@ -10,5 +10,6 @@ void register_geometry(pybind11::module_& m);
 void register_narrowphase(pybind11::module_& m);
 void register_broadphase(pybind11::module_& m);
 void register_pathfinding(pybind11::module_& m);
+void register_octree(pybind11::module_& m);
 
 }  // namespace fbsim::python

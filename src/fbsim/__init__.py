@@ -34,6 +34,7 @@ from fbsim.spatial import DynamicTree, SpatialHash, SweepAndPrune
 from fbsim.catalog import Catalog, ItemKind, default_catalog
 from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator, Reason
 from fbsim.world import Action, Role, SnapshotError, World, WorldConfig
+from fbsim.spatial_tree import MAX_RAY_DISTANCE, Octree, Quadtree
 
 try:
     __version__ = _dist_version("fbsim")
@@ -55,6 +56,9 @@ __all__ = [
     "World",
     "WorldConfig",
     "default_catalog",
+    "MAX_RAY_DISTANCE",
+    "Octree",
+    "Quadtree",
     "Boxes",
     "DynamicTree",
     "SpatialHash",
