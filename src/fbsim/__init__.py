@@ -10,9 +10,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
-from fbsim import geometry
-from fbsim import spatial
-from fbsim import pathfinding
+from fbsim import geometry, pathfinding, spatial
 from fbsim._core import version as _core_version
 from fbsim.collision import distance, overlap, penetration, raycast, shapecast
 from fbsim.geometry import (
