@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The ``fbsim`` command line.
 
-``fbsim demo`` shows what the library does today on a synthetic world; ``fbsim --cmake-dir``
-prints the CMake package directory for C++ servers (``-Dfbsim_DIR=$(fbsim --cmake-dir)``).
+``fbsim simulate`` runs a simulated server (world, builders, walkers, cheaters) and reports
+tick times and detection quality; ``fbsim replay LOG`` re-runs the checks over a recorded log;
+``fbsim demo`` times the batch geometry kernels; ``fbsim --cmake-dir`` prints the CMake package
+directory for C++ servers (``-Dfbsim_DIR=$(fbsim --cmake-dir)``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 import fbsim
 from fbsim import _paths
+from fbsim.simulate import CHEAT_KINDS
 
 
 def _random_boxes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,6 +89,66 @@ def run_demo(items: int, seed: int, as_json: bool) -> dict:
     return report
 
 
+def format_report(r: dict) -> str:
+    """The human-readable simulate/replay report."""
+    lines = [
+        f"fbsim {fbsim.__version__}: {r['ticks']} ticks, {r['players']} players, {r['items']:,} items",
+        f"  tick time (ms)     p50 {r['tick_ms']['p50']:.3f}   p99 {r['tick_ms']['p99']:.3f}   max {r['tick_ms']['max']:.3f}",
+    ]
+    for name, p in r["subsystem_ms"].items():
+        lines.append(f"    {name:<16} p50 {p['p50']:.3f}   p99 {p['p99']:.3f}   max {p['max']:.3f}")
+    if r.get("requests_per_s") is not None:
+        lines.append(
+            f"  requests/s (server time)  {r['requests_per_s']:,.0f}  "
+            f"({r['movement_packets']:,} movement packets, {r['placement_requests']:,} placements)"
+        )
+    if r.get("placement_outcomes"):
+        top = ", ".join(f"{k} {v}" for k, v in sorted(r["placement_outcomes"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"  placement outcomes: {top}")
+    lines.append("  cheaters:")
+    for c in r["cheaters"]:
+        status = f"caught after {c['seconds_to_catch']:.3f} s by {c['check']}" if c["caught"] else "NOT caught"
+        lines.append(f"    {c['kind']:<10} {status}")
+    lines.append(f"  honest players flagged: {r['honest_flagged']}")
+    for h in r.get("honest_flagged_detail", [])[:10]:
+        lines.append(f"    {h['role']} #{h['index']} at {h['at']} s by {h['check']}")
+    lines.append(f"  audit log: {r['audit_log']}")
+    return "\n".join(lines)
+
+
+def _simulate(parser: argparse.ArgumentParser, args) -> int:
+    from fbsim.simulate import Simulation, SimulationConfig
+
+    cheats = tuple(c for c in args.cheats.split(",") if c)
+    cfg = SimulationConfig(
+        ticks=args.ticks,
+        tick_rate=args.tick_rate,
+        items=args.items,
+        players=args.players,
+        builder_share=args.builders,
+        cheaters_per_kind=args.cheaters_per_kind,
+        cheat_kinds=cheats,
+        seed=args.seed,
+        realtime=args.realtime,
+        log_path=args.log,
+        audit_path=args.audit,
+        progress=not (args.no_progress or args.json),
+    )
+    try:
+        cfg.check()
+    except ValueError as exc:
+        parser.error(str(exc))
+    sim = Simulation(cfg)
+    report = sim.run()
+    if args.plot:
+        from fbsim.plot import plot_simulation
+
+        plot_simulation(sim, args.plot)
+        report["plot"] = args.plot
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fbsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fbsim {fbsim.__version__}")
@@ -96,6 +159,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-dir", action="store_true", help="print the C++ include directory and exit"
     )
     sub = parser.add_subparsers(dest="command")
+    sim = sub.add_parser(
+        "simulate",
+        help="run a simulated server tick loop with builders, walkers and cheaters",
+        description="Build a world, spawn players (builders, walkers and one cheater of each "
+        "kind by default) and run the server's placement and movement checks every tick, as a "
+        "real server would. Prints tick-time percentiles and detection quality.",
+    )
+    sim.add_argument("--ticks", type=int, default=600, help="ticks to run (default 600 = 10 s)")
+    sim.add_argument("--tick-rate", type=float, default=60.0, help="ticks per second (default 60)")
+    sim.add_argument("--items", type=int, default=50_000, help="items in the world, up to 1,000,000 (default 50,000)")
+    sim.add_argument("--players", type=int, default=200, help="players, cheaters included (default 200)")
+    sim.add_argument("--builders", type=float, default=0.3, help="share of honest players who build (default 0.3)")
+    sim.add_argument("--cheaters-per-kind", type=int, default=1, help="cheaters of each kind (default 1)")
+    sim.add_argument(
+        "--cheats",
+        default=",".join(CHEAT_KINDS),
+        help=f"comma-separated cheat kinds (default all: {','.join(CHEAT_KINDS)}); '' for none",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same run")
+    sim.add_argument("--realtime", action="store_true", help="pace ticks at the tick rate instead of as fast as possible")
+    sim.add_argument("--log", metavar="PATH", help="record every tick to a JSON-lines log for `fbsim replay`")
+    sim.add_argument("--audit", metavar="PATH", default="fbsim-audit.jsonl", help="audit log path (default fbsim-audit.jsonl)")
+    sim.add_argument("--plot", metavar="PNG", help="write a figure: tick-time distribution and a map with flagged tracks")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
+    sim.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    rep = sub.add_parser("replay", help="re-run the checks over a recorded movement log")
+    rep.add_argument("log", help="a log written by `fbsim simulate --log PATH`")
+    rep.add_argument("--audit", metavar="PATH", help="audit log of the replay (default beside the log)")
+    rep.add_argument("--json", action="store_true", help="print one JSON object")
     demo = sub.add_parser("demo", help="time the batch geometry kernels on a synthetic world")
     demo.add_argument("--items", type=int, default=1_000_000, help="number of boxes (default 1e6)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -113,6 +205,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fbsim: {exc}", file=sys.stderr)
             return 1
         print(path)
+        return 0
+    if args.command == "simulate":
+        return _simulate(parser, args)
+    if args.command == "replay":
+        from fbsim.simulate import replay
+
+        try:
+            report = replay(args.log, args.audit)
+        except (OSError, ValueError) as exc:
+            print(f"fbsim replay: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(report) if args.json else format_report(report))
         return 0
     if args.command == "demo":
         if args.items < 0:

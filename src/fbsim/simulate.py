@@ -197,6 +197,85 @@ def walkable_grid(world: World, layout: Layout, clearance: int = 2) -> np.ndarra
     return ~grown
 
 
+# ---- the server --------------------------------------------------------------------------------
+
+
+class Server:
+    """The server side of the loop: what a game server calls every tick, and the verdicts.
+
+    Used live by :class:`Simulation` and again by :func:`replay`, which must agree.
+    """
+
+    def __init__(self, world: World, player_ids: np.ndarray, start_positions: np.ndarray, audit) -> None:
+        self.world = world
+        self.checker = MovementChecker(collision=world, audit=audit)
+        self.checker.add_players(player_ids, start_positions, now=0.0)
+        self.validator = PlacementValidator(world)
+        self.index = {int(p): i for i, p in enumerate(player_ids)}
+        self.first_flag = np.full(len(player_ids), np.inf)
+        self.flag_reason = [""] * len(player_ids)
+        self.tick_ms: dict[str, list[float]] = {
+            k: [] for k in ("placement", "movement", "world", "pathfinding", "total")
+        }
+        self.move_rows = 0
+        self.place_rows = 0
+        self.place_outcomes: dict[str, int] = {}
+
+    def tick(self, now: float, places: dict | None, moves: dict | None, extra_ms: float = 0.0):
+        """Validate and apply one tick of requests; returns (placement, movement) results."""
+        t0 = time.perf_counter()
+        place_res = None
+        if places is not None:
+            place_res = self.validator.validate(places, now=now)
+            self.world.commit(place_res)
+        t1 = time.perf_counter()
+        move_res = None
+        if moves is not None:
+            move_res = self.checker.step(moves)
+        t2 = time.perf_counter()
+        if move_res is not None:
+            # The server's view of players (reach, overlap checks) is what it accepted last.
+            ids = moves["player_id"]
+            _, last_rev = np.unique(ids[::-1], return_index=True)
+            last = len(ids) - 1 - last_rev  # each player's last row
+            self.world.move_players(ids[last], move_res.setback[last])
+        t3 = time.perf_counter()
+        times = {
+            "placement": (t1 - t0) * 1e3,
+            "movement": (t2 - t1) * 1e3,
+            "world": (t3 - t2) * 1e3,
+            "pathfinding": extra_ms,
+        }
+        times["total"] = sum(times.values())
+        for k, v in times.items():
+            self.tick_ms[k].append(v)
+        self.move_rows += 0 if moves is None else len(moves["player_id"])
+        self.place_rows += 0 if places is None else len(places["player"])
+        self._judge(now, place_res, move_res, moves)
+        return place_res, move_res
+
+    def _flag(self, pid: int, now: float, why: str) -> None:
+        i = self.index.get(pid)
+        if i is not None and not np.isfinite(self.first_flag[i]):
+            self.first_flag[i] = now
+            self.flag_reason[i] = why
+
+    def _judge(self, now: float, place_res, move_res, moves) -> None:
+        if move_res is not None:
+            flagged = MOVE_FLAGS[move_res.reason]
+            for pid, reason in zip(
+                moves["player_id"][flagged].tolist(), move_res.reason[flagged].tolist(), strict=True
+            ):
+                self._flag(pid, now, MoveReason(reason).name)
+        if place_res is not None:
+            names, counts = np.unique(place_res.reason, return_counts=True)
+            for r, c in zip(names.tolist(), counts.tolist(), strict=True):
+                name = Reason(r).name
+                self.place_outcomes[name] = self.place_outcomes.get(name, 0) + c
+            for pid in place_res.player[place_res.reason == Reason.RATE_LIMITED].tolist():
+                self._flag(pid, now, "RATE_LIMITED")
+
+
 # ---- the clients -------------------------------------------------------------------------------
 
 
@@ -234,19 +313,12 @@ class Simulation:
         self.audit_path = Path(cfg.audit_path or "fbsim-audit.jsonl")
         self.audit_path.unlink(missing_ok=True)
         self.audit = AuditLog(self.audit_path)
-        self.checker = MovementChecker(collision=self.world, audit=self.audit)
-        self.validator = PlacementValidator(self.world)
         self.bots = self._spawn()
+        self.server = Server(self.world, self.bots.ids, self.bots.pos.copy(), self.audit)
         self.dt = 1.0 / cfg.tick_rate
         self.inbox: dict[int, list[tuple]] = {}
-        self.tick_ms: dict[str, list[float]] = {
-            k: [] for k in ("placement", "movement", "pathfinding", "world", "total")
-        }
-        self.first_flag = np.full(len(self.bots.ids), np.inf)
-        self.flag_reason: list[str] = [""] * len(self.bots.ids)
-        self.move_rows = 0
-        self.place_rows = 0
-        self.place_outcomes: dict[str, int] = {}
+        self.blinked: set[int] = set()
+        self.request_ids = np.zeros(len(self.bots.ids), dtype=np.int64)
         self.log = None
         if cfg.log_path:
             self._open_log(Path(cfg.log_path))
@@ -299,8 +371,7 @@ class Simulation:
 
             w.set_roles(plot[builders], ids[builders], np.full(len(builders), int(Role.BUILDER)))
         w.add_players(ids, pos)
-        w.give(np.repeat(ids, 1), np.zeros(n, dtype=np.int64), np.full(n, 10_000))
-        self.checker.add_players(ids, pos, now=0.0)
+        w.give(ids, np.zeros(n, dtype=np.int64), np.full(n, 10_000))
         speed = np.full(n, WALK_SPEED) * rng.uniform(0.6, 1.0, n)
         for i, r in enumerate(roles):
             if r == "speed1.3":
@@ -412,8 +483,8 @@ class Simulation:
                     b.vy[i] = 0.0
             elif r == "walker" and self.rng.random() < 0.3 * dt:
                 b.vy[i] = JUMP_SPEED  # honest jump
-            if r == "teleport" and cheating and not getattr(self, "_blinked", {}).get(i):
-                self.__dict__.setdefault("_blinked", {})[i] = True
+            if r == "teleport" and cheating and i not in self.blinked:
+                self.blinked.add(i)  # one blink of 30 studs
                 b.pos[i, [0, 2]] += [30.0, 0.0]
                 b.paths[i] = np.empty((0, 2))
                 continue
@@ -483,10 +554,9 @@ class Simulation:
             return None
         idx = np.array([r[0] for r in rows])
         rid = np.zeros(len(rows), dtype=np.int64)
-        counters = self.__dict__.setdefault("_rid", np.zeros(len(b.ids), dtype=np.int64))
         for k, i in enumerate(idx.tolist()):
-            rid[k] = counters[i]
-            counters[i] += 1
+            rid[k] = self.request_ids[i]
+            self.request_ids[i] += 1
         return {
             "request_id": rid,
             "player": b.ids[idx],
@@ -496,35 +566,8 @@ class Simulation:
             "size": np.array([s for *_, s in rows], dtype=float),
         }
 
-    # -- the server's side of a tick ----------------------------------------------------------
-
-    def server_tick(self, tick: int, now: float, places: dict | None, moves: dict | None):
-        """Everything the server does in one tick. Returns the per-subsystem times (ms)."""
-        times = {}
-        t0 = time.perf_counter()
-        place_res = None
-        if places is not None:
-            place_res = self.validator.validate(places, now=now)
-            self.world.commit(place_res)
-        t1 = time.perf_counter()
-        move_res = None
-        if moves is not None:
-            move_res = self.checker.step(moves)
-        t2 = time.perf_counter()
-        if move_res is not None:
-            # The server's view of players (reach, overlap checks) is what it accepted.
-            last = {}
-            for k, pid in enumerate(moves["player_id"].tolist()):
-                last[pid] = k
-            sel = np.array(list(last.values()), dtype=np.int64)
-            self.world.move_players(moves["player_id"][sel], move_res.setback[sel])
-        t3 = time.perf_counter()
-        times["placement"] = (t1 - t0) * 1e3
-        times["movement"] = (t2 - t1) * 1e3
-        times["world"] = (t3 - t2) * 1e3
-        return times, place_res, move_res
-
     def _collect_moves(self, tick: int) -> dict | None:
+        """The packets the network delivers by this tick, grouped by player in send order."""
         parts = self.inbox.pop(tick, None)
         if not parts:
             return None
@@ -533,34 +576,27 @@ class Simulation:
         ct = np.concatenate([p[2] for p in parts])
         st = np.concatenate([p[3] for p in parts])
         order = np.lexsort((ct, ids))
-        return {"player_id": ids[order], "position": pos[order], "client_time": ct[order], "server_time": st[order]}
+        return {
+            "player_id": ids[order],
+            "position": pos[order],
+            "client_time": ct[order],
+            "server_time": st[order],
+        }
 
-    def _judge(self, now: float, place_res, move_res, moves) -> None:
-        index = {int(p): i for i, p in enumerate(self.bots.ids)}
-        if move_res is not None:
-            flagged = MOVE_FLAGS[move_res.reason]
-            for pid, reason in zip(moves["player_id"][flagged].tolist(), move_res.reason[flagged].tolist(), strict=True):
-                i = index[pid]
-                if not np.isfinite(self.first_flag[i]):
-                    self.first_flag[i] = now
-                    self.flag_reason[i] = MoveReason(reason).name
-            # Setbacks: the client is put back where the server holds it.
-            rejected = ~move_res.accepted.astype(bool)
-            for pid, sb in zip(moves["player_id"][rejected].tolist(), move_res.setback[rejected], strict=True):
-                i = index[pid]
-                if self.bots.role[i] not in ("walker", "builder"):
-                    self.bots.pos[i] = sb
-        if place_res is not None:
-            for name in np.unique([Reason(int(r)).name for r in place_res.reason]):
-                self.place_outcomes[name] = self.place_outcomes.get(name, 0) + int(
-                    np.count_nonzero([Reason(int(r)).name == name for r in place_res.reason])
-                )
-            limited = place_res.reason == Reason.RATE_LIMITED
-            for pid in place_res.player[limited].tolist():
-                i = index[pid]
-                if not np.isfinite(self.first_flag[i]):
-                    self.first_flag[i] = now
-                    self.flag_reason[i] = "RATE_LIMITED"
+    def _apply_setbacks(self, move_res, moves) -> None:
+        """Rejected moves put the client back where the server holds it (cheaters only: an
+        honest bot that is set back is a false positive, counted, and keeps its own course)."""
+        if move_res is None:
+            return
+        rejected = ~move_res.accepted.astype(bool)
+        index = self.server.index
+        for pid, sb in zip(
+            moves["player_id"][rejected].tolist(), move_res.setback[rejected], strict=True
+        ):
+            i = index[pid]
+            if self.bots.role[i] not in ("walker", "builder"):
+                self.bots.pos[i] = sb
+                self.bots.vy[i] = 0.0
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -576,14 +612,8 @@ class Simulation:
             self._send_packets(now)
             places = self._placement_requests(now)
             moves = self._collect_moves(tick)
-            times, place_res, move_res = self.server_tick(tick, now, places, moves)
-            times["pathfinding"] = path_ms
-            times["total"] = sum(times.values())
-            for k, v in times.items():
-                self.tick_ms[k].append(v)
-            self.move_rows += 0 if moves is None else len(moves["player_id"])
-            self.place_rows += 0 if places is None else len(places["player"])
-            self._judge(now, place_res, move_res, moves)
+            _, move_res = self.server.tick(now, places, moves, extra_ms=path_ms)
+            self._apply_setbacks(move_res, moves)
             if self.log is not None:
                 self._log_tick(tick, now, places, moves)
             for i in range(len(self.bots.ids)):
@@ -611,18 +641,19 @@ class Simulation:
         self.log.write(json.dumps(rec) + "\n")
 
     def report(self) -> dict:
+        srv = self.server
         return make_report(
             self.cfg,
             self.bots.role,
-            self.first_flag,
-            self.flag_reason,
-            self.tick_ms,
+            srv.first_flag,
+            srv.flag_reason,
+            srv.tick_ms,
             items=self.world.item_count,
-            move_rows=self.move_rows,
-            place_rows=self.place_rows,
+            move_rows=srv.move_rows,
+            place_rows=srv.place_rows,
             audit_path=str(self.audit_path),
             extra={
-                "placement_outcomes": dict(sorted(self.place_outcomes.items())),
+                "placement_outcomes": dict(sorted(srv.place_outcomes.items())),
                 "world_build_s": round(self.build_seconds, 3),
                 "wall_s": round(getattr(self, "wall_seconds", 0.0), 3),
             },
@@ -679,3 +710,76 @@ def _progress(done: int, total: int) -> None:
     filled = int(width * done / total)
     sys.stderr.write(f"\r  ticks [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
     sys.stderr.flush()
+
+
+# ---- replay ---------------------------------------------------------------------------------------
+
+
+def _arrays(rec: dict, ints: tuple[str, ...]) -> dict:
+    return {k: np.asarray(v, dtype=np.int64 if k in ints else np.float64) for k, v in rec.items()}
+
+
+def replay(log_path: str | Path, audit_path: str | Path | None = None) -> dict:
+    """Re-run the server's checks over a recorded log and report the same verdicts.
+
+    Parameters
+    ----------
+    log_path : path
+        A JSON-lines log written by ``fbsim simulate --log``: a header line, then one line per
+        tick with that tick's placement requests and delivered movement packets. The world
+        snapshot named in the header must sit beside it.
+    audit_path : path, optional
+        Where the replay's audit events go (default: beside the log).
+
+    Raises
+    ------
+    ValueError
+        Not an fbsim log, or a malformed line (its number is named).
+    """
+    log_path = Path(log_path)
+    with log_path.open() as f:
+        try:
+            header = json.loads(f.readline())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{log_path}: line 1 is not a JSON header") from exc
+        if not isinstance(header, dict) or header.get("fbsim_log") != 1:
+            raise ValueError(f"{log_path}: not an fbsim movement log (no fbsim_log header)")
+        conf = dict(header["config"])
+        conf["cheat_kinds"] = tuple(conf["cheat_kinds"])
+        cfg = SimulationConfig(**conf)
+        world = World.load(log_path.parent / header["world_snapshot"])
+        ids = np.array([p["id"] for p in header["players"]], dtype=np.int64)
+        roles = [p["role"] for p in header["players"]]
+        audit_path = Path(audit_path or log_path.with_suffix(".replay-audit.jsonl"))
+        audit_path.unlink(missing_ok=True)
+        server = Server(world, ids, np.array(header["start_positions"]), AuditLog(audit_path))
+        ticks = 0
+        for lineno, line in enumerate(f, start=2):
+            try:
+                rec = json.loads(line)
+                places = rec.get("places")
+                moves = rec.get("moves")
+                if places is not None:
+                    places = _arrays(places, ("request_id", "player", "kind"))
+                if moves is not None:
+                    moves = _arrays(moves, ("player_id",))
+                server.tick(float(rec["now"]), places, moves)
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{log_path}: line {lineno} is malformed ({exc})") from exc
+            ticks += 1
+    cfg.ticks = ticks
+    return make_report(
+        cfg,
+        roles,
+        server.first_flag,
+        server.flag_reason,
+        server.tick_ms,
+        items=world.item_count,
+        move_rows=server.move_rows,
+        place_rows=server.place_rows,
+        audit_path=str(audit_path),
+        extra={
+            "placement_outcomes": dict(sorted(server.place_outcomes.items())),
+            "replayed": str(log_path),
+        },
+    )
