@@ -26,6 +26,18 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
+from fbsim.audit import AppealState, AuditLog, BanRecord, BanRegistry
+from fbsim.movement import (
+    Action,
+    Check,
+    CollisionQueries,
+    MovementChecker,
+    MovementConfig,
+    Reason,
+    ServerMoveKind,
+    StepResult,
+)
+from fbsim.ratelimit import DuplicationDetector, RateLimiter, Rule
 
 try:
     __version__ = _dist_version("fbsim")
@@ -48,4 +60,19 @@ __all__ = [
     "quat_to_matrix",
     "sphere_to_aabb",
     "transform_points",
+    "AppealState",
+    "AuditLog",
+    "BanRecord",
+    "BanRegistry",
+    "Action",
+    "Check",
+    "CollisionQueries",
+    "MovementChecker",
+    "MovementConfig",
+    "Reason",
+    "ServerMoveKind",
+    "StepResult",
+    "DuplicationDetector",
+    "RateLimiter",
+    "Rule",
 ]

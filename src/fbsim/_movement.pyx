@@ -37,9 +37,10 @@ cdef enum: R_SETBACK_PENDING = 9
 CONFIG_FIELDS = (
     "walk_speed", "speed_tolerance", "speed_buffer", "teleport_excess", "max_gap",
     "boost_grace", "jump_velocity", "gravity", "vertical_tolerance", "noclip_tolerance",
-    "timer_max_lead", "timer_relax_rate", "timer_drift_rate", "level_decay_time",
+    "timer_max_lead", "timer_window", "timer_drift_rate", "level_decay_time",
     "setback_timeout", "weight_speed", "weight_teleport", "weight_fly", "weight_noclip",
-    "weight_timer", "level_cap", "max_coordinate", "pending_timeout",
+    "weight_timer", "level_cap", "max_coordinate", "pending_timeout", "timer_warmup",
+    "rejump_tolerance",
 )
 cdef enum: C_WALK = 0
 cdef enum: C_TOL = 1
@@ -52,7 +53,7 @@ cdef enum: C_GRAVITY = 7
 cdef enum: C_VTOL = 8
 cdef enum: C_NOCLIP_TOL = 9
 cdef enum: C_MAX_LEAD = 10
-cdef enum: C_RELAX = 11
+cdef enum: C_WINDOW = 11
 cdef enum: C_DRIFT = 12
 cdef enum: C_DECAY = 13
 cdef enum: C_SETBACK_TIMEOUT = 14
@@ -60,13 +61,15 @@ cdef enum: C_W0 = 15
 cdef enum: C_LEVEL_CAP = 20
 cdef enum: C_MAXC = 21
 cdef enum: C_PENDING_TIMEOUT = 22
+cdef enum: C_TIMER_WARMUP = 23
+cdef enum: C_REJUMP_TOL = 24
 
 # Per-player float state columns.
 STATE_FIELDS = (
     "last_ct", "last_st", "ground_y", "air_t0", "launch_v", "speed_buf", "timer_ref",
     "boost_mult", "boost_until", "extra_speed", "extra_until", "added_at", "has_ct",
     "airborne", "pending", "setback_pending", "setback_since", "pending_launch_v",
-    "pending_since",
+    "pending_since", "carried_until", "vy", "first_st", "win_min", "win_start",
 )
 cdef enum: S_LAST_CT = 0
 cdef enum: S_LAST_ST = 1
@@ -87,6 +90,11 @@ cdef enum: S_SETBACK = 15
 cdef enum: S_SETBACK_SINCE = 16
 cdef enum: S_PEND_LAUNCH_V = 17
 cdef enum: S_PEND_SINCE = 18
+cdef enum: S_CARRIED_UNTIL = 19
+cdef enum: S_VY = 20
+cdef enum: S_FIRST_ST = 21
+cdef enum: S_WIN_MIN = 22
+cdef enum: S_WIN_START = 23
 N_STATE = len(STATE_FIELDS)
 N_CHECKS = 5
 cdef enum: NCHK = 5
@@ -112,17 +120,19 @@ cdef inline double envelope(double v, double g, double s) noexcept nogil:
 
 
 cdef inline int evaluate(const double* ref, const double* p, double allowed_h, double buf,
-                         double toi, const double* n, int support, double ground_y, double s_air,
-                         double v_launch, const double* cfg, double* out) noexcept nogil:
+                         double toi, double depth, const double* n, int support, double ground_y, double s_air,
+                         double v_launch, double vy, double dt_c, const double* cfg,
+                         double* out) noexcept nogil:
     """Checks one candidate reference state against a new position.
 
-    out = [excess, measured, allowed, new_buf, fly_reset, contact_x, contact_y, contact_z].
-    Returns a reason code (R_OK when the move is legal from this reference).
+    out = [excess, measured, allowed, new_buf, fly_reset, contact_x, contact_y, contact_z];
+    fly_reset is 1 for "landed on a surface just below", 2 for "landed back at the take-off
+    height between samples", 3 for "bounced off a surface close below". Returns a reason code (R_OK when the move is legal from this reference).
     """
     cdef double dx = p[0] - ref[0], dy = p[1] - ref[1], dz = p[2] - ref[2]
     cdef double d_h = sqrt(dx * dx + dz * dz)
     cdef double step_excess = d_h - allowed_h
-    cdef double depth, cx, cy, cz, env, fly_excess
+    cdef double cx, cy, cz, env, fly_excess
     out[3] = buf + step_excess if buf + step_excess > 0.0 else 0.0
     out[4] = 0.0
     # Noclip first: the ground plane is solid, and a swept capsule must not sink into an item
@@ -139,7 +149,6 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
         cx = ref[0] + dx * toi
         cy = ref[1] + dy * toi
         cz = ref[2] + dz * toi
-        depth = -((p[0] - cx) * n[0] + (p[1] - cy) * n[1] + (p[2] - cz) * n[2])
         if depth > cfg[C_NOCLIP_TOL]:
             out[0] = depth
             out[1] = depth
@@ -157,11 +166,20 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
     if not (support & SUP_TIGHT):
         env = envelope(v_launch, cfg[C_GRAVITY], s_air)
         fly_excess = p[1] - (ground_y + env + cfg[C_VTOL])
-        if fly_excess > 0.0:
+        if (support & SUP_REJUMP) and vy < 0.0 and p[1] > ref[1]:
+            # Falling at the last sample, rising now, and near a surface: it bounced off it
+            # (landed and jumped) between the two samples.
+            out[4] = 3.0
+        elif fly_excess > 0.0:
             if support & SUP_REJUMP:
                 # A surface is close below: the player may have landed and jumped again
                 # between two samples (bunny hopping with a lost packet).
                 out[4] = 1.0
+            elif vy < 0.0 and dt_c * dt_c * cfg[C_GRAVITY] >= 2.0 * (ref[1] - ground_y) and \
+                    p[1] - ground_y <= envelope(v_launch, cfg[C_GRAVITY], 0.0) + cfg[C_VTOL]:
+                # It was falling, had time to reach its take-off height even from rest, and is
+                # now within one jump of it: a landing and re-jump hidden by lost packets.
+                out[4] = 2.0
             else:
                 out[0] = fly_excess
                 out[1] = p[1] - ground_y
@@ -198,8 +216,10 @@ def occurrence(const int64_t[::1] slots, int64_t n_players):
 
 def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const double[::1] ct,
                    const double[::1] st, const uint8_t[::1] support,
-                   const double[::1] toi_a, const double[:, ::1] normal_a,
-                   const double[::1] toi_b, const double[:, ::1] normal_b,
+                   const double[::1] toi_a, const double[::1] depth_a,
+                   const double[:, ::1] normal_a,
+                   const double[::1] toi_b, const double[::1] depth_b,
+                   const double[:, ::1] normal_b,
                    const double[::1] cfg,
                    double[:, ::1] ref_pos, double[:, ::1] pend_pos, double[:, ::1] state,
                    double[:, ::1] levels, int64_t[:, ::1] counters,
@@ -220,7 +240,7 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
     cdef double out_b[8]
     cdef double dt_s, dt_c, dt_eff, k, o, ref, lead, vmax, allowed_h, s_air, v_launch
     cdef double ground_y, level
-    cdef int code_a, code_b, code, chk
+    cdef int code_a, code_b, code, chk, sup
     cdef bint first, use_b, fresh_air
     cdef double* chosen
     with nogil:
@@ -261,20 +281,32 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
             k = exp(-dt_s / cfg[C_DECAY])
             for c in range(NCHK):
                 levels[s, c] *= k
-            # Timer: offset o = receive time - client time = latency + clock offset. The
-            # reference follows latency increases slowly and drifts down only at the allowed
-            # clock-drift rate, so a client clock that runs fast leads it.
+            # Timer: offset o = receive time - client time = latency + clock offset, never
+            # below its true minimum for an honest clock. The reference is the lowest offset
+            # seen; it drifts down only at the allowed clock-drift rate (so a fast clock leads
+            # it) and rises only to the minimum of a whole window of samples (a latency
+            # increase, which jitter alone cannot fake because it only adds delay).
             o = st[i] - ct[i]
             if first:
                 ref = o
+                state[s, S_FIRST_ST] = st[i]
+                state[s, S_WIN_MIN] = o
+                state[s, S_WIN_START] = st[i]
             else:
                 ref = state[s, S_TIMER_REF]
-                if o >= ref:
-                    ref = ref + cfg[C_RELAX] * dt_s
-                    if ref > o:
-                        ref = o
-                else:
+                if st[i] - state[s, S_FIRST_ST] < cfg[C_TIMER_WARMUP] and o < ref:
+                    # Warm-up: the first samples may all carry jitter, so the reference
+                    # falls freely to the lowest offset seen before it is trusted.
+                    ref = o
+                elif o < ref:
                     ref = ref - cfg[C_DRIFT] * dt_s
+                if o < state[s, S_WIN_MIN]:
+                    state[s, S_WIN_MIN] = o
+                if st[i] - state[s, S_WIN_START] >= cfg[C_WINDOW]:
+                    if state[s, S_WIN_MIN] > ref:
+                        ref = state[s, S_WIN_MIN]
+                    state[s, S_WIN_MIN] = o
+                    state[s, S_WIN_START] = st[i]
             lead = ref - o
             if lead > cfg[C_MAX_LEAD]:
                 # Drop the packet (Chickynoid) and resync, so the excess is counted once.
@@ -296,6 +328,10 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                 if st[i] <= state[s, S_EXTRA_UNTIL]:
                     vmax = vmax + state[s, S_EXTRA]
                 allowed_h = vmax * dt_eff * (1.0 + cfg[C_TOL])
+                if state[s, S_PENDING] >= 3.0 and \
+                        st[i] - state[s, S_PEND_SINCE] > cfg[C_PENDING_TIMEOUT]:
+                    # Knockback/platform states only widen what is legal; they lapse.
+                    state[s, S_PENDING] = 0.0
                 if state[s, S_PENDING] != 0.0 and \
                         st[i] - state[s, S_PEND_SINCE] > cfg[C_PENDING_TIMEOUT]:
                     # Never acknowledged: the server's move stands and the old state expires.
@@ -313,11 +349,16 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                 na[0] = normal_a[i, 0]
                 na[1] = normal_a[i, 1]
                 na[2] = normal_a[i, 2]
+                sup = support[i]
+                if st[i] <= state[s, S_CARRIED_UNTIL]:
+                    # Riding a platform the server declared: the client stands on it even
+                    # where the server's copy of the platform has already moved on.
+                    sup = sup | SUP_TIGHT | SUP_REJUMP
                 fresh_air = state[s, S_AIRBORNE] == 0.0
                 s_air = 0.0 if fresh_air else ct[i] - state[s, S_AIR_T0]
-                code_a = evaluate(a, p, allowed_h, state[s, S_BUF], toi_a[i], na, support[i],
+                code_a = evaluate(a, p, allowed_h, state[s, S_BUF], toi_a[i], depth_a[i], na, sup,
                                   state[s, S_GROUND_Y], s_air, state[s, S_LAUNCH_V],
-                                  &cfg[0], out_a)
+                                  state[s, S_VY], dt_c, &cfg[0], out_a)
                 code_b = -1
                 if state[s, S_PENDING] != 0.0:
                     b[0] = pend_pos[s, 0]
@@ -326,8 +367,8 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     nb[0] = normal_b[i, 0]
                     nb[1] = normal_b[i, 1]
                     nb[2] = normal_b[i, 2]
-                    code_b = evaluate(b, p, allowed_h, 0.0, toi_b[i], nb, support[i], b[1], 0.0,
-                                      state[s, S_PEND_LAUNCH_V], &cfg[0], out_b)
+                    code_b = evaluate(b, p, allowed_h, 0.0, toi_b[i], depth_b[i], nb, sup, b[1], 0.0,
+                                      state[s, S_PEND_LAUNCH_V], 0.0, dt_c, &cfg[0], out_b)
                 use_b = code_a != R_OK and code_b == R_OK
                 code = R_OK if (code_a == R_OK or use_b) else code_a
                 if code == R_OK:
@@ -342,18 +383,24 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     accepted[i] = 1
                     state[s, S_SETBACK] = 0.0
                     state[s, S_BUF] = chosen[3]
+                    state[s, S_VY] = (p[1] - ref_pos[s, 1]) / dt_c if dt_c > 0.0 else 0.0
+                    if use_b:
+                        state[s, S_VY] = 0.0
                     state[s, S_LAST_CT] = ct[i]
                     state[s, S_HAS_CT] = 1.0
                     ref_pos[s, 0] = p[0]
                     ref_pos[s, 1] = p[1]
                     ref_pos[s, 2] = p[2]
-                    if support[i] & SUP_TIGHT:
+                    if sup & SUP_TIGHT:
                         state[s, S_AIRBORNE] = 0.0
                         state[s, S_GROUND_Y] = p[1]
                         state[s, S_LAUNCH_V] = cfg[C_JUMP_V]
                     elif chosen[4] != 0.0:
                         state[s, S_AIRBORNE] = 1.0
-                        state[s, S_GROUND_Y] = p[1]
+                        if chosen[4] == 1.0:
+                            state[s, S_GROUND_Y] = p[1]
+                        elif chosen[4] == 3.0:
+                            state[s, S_GROUND_Y] = p[1] if p[1] < ref_pos[s, 1] else ref_pos[s, 1]
                         state[s, S_AIR_T0] = ct[i]
                         state[s, S_LAUNCH_V] = cfg[C_JUMP_V]
                     elif fresh_air:

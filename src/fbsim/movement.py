@@ -25,8 +25,9 @@ vertical budgets kept apart (as Grim and NoCheatPlus do, rather than one distanc
   (or under the ground plane) by more than ``noclip_tolerance``; sliding along a wall is fine.
   The setback goes to the wall's near side.
 * **timer**: the offset ``server_time - client_time`` may not fall more than
-  ``timer_max_lead`` (150 ms, Chickynoid's bound) below its running reference, which follows
-  latency increases slowly and drifts down only at the clock-drift allowance. Excess packets
+  ``timer_max_lead`` (150 ms, Chickynoid's bound) below its reference: the lowest offset
+  seen, which drifts down only at the clock-drift allowance and rises to the minimum of each
+  ``timer_window`` (a lasting latency increase). Excess packets
   are dropped and the reference resynchronised, so the excess is counted once.
 
 Mitigation and punishment are separate. Any failing move is rejected at once and the server
@@ -173,11 +174,13 @@ class MovementConfig:
     #: allowed sinking into a surface while sliding along it
     noclip_tolerance: float = 0.1
     timer_max_lead: float = 0.15  #: Chickynoid's client-clock lead bound
-    timer_relax_rate: float = 0.02  #: s/s the timer reference follows a latency increase
+    timer_window: float = 10.0  #: the timer reference rises to the minimum offset of a window
     timer_drift_rate: float = 0.005  #: s/s of clock drift tolerated (0.5 %)
     level_decay_time: float = 60.0  #: e-folding time of violation levels, server seconds
     setback_timeout: float = 2.5  #: stale packets after a setback are dropped this long
     pending_timeout: float = 5.0  #: an unacknowledged server move becomes final after this
+    #: the timer reference may fall freely this long after the first packet (jitter warm-up)
+    timer_warmup: float = 2.0
     carry_time: float = 1.5  #: knockback/platform speed stays legal this long after declared
     weight_speed: float = 10.0  #: points per stud of speed overshoot
     weight_teleport: float = 10.0  #: points per stud of teleport overshoot
@@ -388,6 +391,7 @@ class MovementChecker:
         st[:, f["boost_mult"]] = 1.0
         st[:, f["boost_until"]] = -math.inf
         st[:, f["extra_until"]] = -math.inf
+        st[:, f["carried_until"]] = -math.inf
         st[:, f["added_at"]] = now
         st[:, f["last_st"]] = now
         self._state[rows] = st
@@ -476,9 +480,11 @@ class MovementChecker:
         v0 = self.config.jump_velocity
         launch = v0 + np.maximum(vel[:, 1], 0.0)
         self._pend[rows] = pos
-        st[rows, f["pending"]] = 1.0
+        st[rows, f["pending"]] = 1.0 + int(kind)  # 1, 2: respawn/teleport; 3, 4: widen only
         st[rows, f["pending_since"]] = now
         st[rows, f["pending_launch_v"]] = launch
+        if kind == ServerMoveKind.PLATFORM:
+            st[rows, f["carried_until"]] = now + self.config.carry_time
         if kind in (ServerMoveKind.KNOCKBACK, ServerMoveKind.PLATFORM):
             st[rows, f["extra_speed"]] = np.hypot(vel[:, 0], vel[:, 2])
             st[rows, f["extra_until"]] = now + self.config.carry_time
@@ -508,16 +514,45 @@ class MovementChecker:
             raise ValueError(f"collision.supported returned shape {out.shape}")
         return out.astype(bool)
 
-    def _sweep(self, start: FloatArray, end: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _sweep_once(self, start: FloatArray, end: FloatArray) -> tuple[FloatArray, FloatArray]:
+        assert self.collision is not None
         n = len(start)
-        if self.collision is None or n == 0:
-            return np.full(n, np.inf), np.zeros((n, 3))
         toi, normal = self.collision.sweep(start, end, self.config.radius, self.config.height)
         toi = np.ascontiguousarray(toi, dtype=np.float64)
         normal = np.ascontiguousarray(normal, dtype=np.float64)
         if toi.shape != (n,) or normal.shape != (n, 3):
             raise ValueError("collision.sweep returned wrong shapes")
-        return toi, normal
+        toi = np.where(np.isnan(toi), np.inf, toi)
+        return toi, np.nan_to_num(normal)
+
+    def _sweep(
+        self, start: FloatArray, end: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(toi, penetration depth, normal) of the capsule path start -> end.
+
+        The depth is how far the path goes below the surfaces it crosses: with the entry
+        face (forward sweep) and the exit face (reverse sweep), the deepest point is where the
+        two linear depths meet. Clipping an edge gives a small depth, passing a wall a depth of
+        half its thickness, and sliding along or pushing against a wall none.
+        """
+        n = len(start)
+        depth = np.zeros(n)
+        if self.collision is None or n == 0:
+            return np.full(n, np.inf), depth, np.zeros((n, 3))
+        toi, normal = self._sweep_once(start, end)
+        hit = np.flatnonzero((toi >= 0.0) & (toi <= 1.0))
+        if len(hit):
+            d = end[hit] - start[hit]
+            a1 = np.maximum(-(d * normal[hit]).sum(axis=1), 0.0)  # depth gained per unit t
+            t1 = toi[hit]
+            toi_r, normal_r = self._sweep_once(end[hit], start[hit])
+            t2 = 1.0 - toi_r
+            b2 = np.maximum((d * normal_r).sum(axis=1), 0.0)
+            exits = (toi_r > 0.0) & (toi_r <= 1.0) & (t2 > t1) & (a1 + b2 > 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                through = a1 * b2 * (t2 - t1) / (a1 + b2)
+            depth[hit] = np.where(exits, through, a1 * (1.0 - t1))
+        return toi, depth, normal
 
     def step(self, batch: Any) -> StepResult:
         """Checks one tick of player updates, rows in order.
@@ -569,13 +604,15 @@ class MovementChecker:
             p = pos[rows]
             q = np.where(finite[rows, None], p, self._ref[s])
             support = self._support(q)
-            toi_a, n_a = self._sweep(self._ref[s], q)
+            toi_a, d_a, n_a = self._sweep(self._ref[s], q)
             toi_b = np.full(len(rows), np.inf)
+            d_b = np.zeros(len(rows))
             n_b = np.zeros((len(rows), 3))
             pend = np.flatnonzero(self._state[s, pend_col] != 0.0)
             if len(pend):
-                tb, nb = self._sweep(self._pend[s[pend]], q[pend])
+                tb, db, nb = self._sweep(self._pend[s[pend]], q[pend])
                 toi_b[pend] = tb
+                d_b[pend] = db
                 n_b[pend] = nb
             acc_r = np.zeros(len(rows), dtype=np.uint8)
             rea_r = np.zeros(len(rows), dtype=np.int64)
@@ -588,8 +625,10 @@ class MovementChecker:
                 np.ascontiguousarray(st[rows]),
                 support,
                 toi_a,
+                d_a,
                 np.ascontiguousarray(n_a),
                 toi_b,
+                d_b,
                 n_b,
                 self._cfg,
                 self._ref,
