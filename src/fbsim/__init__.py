@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: MIT
 """fbsim: the simulation core of a building-game server.
 
-Exact, batched geometry over numpy arrays, backed by a C++ library (``fbsim::core``) that a
-C++ server can link directly (``python -m fbsim --cmake-dir``). See the README for the tour.
+Exact, batched geometry, collision, spatial queries and pathfinding over numpy arrays, backed by
+a C++ library (``fbsim::core``) that a C++ server can link directly
+(``python -m fbsim --cmake-dir``), and the server layer on top: the world, placement
+validation, movement checks, rate limits and the audit log. See the README for the tour.
+
+Names that exist in several subsystems are exported with a prefix at the top level:
+``PlacementReason`` (``fbsim.placement.Reason``), ``MovementReason`` and ``MovementAction``
+(``fbsim.movement.Reason`` / ``Action``), ``PlotAction`` (``fbsim.world.Action``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from importlib.metadata import version as _dist_version
 
 from fbsim import geometry, pathfinding, spatial
 from fbsim._core import version as _core_version
+from fbsim.audit import AppealState, AuditLog, BanRecord, BanRegistry
+from fbsim.catalog import Catalog, ItemKind, default_catalog
 from fbsim.collision import distance, overlap, penetration, raycast, shapecast
 from fbsim.geometry import (
     MAX_COORDINATE,
@@ -27,12 +35,23 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
+from fbsim.movement import Action as MovementAction
+from fbsim.movement import (
+    Check,
+    CollisionQueries,
+    MovementChecker,
+    MovementConfig,
+    ServerMoveKind,
+    StepResult,
+)
+from fbsim.movement import Reason as MovementReason
+from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator
+from fbsim.placement import Reason as PlacementReason
+from fbsim.ratelimit import DuplicationDetector, RateLimiter, Rule
 from fbsim.spatial import DynamicTree, SpatialHash, SweepAndPrune
-
-from fbsim.catalog import Catalog, ItemKind, default_catalog
-from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator, Reason
-from fbsim.world import Action, Role, SnapshotError, World, WorldConfig
 from fbsim.spatial_tree import MAX_RAY_DISTANCE, Octree, Quadtree
+from fbsim.world import Action as PlotAction
+from fbsim.world import Role, SnapshotError, World, WorldConfig
 
 try:
     __version__ = _dist_version("fbsim")
@@ -42,38 +61,53 @@ except PackageNotFoundError:  # running from a source tree without metadata
 
 __all__ = [
     "MAX_COORDINATE",
-    "Action",
+    "MAX_RAY_DISTANCE",
+    "AppealState",
+    "AuditLog",
+    "BanRecord",
+    "BanRegistry",
+    "Boxes",
+    "Capsules",
     "Catalog",
+    "Check",
+    "CollisionQueries",
+    "DuplicationDetector",
+    "DynamicTree",
+    "Hulls",
     "ItemKind",
+    "MovementAction",
+    "MovementChecker",
+    "MovementConfig",
+    "MovementReason",
+    "Octree",
     "PlacementConfig",
+    "PlacementReason",
     "PlacementResults",
     "PlacementValidator",
-    "Reason",
+    "PlotAction",
+    "Quadtree",
+    "RateLimiter",
     "Role",
+    "Rule",
+    "ServerMoveKind",
     "SnapshotError",
+    "SpatialHash",
+    "Spheres",
+    "StepResult",
+    "SweepAndPrune",
     "World",
     "WorldConfig",
-    "default_catalog",
-    "MAX_RAY_DISTANCE",
-    "Octree",
-    "Quadtree",
-    "Boxes",
-    "DynamicTree",
-    "SpatialHash",
-    "SweepAndPrune",
-    "Capsules",
-    "Hulls",
-    "Spheres",
     "__version__",
     "capsule_to_aabb",
+    "default_catalog",
     "distance",
     "geometry",
     "hull_to_aabb",
     "matrix_to_quat",
     "obb_to_aabb",
     "overlap",
-    "penetration",
     "pathfinding",
+    "penetration",
     "quat_to_matrix",
     "raycast",
     "shapecast",

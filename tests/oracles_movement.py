@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+"""Brute-force CollisionQueries over axis-aligned boxes + the ground plane (pure numpy).
+
+Shares no code with fbsim. The vertical capsule (feet p, radius r, height h) is its axis
+segment q..q+L (q = p + (0, r, 0), L = h - 2r) inflated by r. It touches an AABB [lo, hi] iff
+the point q lies in the box grown by r on every side and by L more downwards; that grown box
+has square edges where the true Minkowski sum is rounded, so the sweep is exact for face
+contacts and conservative (hits slightly early) near box edges and corners. ``supported`` is
+exact: the foot sphere's distance to each box.
+
+Boxes may be added at a time (``appear``) and may move at constant velocity (platforms); set
+``world.time`` before a query.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class BoxWorld:
+    def __init__(self, boxes=(), time: float = 0.0):
+        self.time = time
+        self._lo: list[np.ndarray] = []
+        self._hi: list[np.ndarray] = []
+        self._vel: list[np.ndarray] = []
+        self._t0: list[float] = []
+        self._appear: list[float] = []
+        for b in boxes:
+            self.add(b[:3], b[3:])
+
+    def add(self, lo, hi, velocity=(0.0, 0.0, 0.0), t0: float = 0.0, appear: float = -np.inf):
+        self._lo.append(np.asarray(lo, dtype=float))
+        self._hi.append(np.asarray(hi, dtype=float))
+        self._vel.append(np.asarray(velocity, dtype=float))
+        self._t0.append(float(t0))
+        self._appear.append(float(appear))
+
+    def boxes(self, time: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) of the boxes present at ``time`` (default ``self.time``)."""
+        t = self.time if time is None else time
+        if not self._lo:
+            return np.zeros((0, 3)), np.zeros((0, 3))
+        live = np.array(self._appear) <= t
+        shift = np.array(self._vel) * (t - np.array(self._t0))[:, None]
+        lo = (np.array(self._lo) + shift)[live]
+        hi = (np.array(self._hi) + shift)[live]
+        return lo, hi
+
+    # -- CollisionQueries -------------------------------------------------------------------
+    def supported(self, feet, radius, tolerance):
+        feet = np.asarray(feet, dtype=float)
+        out = feet[:, 1] <= tolerance
+        lo, hi = self.boxes()
+        if len(lo) and len(feet):
+            c = feet + np.array([0.0, radius, 0.0])
+            d = np.maximum(np.maximum(lo[None] - c[:, None], 0.0), c[:, None] - hi[None])
+            dist = np.sqrt((d * d).sum(axis=2))
+            out |= (dist <= radius + tolerance).any(axis=1)
+        return out
+
+    def sweep(self, start, end, radius, height):
+        start = np.asarray(start, dtype=float)
+        end = np.asarray(end, dtype=float)
+        n = len(start)
+        toi = np.full(n, np.inf)
+        normal = np.zeros((n, 3))
+        lo, hi = self.boxes()
+        if not len(lo) or not n:
+            return toi, normal
+        axis = height - 2 * radius
+        glo = lo - np.array([radius, radius + axis, radius])
+        ghi = hi + radius
+        q0 = start + np.array([0.0, radius, 0.0])
+        d = end - start
+        for k in range(len(glo)):
+            t_in, n_in = _slab(q0, d, glo[k], ghi[k])
+            better = t_in < toi
+            toi[better] = t_in[better]
+            normal[better] = n_in[better]
+        return toi, normal
+
+
+def _slab(q0, d, lo, hi):
+    """First t in [0, 1] where q0 + t d enters the open box (lo, hi), and the entry normal."""
+    n = len(q0)
+    t_enter = np.zeros(n)
+    t_exit = np.ones(n)
+    axis_in = np.full(n, -1)
+    sign_in = np.zeros(n)
+    ok = np.ones(n, dtype=bool)
+    for a in range(3):
+        da = d[:, a]
+        moving = np.abs(da) > 1e-12
+        inside = (q0[:, a] > lo[a]) & (q0[:, a] < hi[a])
+        ok &= moving | inside
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1 = np.where(moving, (lo[a] - q0[:, a]) / da, -np.inf)
+            t2 = np.where(moving, (hi[a] - q0[:, a]) / da, np.inf)
+        near = np.minimum(t1, t2)
+        far = np.maximum(t1, t2)
+        later = near > t_enter
+        axis_in = np.where(later, a, axis_in)
+        sign_in = np.where(later, np.where(da > 0, -1.0, 1.0), sign_in)
+        t_enter = np.maximum(t_enter, near)
+        t_exit = np.minimum(t_exit, far)
+    hit = ok & (t_enter < t_exit) & (t_enter <= 1.0)
+    toi = np.where(hit, t_enter, np.inf)
+    normal = np.zeros((n, 3))
+    rows = np.flatnonzero(hit & (axis_in >= 0))
+    normal[rows, axis_in[rows]] = sign_in[rows]
+    # Starting inside: push out through the nearest face.
+    inside_rows = np.flatnonzero(hit & (axis_in < 0))
+    for i in inside_rows:
+        gaps = np.concatenate([q0[i] - lo, hi - q0[i]])
+        j = int(np.argmin(gaps))
+        normal[i, j % 3] = -1.0 if j < 3 else 1.0
+    return toi, normal
+
+
+class FlatStub:
+    """'Supported everywhere, no hit': the collision-free timing path of the benchmark."""
+
+    def supported(self, feet, radius, tolerance):
+        return np.ones(len(feet), dtype=bool)
+
+    def sweep(self, start, end, radius, height):
+        n = len(start)
+        return np.full(n, np.inf), np.zeros((n, 3))
