@@ -469,6 +469,7 @@ class Simulation:
 
     def _move_clients(self, now: float) -> None:
         b, dt = self.bots, self.dt
+        before = b.pos.copy()
         for i, r in enumerate(b.role):
             cheating = now >= CHEAT_START
             step = b.speed[i] * dt
@@ -503,6 +504,37 @@ class Simulation:
                 else:
                     b.pos[i, [0, 2]] += delta * (step / dist)
                     step = 0
+        self._client_physics(before)
+
+    def _client_physics(self, before: np.ndarray) -> None:
+        """Honest clients collide with items (a real client's physics would stop them): a walker
+        whose step would enter an item stops at the contact and plans a new path. Cheaters skip
+        this, which is what noclip is."""
+        b = self.bots
+        honest = np.array([r in ("walker", "builder") for r in b.role])
+        moved = honest & np.any(b.pos != before, axis=1)
+        idx = np.flatnonzero(moved)
+        if not len(idx):
+            return
+        toi, normal = self.world.sweep(before[idx], b.pos[idx], 1.0, 5.0)
+        d = b.pos[idx] - before[idx]
+        blocked = (toi <= 1.0) & (np.sum(d * normal, axis=1) < 0.0)
+        for k in np.flatnonzero(blocked).tolist():
+            i = idx[k]
+            back = max(0.0, toi[k] - 1e-3)
+            b.pos[i, [0, 2]] = before[i, [0, 2]] + back * d[k, [0, 2]]
+            b.paths[i] = np.empty((0, 2))  # re-plan around the obstacle
+
+    def mark_blocked(self, centers: np.ndarray, half_extents: np.ndarray, clearance: int = 2) -> None:
+        """Keep the walkable grid current as items are placed (cells + clearance)."""
+        walk, o = self.layout.walkable, self.layout.origin
+        size = walk.shape[0]
+        lo = np.floor(centers[:, [0, 2]] - half_extents[:, [0, 2]] - o).astype(int) - clearance
+        hi = np.ceil(centers[:, [0, 2]] + half_extents[:, [0, 2]] - o).astype(int) + clearance
+        lo = np.clip(lo, 0, size)
+        hi = np.clip(hi, 0, size)
+        for (x0, z0), (x1, z1) in zip(lo.tolist(), hi.tolist(), strict=True):
+            walk[z0:z1, x0:x1] = False
 
     def _send_packets(self, now: float) -> None:
         """Each client sends its position; the network delivers it later, in order."""
@@ -518,7 +550,8 @@ class Simulation:
             b.client_clock[idx] += self.dt
             arrival = now + b.latency[idx] + self.rng.uniform(0, 0.01, len(idx))
             in_spike = (now >= b.spike_start[idx]) & (now < b.spike_start[idx] + b.spike_len[idx])
-            arrival[in_spike] = (b.spike_start[idx] + b.spike_len[idx])[in_spike] + 0.01
+            # Held packets leave together when the spike ends, and still need the latency.
+            arrival[in_spike] = (b.spike_start[idx] + b.spike_len[idx] + b.latency[idx])[in_spike]
             arrival = np.maximum(arrival, b.last_arrival[idx])  # reliable, ordered channel
             b.last_arrival[idx] = arrival
             ticks = np.ceil(arrival * cfg.tick_rate - 1e-9).astype(np.int64)
@@ -612,8 +645,11 @@ class Simulation:
             self._send_packets(now)
             places = self._placement_requests(now)
             moves = self._collect_moves(tick)
-            _, move_res = self.server.tick(now, places, moves, extra_ms=path_ms)
+            place_res, move_res = self.server.tick(now, places, moves, extra_ms=path_ms)
             self._apply_setbacks(move_res, moves)
+            if place_res is not None and place_res.ok.any():
+                ok = place_res.ok & ~place_res.duplicate
+                self.mark_blocked(place_res.position[ok], place_res.half_extents[ok])
             if self.log is not None:
                 self._log_tick(tick, now, places, moves)
             for i in range(len(self.bots.ids)):

@@ -592,7 +592,21 @@ class World:
                     start[q] + np.array([0.0, height - radius, 0.0]),
                     np.full(len(q), radius),
                 )
-                t, nrm = shapecast(caps, end[q] - start[q], self.item_boxes(rows))
+                boxes = self.item_boxes(rows)
+                t, nrm = shapecast(caps, end[q] - start[q], boxes)
+                # A capsule that starts inside an item hits at toi 0, where the cast has no
+                # normal; report the way out (the penetration normal) so callers can tell
+                # moving deeper from sliding or backing out.
+                stuck = np.flatnonzero((t == 0.0) & ~np.any(nrm, axis=1))
+                if len(stuck):
+                    from fbsim.collision import penetration
+
+                    sub = Capsules(caps.p0[stuck], caps.p1[stuck], caps.radii[stuck])
+                    box_sub = Boxes(
+                        boxes.centers[stuck], boxes.quats[stuck], boxes.half_extents[stuck]
+                    )
+                    _, n_ab = penetration(sub, box_sub)
+                    nrm[stuck] = -n_ab
                 order = np.lexsort((t, q))
                 first = np.ones(len(order), dtype=bool)
                 first[1:] = q[order][1:] != q[order][:-1]
