@@ -454,3 +454,77 @@ def test_random_batches_match_brute_force_validator(seed):
     ]
     assert not mismatches, mismatches[:5]
     assert len(set(got)) >= 6  # the scenes exercise many rules, not just one
+
+
+# ---- moves and removals --------------------------------------------------------------------
+
+
+def _place(w, req, *rows):
+    res = decide(w, req(*rows))
+    assert res.ok.all(), res.messages()
+    return res.item_id
+
+
+def test_move_own_item_checks_pose_and_ignores_itself(req):
+    w = make_world()
+    (a, b) = _place(
+        w, req, (PLAYER, "brick", [10.5, 0.5, 12.5]), (PLAYER, "brick", [12.5, 0.5, 12.5])
+    )
+    v = PlacementValidator(w)
+    ask = {
+        "request_id": [100, 101],
+        "player": [PLAYER, PLAYER],
+        "item": [a, b],
+        "position": [[10.5, 0.5, 13.0], [10.5, 0.5, 12.5]],
+        "rotation": [ID, ID],
+    }
+    # a shifts by half a stud (overlapping only its old self: legal); b onto a's old spot,
+    # which a still occupies in the world: refused.
+    res = v.validate_moves(ask)
+    assert reasons(res) == [Reason.OK, Reason.OVERLAPS_ITEM]
+    w.commit(res)
+    np.testing.assert_array_equal(w.items([a])["position"][0], [10.5, 0.5, 13.0])
+    _, near = w.query_items([[10, 0, 12.6]], [[11, 1, 13.4]])
+    assert list(near) == [a]
+
+
+def test_move_needs_the_right_role_and_an_existing_item(req):
+    w = make_world()
+    (a,) = _place(w, req, (PLAYER, "brick", [10.5, 0.5, 12.5]))
+    w.move_players([30], [[12, 0, 14]])
+    w.set_roles([1], [30], [Role.BUILDER])
+    v = PlacementValidator(w)
+    res = v.validate_moves(
+        {
+            "request_id": [0, 1],
+            "player": [30, 30],
+            "item": [a, 999],
+            "position": [[14.5, 0.5, 14.5]] * 2,
+            "rotation": [ID, ID],
+        }
+    )
+    assert reasons(res) == [Reason.NOT_PERMITTED, Reason.NO_SUCH_ITEM]  # a builder, not owner
+
+
+def test_remove_refunds_owner_and_checks_permission(req):
+    w = make_world()
+    (a, b) = _place(
+        w, req, (PLAYER, "brick", [10.5, 0.5, 12.5]), (PLAYER, "brick", [12.5, 0.5, 12.5])
+    )
+    inv = w.inventory(PLAYER)[0]
+    w.move_players([30], [[12, 0, 14]])
+    v = PlacementValidator(w)
+    res = v.validate_removals(
+        {"request_id": [0, 100, 101], "player": [30, PLAYER, PLAYER], "item": [a, a, a]}
+    )
+    assert reasons(res) == [Reason.NOT_PERMITTED, Reason.OK, Reason.NO_SUCH_ITEM]
+    w.commit(res)
+    assert w.item_count == 1
+    assert w.inventory(PLAYER)[0] == inv + 1
+    # Replaying the removal never refunds twice.
+    again = v.validate_removals({"request_id": [100], "player": [PLAYER], "item": [a]})
+    assert again.duplicate[0]
+    w.commit(again)
+    assert w.inventory(PLAYER)[0] == inv + 1
+    far = v.validate_removals({"request_id": [5], "player": [20], "item": [b]})
+    assert reasons(far) == [Reason.NOT_PERMITTED]

@@ -103,11 +103,17 @@ def format_report(r: dict) -> str:
             f"({r['movement_packets']:,} movement packets, {r['placement_requests']:,} placements)"
         )
     if r.get("placement_outcomes"):
-        top = ", ".join(f"{k} {v}" for k, v in sorted(r["placement_outcomes"].items(), key=lambda kv: -kv[1]))
+        top = ", ".join(
+            f"{k} {v}" for k, v in sorted(r["placement_outcomes"].items(), key=lambda kv: -kv[1])
+        )
         lines.append(f"  placement outcomes: {top}")
     lines.append("  cheaters:")
     for c in r["cheaters"]:
-        status = f"caught after {c['seconds_to_catch']:.3f} s by {c['check']}" if c["caught"] else "NOT caught"
+        status = (
+            f"caught after {c['seconds_to_catch']:.3f} s by {c['check']}"
+            if c["caught"]
+            else "NOT caught"
+        )
         lines.append(f"    {c['kind']:<10} {status}")
     lines.append(f"  honest players flagged: {r['honest_flagged']}")
     for h in r.get("honest_flagged_detail", [])[:10]:
@@ -168,25 +174,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--ticks", type=int, default=600, help="ticks to run (default 600 = 10 s)")
     sim.add_argument("--tick-rate", type=float, default=60.0, help="ticks per second (default 60)")
-    sim.add_argument("--items", type=int, default=50_000, help="items in the world, up to 1,000,000 (default 50,000)")
-    sim.add_argument("--players", type=int, default=200, help="players, cheaters included (default 200)")
-    sim.add_argument("--builders", type=float, default=0.3, help="share of honest players who build (default 0.3)")
-    sim.add_argument("--cheaters-per-kind", type=int, default=1, help="cheaters of each kind (default 1)")
+    sim.add_argument(
+        "--items",
+        type=int,
+        default=50_000,
+        help="items in the world, up to 1,000,000 (default 50,000)",
+    )
+    sim.add_argument(
+        "--players", type=int, default=200, help="players, cheaters included (default 200)"
+    )
+    sim.add_argument(
+        "--builders",
+        type=float,
+        default=0.3,
+        help="share of honest players who build (default 0.3)",
+    )
+    sim.add_argument(
+        "--cheaters-per-kind", type=int, default=1, help="cheaters of each kind (default 1)"
+    )
     sim.add_argument(
         "--cheats",
         default=",".join(CHEAT_KINDS),
         help=f"comma-separated cheat kinds (default all: {','.join(CHEAT_KINDS)}); '' for none",
     )
-    sim.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same run")
-    sim.add_argument("--realtime", action="store_true", help="pace ticks at the tick rate instead of as fast as possible")
-    sim.add_argument("--log", metavar="PATH", help="record every tick to a JSON-lines log for `fbsim replay`")
-    sim.add_argument("--audit", metavar="PATH", default="fbsim-audit.jsonl", help="audit log path (default fbsim-audit.jsonl)")
-    sim.add_argument("--plot", metavar="PNG", help="write a figure: tick-time distribution and a map with flagged tracks")
-    sim.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
+    sim.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed gives the same run"
+    )
+    sim.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace ticks at the tick rate instead of as fast as possible",
+    )
+    sim.add_argument(
+        "--log", metavar="PATH", help="record every tick to a JSON-lines log for `fbsim replay`"
+    )
+    sim.add_argument(
+        "--audit",
+        metavar="PATH",
+        default="fbsim-audit.jsonl",
+        help="audit log path (default fbsim-audit.jsonl)",
+    )
+    sim.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="write a figure: tick-time distribution and a map with flagged tracks",
+    )
+    sim.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the text report"
+    )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     rep = sub.add_parser("replay", help="re-run the checks over a recorded movement log")
     rep.add_argument("log", help="a log written by `fbsim simulate --log PATH`")
-    rep.add_argument("--audit", metavar="PATH", help="audit log of the replay (default beside the log)")
+    rep.add_argument(
+        "--audit", metavar="PATH", help="audit log of the replay (default beside the log)"
+    )
     rep.add_argument("--json", action="store_true", help="print one JSON object")
     demo = sub.add_parser("demo", help="time the batch geometry kernels on a synthetic world")
     demo.add_argument("--items", type=int, default=1_000_000, help="number of boxes (default 1e6)")

@@ -53,6 +53,7 @@ class Reason(enum.IntEnum):
     PLOT_LIMIT = 20
     NO_INVENTORY = 21
     SAME_KIND_RATE = 22
+    NO_SUCH_ITEM = 23
 
 
 MESSAGES = {
@@ -79,6 +80,7 @@ MESSAGES = {
     Reason.PLOT_LIMIT: "plot's limit for this kind is reached",
     Reason.NO_INVENTORY: "player has none of this kind left",
     Reason.SAME_KIND_RATE: "too many items of one kind in the window (duplication rule)",
+    Reason.NO_SUCH_ITEM: "the item does not exist (or is already being changed in this batch)",
 }
 
 
@@ -125,8 +127,11 @@ class PlacementResults:
     reason: np.ndarray
     duplicate: np.ndarray  # replayed request: answered with its first decision, never applied
     detail: np.ndarray  # the measured value behind the reason (e.g. distance), nan if none
-    item_id: np.ndarray = field(default=None)  # filled by World.commit
+    item_id: np.ndarray = field(
+        default=None
+    )  # new items: filled by World.commit; moves/removals: the item
     committed: bool = False
+    action: str = "place"  # "place", "move" or "remove"
 
     def __len__(self) -> int:
         return len(self.ok)
@@ -271,154 +276,291 @@ class PlacementValidator:
             unknown ids, huge coordinates) are per-request reasons instead: one hostile row
             never fails the batch.
         """
-        import time
-
-        w, cfg, cat = self.world, self.config, self.world.catalog
-        if not (isinstance(now, (int, float)) and math.isfinite(now)):
-            raise ValueError("now must be a finite number of seconds")
+        _check_now(now)
         rid, player, kind_in, pos, rot, size = _as_requests(requests)
+        with self.world.lock:
+            return self._decide("place", rid, player, kind_in, pos, rot, size, None, now)
+
+    def validate_moves(self, requests: Mapping, now: float = 0.0) -> PlacementResults:
+        """Decide a batch of move requests: ``request_id``, ``player``, ``item`` (ids) and the
+        new ``position`` (n, 3) / ``rotation`` (n, 4).
+
+        The player needs MOVE_OWN (their own item) or MOVE_ANY on the item's plot and PLACE on
+        the target plot; the new pose passes every placement rule, with the item itself
+        ignored for overlap, line of sight and support. Size and kind come from the item.
+        Same errors as :meth:`validate`; an unknown item is the reason NO_SUCH_ITEM.
+        """
+        _check_now(now)
+        if not isinstance(requests, Mapping) or "item" not in requests:
+            raise ValueError("requests must be a mapping with 'item' ids (and request_id, ...)")
+        item = _core.as_ids(requests["item"], "item")
+        base = {**requests, "kind": np.zeros(len(item), dtype=np.int64)}
+        rid, player, _, pos, rot, _ = _as_requests(base)
+        if len(item) != len(rid):
+            raise ValueError(f"item has {len(item)} rows but request_id has {len(rid)}")
+        with self.world.lock:
+            rows = self.world._items.index.lookup(item)
+            known = rows >= 0
+            kind = np.full(len(item), -1, dtype=np.int64)
+            kind[known] = self.world._items.column("kind")[rows[known]]
+            size = np.full((len(item), 3), np.nan)
+            size[known] = self.world._items.column("half_extents")[rows[known]]
+            return self._decide("move", rid, player, kind, pos, rot, size, item, now)
+
+    def validate_removals(self, requests: Mapping, now: float = 0.0) -> PlacementResults:
+        """Decide a batch of removal requests: ``request_id``, ``player``, ``item``.
+
+        The player needs REMOVE_OWN (their own item) or REMOVE_ANY on the item's plot and must
+        reach it. ``World.commit`` removes the accepted items and refunds each to its owner's
+        inventory. An item that an earlier accepted row of the batch removes is NO_SUCH_ITEM
+        for the later rows.
+        """
+        _check_now(now)
+        if not isinstance(requests, Mapping):
+            raise TypeError("requests must be a mapping of arrays (request_id, player, item)")
+        for key in ("request_id", "player", "item"):
+            if key not in requests:
+                raise ValueError(f"requests is missing {key!r}")
+        rid = _core.as_ids(requests["request_id"], "request_id")
+        player = _core.as_ids(requests["player"], "player")
+        item = _core.as_ids(requests["item"], "item")
         n = len(rid)
-        timer = {}
+        for name, arr in (("player", player), ("item", item)):
+            if len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} rows but request_id has {n}")
+        w, cfg = self.world, self.config
         with w.lock:
             reason = np.zeros(n, dtype=np.int16)
             detail = np.full(n, np.nan)
-
-            def fail(mask, why, value=None):
-                new = mask & (reason == 0)
-                reason[new] = why
-                if value is not None:
-                    detail[new] = np.broadcast_to(value, (n,))[new]
-                return new
-
-            t0 = time.perf_counter()
             duplicate, first_of = self._find_duplicates(player, rid)
-            live = ~duplicate
-            fail(live & (rid < w.max_request_id(player) - w.REQUEST_WINDOW), Reason.STALE_REQUEST)
-            prow = w._players.index.lookup(player)
-            fail(prow < 0, Reason.UNKNOWN_PLAYER)
-            # Every request of a connected player costs a token, legal or not: a flood of
-            # invalid requests must not buy expensive checks. Unknown ids cost nothing (and so
-            # cannot grow the bucket table).
-            metered = live & (prow >= 0)
-            ok_rate = self._buckets.take(player[metered], now, commit=True)
-            rate_fail = np.zeros(n, dtype=bool)
-            rate_fail[np.flatnonzero(metered)[~ok_rate]] = True
-            fail(rate_fail, Reason.RATE_LIMITED)
-            timer["replay+rate"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            kind = _kind_ids(cat, kind_in)
-            fail(kind < 0, Reason.UNKNOWN_KIND)
-            k = np.maximum(kind, 0)
-            finite = (
-                np.all(np.isfinite(pos) & (np.abs(pos) <= _core.MAX_COORDINATE), axis=1)
-                & np.all(np.isfinite(rot) & (np.abs(rot) <= 1e6), axis=1)
-                & np.all(np.isfinite(size) | np.isnan(size), axis=1)
-            )
-            fail(~finite, Reason.NOT_FINITE)
-            # Size: the catalog's, never the client's. A claimed size must match exactly.
-            half = cat.sizes[k, 0].copy()
-            claimed = ~np.any(np.isnan(size), axis=1)
-            if claimed.any():
-                diff = np.abs(cat.sizes[k] - size[:, None, :]).max(axis=2)  # (n, max_sizes)
-                diff[np.isnan(diff)] = np.inf
-                best = diff.argmin(axis=1)
-                match = diff[np.arange(n), best] <= 1e-9
-                fail(claimed & ~match, Reason.SIZE_MISMATCH)
-                use = claimed & match
-                half[use] = cat.sizes[k[use], best[use]]
-            timer["ids+values"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            norm = np.linalg.norm(np.where(np.isfinite(rot), rot, 0.0), axis=1)
-            fail(np.abs(norm - 1.0) > cfg.unit_tolerance, Reason.BAD_ROTATION, norm)
-            q = rot / np.where(norm > 0, norm, 1.0)[:, None]
-            q = self._check_rotation(q, cat.rotation_mode[k], reason, detail)
-            timer["rotation"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            good = reason == 0
-            safe_pos = np.where(good[:, None], pos, 0.0)
-            safe_q = np.where(good[:, None], q, [0.0, 0.0, 0.0, 1.0])
-            aabb = _core.obb_to_aabb(safe_pos, safe_q, half)
-            lo_w, hi_w = np.asarray(w.config.bounds_lo), np.asarray(w.config.bounds_hi)
-            fail(
-                np.any(aabb[:, :3] < lo_w, axis=1) | np.any(aabb[:, 3:] > hi_w, axis=1),
-                Reason.OUT_OF_BOUNDS,
-            )
-            g = cat.grid[k]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                off = np.abs(aabb[:, :3] - np.round(aabb[:, :3] / g[:, None]) * g[:, None])
-            off = np.where(g[:, None] > 0, off, 0.0).max(axis=1)
-            fail(off > cfg.grid_tolerance, Reason.OFF_GRID, off)
-            timer["bounds+grid"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            plot = w._plots_containing(aabb, cfg.plot_tolerance)
-            fail(plot < 0, Reason.NO_PLOT)
+            prow = self._replay_rate_player(rid, player, duplicate, reason, now)
+            rows = w._items.index.lookup(item)
+            _fail(reason, rows < 0, Reason.NO_SUCH_ITEM)
+            safe = np.maximum(rows, 0)
+            owner = w._items.column("owner")[safe]
+            plot = np.where(rows >= 0, w._items.column("plot")[safe], -1)
             roles = w.roles(plot, player)
-            fail(~w.allowed(Action.PLACE, roles), Reason.NOT_PERMITTED)
-            timer["plot+role"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            eye = np.zeros((n, 3))
-            known = prow >= 0
-            eye[known] = w._players.column("position")[prow[known]] + [
-                0.0,
-                w.config.eye_height,
-                0.0,
-            ]
-            target = closest_point_on_boxes(eye, safe_pos, safe_q, half)
-            reach = np.linalg.norm(target - eye, axis=1)
-            fail(reach > cfg.reach + cfg.reach_tolerance, Reason.OUT_OF_REACH, reach)
-            timer["reach"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            self._check_line_of_sight(eye, target, reach, reason)
-            timer["line_of_sight"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            new_boxes = _BoxRows(safe_pos, safe_q, half)
-            self._check_item_overlap(new_boxes, aabb, reason)
-            timer["overlap_items"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self._check_player_overlap(new_boxes, aabb, reason)
-            timer["overlap_players"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            supported = self._world_support(new_boxes, aabb, reason, cat.needs_support[k])
-            timer["support"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            self._resolve_in_order(new_boxes, aabb, reason, supported, player, k, plot, now)
-            timer["batch_order"] = time.perf_counter() - t0
-
-            # Duplicates answer with the first decision (in this batch or remembered).
-            ok = reason == 0
-            for i in np.flatnonzero(duplicate).tolist():
-                j = first_of[i]
-                if j >= 0:
-                    ok[i], reason[i], detail[i] = ok[j], reason[j], detail[j]
-                else:
-                    prev = w.decision_for(int(player[i]), int(rid[i]))
-                    ok[i], reason[i] = prev
-            self.rule_seconds = timer
+            mine = owner == player
+            allowed = np.where(
+                mine, w.allowed(Action.REMOVE_OWN, roles), w.allowed(Action.REMOVE_ANY, roles)
+            )
+            _fail(reason, ~allowed, Reason.NOT_PERMITTED)
+            centers = w._items.column("position")[safe]
+            quats = w._items.column("rotation")[safe]
+            half = w._items.column("half_extents")[safe]
+            eye = self._eyes(prow)
+            reach = np.linalg.norm(closest_point_on_boxes(eye, centers, quats, half) - eye, axis=1)
+            _fail(
+                reason, reach > cfg.reach + cfg.reach_tolerance, Reason.OUT_OF_REACH, detail, reach
+            )
+            kind = np.where(rows >= 0, w._items.column("kind")[safe], -1)
+            # An item removed by an earlier accepted row of the batch is gone for later rows.
+            live = np.flatnonzero(reason == 0)
+            _, first = np.unique(item[live], return_index=True)
+            gone = np.ones(len(live), dtype=bool)
+            gone[first] = False
+            reason[live[gone]] = Reason.NO_SUCH_ITEM
+            ok = self._answer_duplicates(reason, detail, duplicate, first_of, player, rid)
             return PlacementResults(
                 world=w,
                 world_version=w.version,
                 request_id=rid,
                 player=player,
                 kind=kind,
-                position=safe_pos,
-                rotation=safe_q,
-                half_extents=half,
+                position=centers.copy(),
+                rotation=quats.copy(),
+                half_extents=half.copy(),
                 plot=plot,
                 ok=ok,
                 reason=reason,
                 duplicate=duplicate,
                 detail=detail,
-                item_id=np.full(n, -1, dtype=np.int64),
+                item_id=item.copy(),
+                action="remove",
             )
+
+    def _eyes(self, prow: np.ndarray) -> np.ndarray:
+        """Server-known eye positions of the players at rows `prow` (-1: origin)."""
+        w = self.world
+        eye = np.zeros((len(prow), 3))
+        known = prow >= 0
+        eye[known] = w._players.column("position")[prow[known]] + np.array(
+            [0.0, w.config.eye_height, 0.0]
+        )
+        return eye
+
+    def _replay_rate_player(self, rid, player, duplicate, reason, now):
+        """Shared first rules: stale ids, unknown players, the rate limit. Returns player rows."""
+        w = self.world
+        live = ~duplicate
+        _fail(
+            reason, live & (rid < w.max_request_id(player) - w.REQUEST_WINDOW), Reason.STALE_REQUEST
+        )
+        prow = w._players.index.lookup(player)
+        _fail(reason, prow < 0, Reason.UNKNOWN_PLAYER)
+        # Every request of a connected player costs a token, legal or not: a flood of invalid
+        # requests must not buy expensive checks. Unknown ids cost nothing (and so cannot
+        # grow the bucket table).
+        metered = live & (prow >= 0)
+        ok_rate = self._buckets.take(player[metered], now, commit=True)
+        rate_fail = np.zeros(len(rid), dtype=bool)
+        rate_fail[np.flatnonzero(metered)[~ok_rate]] = True
+        _fail(reason, rate_fail, Reason.RATE_LIMITED)
+        return prow
+
+    def _answer_duplicates(self, reason, detail, duplicate, first_of, player, rid) -> np.ndarray:
+        """Duplicates answer with the first decision (in this batch or remembered)."""
+        ok = reason == 0
+        for i in np.flatnonzero(duplicate).tolist():
+            j = first_of[i]
+            if j >= 0:
+                ok[i], reason[i], detail[i] = ok[j], reason[j], detail[j]
+            else:
+                ok[i], reason[i] = self.world.decision_for(int(player[i]), int(rid[i]))
+        return ok
+
+    def _decide(self, action, rid, player, kind_in, pos, rot, size, item, now) -> PlacementResults:
+        """The placement rules, shared by placements and moves (`item` = moved item ids)."""
+        import time
+
+        w, cfg, cat = self.world, self.config, self.world.catalog
+        n = len(rid)
+        timer = {}
+        exclude = np.full(n, -1, dtype=np.int64) if item is None else item
+        reason = np.zeros(n, dtype=np.int16)
+        detail = np.full(n, np.nan)
+
+        def fail(mask, why, value=None):
+            new = mask & (reason == 0)
+            reason[new] = why
+            if value is not None:
+                detail[new] = np.broadcast_to(value, (n,))[new]
+            return new
+
+        t0 = time.perf_counter()
+        duplicate, first_of = self._find_duplicates(player, rid)
+        prow = self._replay_rate_player(rid, player, duplicate, reason, now)
+        timer["replay+rate"] = time.perf_counter() - t0
+        if item is not None:
+            src_rows = w._items.index.lookup(item)
+            _, first = np.unique(item, return_index=True)
+            repeated = np.ones(n, dtype=bool)
+            repeated[first] = False
+            fail((src_rows < 0) | repeated, Reason.NO_SUCH_ITEM)
+
+        t0 = time.perf_counter()
+        kind = _kind_ids(cat, kind_in)
+        fail(kind < 0, Reason.UNKNOWN_KIND)
+        k = np.maximum(kind, 0)
+        finite = (
+            np.all(np.isfinite(pos) & (np.abs(pos) <= _core.MAX_COORDINATE), axis=1)
+            & np.all(np.isfinite(rot) & (np.abs(rot) <= 1e6), axis=1)
+            & np.all(np.isfinite(size) | np.isnan(size), axis=1)
+        )
+        fail(~finite, Reason.NOT_FINITE)
+        # Size: the catalog's, never the client's. A claimed size must match exactly.
+        half = cat.sizes[k, 0].copy()
+        claimed = ~np.any(np.isnan(size), axis=1)
+        if action == "move":  # a moved item keeps its own size
+            half[claimed] = size[claimed]
+        elif claimed.any():
+            diff = np.abs(cat.sizes[k] - size[:, None, :]).max(axis=2)  # (n, max_sizes)
+            diff[np.isnan(diff)] = np.inf
+            best = diff.argmin(axis=1)
+            match = diff[np.arange(n), best] <= 1e-9
+            fail(claimed & ~match, Reason.SIZE_MISMATCH)
+            use = claimed & match
+            half[use] = cat.sizes[k[use], best[use]]
+        timer["ids+values"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        norm = np.linalg.norm(np.where(np.isfinite(rot), rot, 0.0), axis=1)
+        fail(np.abs(norm - 1.0) > cfg.unit_tolerance, Reason.BAD_ROTATION, norm)
+        q = rot / np.where(norm > 0, norm, 1.0)[:, None]
+        q = self._check_rotation(q, cat.rotation_mode[k], reason, detail)
+        timer["rotation"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        good = reason == 0
+        safe_pos = np.where(good[:, None], pos, 0.0)
+        safe_q = np.where(good[:, None], q, [0.0, 0.0, 0.0, 1.0])
+        aabb = _core.obb_to_aabb(safe_pos, safe_q, half)
+        lo_w, hi_w = np.asarray(w.config.bounds_lo), np.asarray(w.config.bounds_hi)
+        fail(
+            np.any(aabb[:, :3] < lo_w, axis=1) | np.any(aabb[:, 3:] > hi_w, axis=1),
+            Reason.OUT_OF_BOUNDS,
+        )
+        g = cat.grid[k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            off = np.abs(aabb[:, :3] - np.round(aabb[:, :3] / g[:, None]) * g[:, None])
+        off = np.where(g[:, None] > 0, off, 0.0).max(axis=1)
+        fail(off > cfg.grid_tolerance, Reason.OFF_GRID, off)
+        timer["bounds+grid"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        plot = w._plots_containing(aabb, cfg.plot_tolerance)
+        fail(plot < 0, Reason.NO_PLOT)
+        roles = w.roles(plot, player)
+        fail(~w.allowed(Action.PLACE, roles), Reason.NOT_PERMITTED)
+        if item is not None:  # and the right to move this item off its current plot
+            safe = np.maximum(src_rows, 0)
+            src_plot = np.where(src_rows >= 0, w._items.column("plot")[safe], -1)
+            src_roles = w.roles(src_plot, player)
+            mine = w._items.column("owner")[safe] == player
+            may = np.where(
+                mine, w.allowed(Action.MOVE_OWN, src_roles), w.allowed(Action.MOVE_ANY, src_roles)
+            )
+            fail(~may, Reason.NOT_PERMITTED)
+        timer["plot+role"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        eye = self._eyes(prow)
+        target = closest_point_on_boxes(eye, safe_pos, safe_q, half)
+        reach = np.linalg.norm(target - eye, axis=1)
+        fail(reach > cfg.reach + cfg.reach_tolerance, Reason.OUT_OF_REACH, reach)
+        timer["reach"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self._check_line_of_sight(eye, target, reach, reason, exclude)
+        timer["line_of_sight"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        new_boxes = _BoxRows(safe_pos, safe_q, half)
+        self._check_item_overlap(new_boxes, aabb, reason, exclude)
+        timer["overlap_items"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self._check_player_overlap(new_boxes, aabb, reason)
+        timer["overlap_players"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        supported = self._world_support(new_boxes, aabb, reason, cat.needs_support[k], exclude)
+        timer["support"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self._resolve_in_order(
+            new_boxes, aabb, reason, supported, player, k, plot, now, action, item
+        )
+        timer["batch_order"] = time.perf_counter() - t0
+
+        ok = self._answer_duplicates(reason, detail, duplicate, first_of, player, rid)
+        self.rule_seconds = timer
+        return PlacementResults(
+            world=w,
+            world_version=w.version,
+            request_id=rid,
+            player=player,
+            kind=kind,
+            position=safe_pos,
+            rotation=safe_q,
+            half_extents=half,
+            plot=plot,
+            ok=ok,
+            reason=reason,
+            duplicate=duplicate,
+            detail=detail,
+            item_id=np.full(n, -1, dtype=np.int64) if item is None else item.copy(),
+            action=action,
+        )
 
     # ---- rules ----------------------------------------------------------------------------
 
@@ -466,7 +608,7 @@ class PlacementValidator:
         detail[bad] = angle[bad]
         return out
 
-    def _check_line_of_sight(self, eye, target, dist, reason):
+    def _check_line_of_sight(self, eye, target, dist, reason, exclude):
         """Refuse where an existing item's interior lies on the segment eye -> target. Blockers
         are shrunk by los_tolerance so a sight line grazing an edge or face is not blocked."""
         from fbsim.collision import raycast
@@ -481,6 +623,8 @@ class PlacementValidator:
         if not len(ids):
             return
         q = np.repeat(np.arange(len(live)), np.diff(offsets))
+        keep = ids != exclude[live[q]]
+        q, ids = q[keep], ids[keep]
         rows = w._items.rows(ids)
         half = np.maximum(w._items.column("half_extents")[rows] - tol, 0.0)
         blockers = Boxes(w._items.column("position")[rows], w._items.column("rotation")[rows], half)
@@ -492,7 +636,7 @@ class PlacementValidator:
         new = blocked & (reason == 0)
         reason[new] = Reason.NO_LINE_OF_SIGHT
 
-    def _check_item_overlap(self, new_boxes, aabb, reason):
+    def _check_item_overlap(self, new_boxes, aabb, reason, exclude):
         from fbsim.collision import overlap
 
         w = self.world
@@ -503,6 +647,10 @@ class PlacementValidator:
         if not len(ids):
             return
         q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
+        keep = ids != exclude[q]
+        q, ids = q[keep], ids[keep]
+        if not len(ids):
+            return
         rows = w._items.rows(ids)
         hit = overlap(new_boxes.take(q), w.item_boxes(rows), tol=self.config.touch_tolerance)
         bad = np.zeros(len(reason), dtype=bool)
@@ -526,7 +674,7 @@ class PlacementValidator:
         bad[q[hit]] = True
         reason[bad & (reason == 0)] = Reason.OVERLAPS_PLAYER
 
-    def _world_support(self, new_boxes, aabb, reason, needs):
+    def _world_support(self, new_boxes, aabb, reason, needs, exclude):
         """Supported by the ground or an existing item (within support_tolerance)."""
         from fbsim.collision import distance
 
@@ -536,13 +684,17 @@ class PlacementValidator:
         if not len(live):
             return supported
         offsets, ids = w._item_tree.query_aabb(aabb[live, :3] - tol, aabb[live, 3:] + tol)
+        q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
+        keep = ids != exclude[q]
+        q, ids = q[keep], ids[keep]
         if len(ids):
-            q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
             d, _, _ = distance(new_boxes.take(q), w.item_boxes(w._items.rows(ids)))
             supported[q[d <= tol]] = True
         return supported
 
-    def _resolve_in_order(self, new_boxes, aabb, reason, supported, player, kind, plot, now):
+    def _resolve_in_order(
+        self, new_boxes, aabb, reason, supported, player, kind, plot, now, action="place", item=None
+    ):
         """The sequential part: first request wins conflicts, stacked items in one batch
         support each other, and limits/inventory count earlier accepted requests."""
         from fbsim.collision import distance, overlap
@@ -588,6 +740,18 @@ class PlacementValidator:
                 inventories[p] = w.inventory(p)
             if pl not in placed_q:
                 placed_q[pl] = w.placed_counts(plot_id=pl)
+            if action == "move":
+                # A move keeps its owner's count; it only adds to the target plot's if it
+                # changes plot.
+                src = int(w._items.column("plot")[w._items.index.lookup(item[i : i + 1])[0]])
+                nq = placed_q[pl][k] + per_plot.get((pl, k), 0)
+                if src != pl and nq >= cat.max_per_plot[k]:
+                    reason[i] = Reason.PLOT_LIMIT
+                    continue
+                accepted[i] = True
+                if src != pl:
+                    per_plot[(pl, k)] = per_plot.get((pl, k), 0) + 1
+                continue
             np_ = placed_p[p][k] + per_player.get((p, k), 0)
             if np_ >= cat.max_per_player[k]:
                 reason[i] = Reason.PLAYER_LIMIT
@@ -615,6 +779,20 @@ class PlacementValidator:
         stamps.append(now)
         self._same_kind[(player, kind)] = stamps
         return True
+
+
+def _check_now(now) -> None:
+    if isinstance(now, bool) or not (
+        isinstance(now, (int, float, np.floating)) and math.isfinite(now)
+    ):
+        raise ValueError("now must be a finite number of seconds")
+
+
+def _fail(reason, mask, why, detail=None, value=None) -> None:
+    new = mask & (reason == 0)
+    reason[new] = why
+    if detail is not None and value is not None:
+        detail[new] = value[new]
 
 
 def _kind_ids(cat, kind_in) -> np.ndarray:

@@ -47,8 +47,13 @@ def plot_simulation(sim, path: str) -> None:
         tr = np.asarray(bots.track[i])
         if len(tr):
             honest = bots.role[i] in ("walker", "builder")
-            ax_m.plot(tr[:, 0], tr[:, 1], lw=1.2, color="tab:blue" if honest else "tab:red",
-                      label=f"{bots.role[i]} ({srv.flag_reason[i]})")
+            ax_m.plot(
+                tr[:, 0],
+                tr[:, 1],
+                lw=1.2,
+                color="tab:blue" if honest else "tab:red",
+                label=f"{bots.role[i]} ({srv.flag_reason[i]})",
+            )
     for i in np.flatnonzero(~flagged)[:20]:
         tr = np.asarray(bots.track[i])
         if len(tr):

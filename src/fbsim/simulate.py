@@ -42,8 +42,17 @@ PLOT = 96  # studs per plot side
 ROAD = 8  # studs of road between plots
 CHEAT_START = 1.0  # seconds into the run when cheaters start cheating
 MOVE_FLAGS = np.array(
-    [r in (MoveReason.SPEED, MoveReason.TELEPORT, MoveReason.FLY, MoveReason.NOCLIP, MoveReason.TIMER)
-     for r in MoveReason]
+    [
+        r
+        in (
+            MoveReason.SPEED,
+            MoveReason.TELEPORT,
+            MoveReason.FLY,
+            MoveReason.NOCLIP,
+            MoveReason.TIMER,
+        )
+        for r in MoveReason
+    ]
 )
 
 
@@ -144,7 +153,9 @@ def build_world(cfg: SimulationConfig, rng: np.random.Generator) -> tuple[World,
     centers = np.concatenate(cells) if cells else np.empty((0, 3))
     n = len(centers)
     if n:
-        world.add_items(np.zeros(n, dtype=np.int64), centers, np.tile([0, 0, 0, 1.0], (n, 1)), owners=-1)
+        world.add_items(
+            np.zeros(n, dtype=np.int64), centers, np.tile([0, 0, 0, 1.0], (n, 1)), owners=-1
+        )
     layout.walkable = walkable_grid(world, layout)
     return world, layout
 
@@ -206,7 +217,9 @@ class Server:
     Used live by :class:`Simulation` and again by :func:`replay`, which must agree.
     """
 
-    def __init__(self, world: World, player_ids: np.ndarray, start_positions: np.ndarray, audit) -> None:
+    def __init__(
+        self, world: World, player_ids: np.ndarray, start_positions: np.ndarray, audit
+    ) -> None:
         self.world = world
         self.checker = MovementChecker(collision=world, audit=audit)
         self.checker.add_players(player_ids, start_positions, now=0.0)
@@ -382,7 +395,9 @@ class Simulation:
                 speed[i] = WALK_SPEED * 0.9
         latency = rng.uniform(0.02, 0.3, n)
         spikes = (rng.random(n) < 0.1) & np.array([r in ("walker", "builder") for r in roles])
-        spike_start = np.where(spikes, rng.uniform(1.0, max(1.5, cfg.ticks / cfg.tick_rate - 3), n), np.inf)
+        spike_start = np.where(
+            spikes, rng.uniform(1.0, max(1.5, cfg.ticks / cfg.tick_rate - 3), n), np.inf
+        )
         bots = Bots(
             ids=ids,
             role=roles,
@@ -432,7 +447,10 @@ class Simulation:
             "fbsim_log": 1,
             "config": asdict(self.cfg),
             "world_snapshot": snap.name,
-            "players": [{"id": int(i), "role": r} for i, r in zip(self.bots.ids, self.bots.role, strict=True)],
+            "players": [
+                {"id": int(i), "role": r}
+                for i, r in zip(self.bots.ids, self.bots.role, strict=True)
+            ],
             "start_positions": self.bots.pos.tolist(),
         }
         self.log.write(json.dumps(header) + "\n")
@@ -457,7 +475,9 @@ class Simulation:
             goals.append(np.floor(g[::-1] - self.layout.origin).astype(int))
         for i, s, g in zip(need, starts, goals, strict=True):
             if not self.layout.walkable[s[0], s[1]]:
-                b.paths[i] = np.array([[g[1] + 0.5 + self.layout.origin, g[0] + 0.5 + self.layout.origin]])
+                b.paths[i] = np.array(
+                    [[g[1] + 0.5 + self.layout.origin, g[0] + 0.5 + self.layout.origin]]
+                )
                 b.path_i[i] = 0
                 continue
             path, cost = pathfinding.astar(self.layout.walkable, s, g, connectivity=8)
@@ -525,7 +545,9 @@ class Simulation:
             b.pos[i, [0, 2]] = before[i, [0, 2]] + back * d[k, [0, 2]]
             b.paths[i] = np.empty((0, 2))  # re-plan around the obstacle
 
-    def mark_blocked(self, centers: np.ndarray, half_extents: np.ndarray, clearance: int = 2) -> None:
+    def mark_blocked(
+        self, centers: np.ndarray, half_extents: np.ndarray, clearance: int = 2
+    ) -> None:
         """Keep the walkable grid current as items are placed (cells + clearance)."""
         walk, o = self.layout.walkable, self.layout.origin
         size = walk.shape[0]
@@ -558,7 +580,12 @@ class Simulation:
             for t in np.unique(ticks).tolist():
                 sel = ticks == t
                 self.inbox.setdefault(t, []).append(
-                    (b.ids[idx[sel]], b.pos[idx[sel]].copy(), b.client_clock[idx[sel]].copy(), arrival[sel])
+                    (
+                        b.ids[idx[sel]],
+                        b.pos[idx[sel]].copy(),
+                        b.client_clock[idx[sel]].copy(),
+                        arrival[sel],
+                    )
                 )
 
     def _placement_requests(self, now: float) -> dict | None:
@@ -654,7 +681,9 @@ class Simulation:
                 self._log_tick(tick, now, places, moves)
             for i in range(len(self.bots.ids)):
                 if tick % 6 == 0:
-                    self.bots.track[i].append((float(self.bots.pos[i, 0]), float(self.bots.pos[i, 2])))
+                    self.bots.track[i].append(
+                        (float(self.bots.pos[i, 0]), float(self.bots.pos[i, 2]))
+                    )
             if cfg.progress and (tick % 30 == 0 or tick == cfg.ticks - 1):
                 _progress(tick + 1, cfg.ticks)
             if cfg.realtime:
@@ -696,7 +725,9 @@ class Simulation:
         )
 
 
-def make_report(cfg, roles, first_flag, flag_reason, tick_ms, items, move_rows, place_rows, audit_path, extra):
+def make_report(
+    cfg, roles, first_flag, flag_reason, tick_ms, items, move_rows, place_rows, audit_path, extra
+):
     """The detection and timing report (shared by simulate and replay)."""
     cheaters = []
     honest_flagged = []
@@ -713,7 +744,9 @@ def make_report(cfg, roles, first_flag, flag_reason, tick_ms, items, move_rows, 
                 }
             )
         elif np.isfinite(t):
-            honest_flagged.append({"index": i, "role": r, "at": round(t, 4), "check": flag_reason[i]})
+            honest_flagged.append(
+                {"index": i, "role": r, "at": round(t, 4), "check": flag_reason[i]}
+            )
 
     def pct(values):
         a = np.asarray(values) if len(values) else np.zeros(1)

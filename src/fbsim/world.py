@@ -96,7 +96,9 @@ class World:
     """
 
     def __init__(self, catalog: Catalog | None = None, config: WorldConfig | None = None):
-        from fbsim.spatial import SpatialHash  # broad phase: multi-level grid, fast for static items
+        from fbsim.spatial import (
+            SpatialHash,
+        )  # broad phase: multi-level grid, fast for static items
 
         self.catalog = catalog if catalog is not None else default_catalog()
         self.config = config if config is not None else WorldConfig()
@@ -657,6 +659,11 @@ class World:
                 )
             acc = results.ok & ~results.duplicate
             idx = np.flatnonzero(acc)
+            action = getattr(results, "action", "place")
+            if action == "move":
+                return self._commit_moves(results, idx)
+            if action == "remove":
+                return self._commit_removals(results, idx)
             ids = self._new_item_ids(len(idx))
             kinds = results.kind[idx]
             players = results.player[idx]
@@ -689,6 +696,52 @@ class World:
             results.item_id[idx] = ids
             results.committed = True
             return ids
+
+    def _commit_moves(self, results, idx: np.ndarray) -> np.ndarray:
+        ids = results.item_id[idx]
+        if len(idx):
+            rows = self._items.rows(ids)
+            aabbs = _core.obb_to_aabb(
+                results.position[idx], results.rotation[idx], results.half_extents[idx]
+            )
+            kinds = self._items.column("kind")[rows].copy()
+            owners = self._items.column("owner")[rows].copy()
+            old_plots = self._items.column("plot")[rows].copy()
+            new_plots = results.plot[idx]
+            self._items.set(
+                rows,
+                {
+                    "position": results.position[idx],
+                    "rotation": results.rotation[idx],
+                    "plot": new_plots,
+                },
+            )
+            self._item_tree.update(ids, aabbs[:, :3], aabbs[:, 3:])
+            self._count_items(kinds, owners, old_plots, -1)
+            self._count_items(kinds, owners, new_plots, +1)
+        self._record_decisions(results)
+        self.version += 1
+        results.committed = True
+        return ids
+
+    def _commit_removals(self, results, idx: np.ndarray) -> np.ndarray:
+        ids = results.item_id[idx]
+        if len(idx):
+            rows = self._items.rows(ids)
+            kinds = self._items.column("kind")[rows].copy()
+            owners = self._items.column("owner")[rows].copy()
+            plots = self._items.column("plot")[rows].copy()
+            self._items.remove(ids)
+            self._item_tree.remove(ids)
+            self._count_items(kinds, owners, plots, -1)
+            # A removal refunds the item to its owner's server-side inventory.
+            for o, k in zip(owners.tolist(), kinds.tolist(), strict=True):
+                inv = self._inventory.setdefault(o, np.zeros(len(self.catalog), np.int64))
+                inv[k] += 1
+        self._record_decisions(results)
+        self.version += 1
+        results.committed = True
+        return ids
 
     # Decisions are remembered for the last REQUEST_WINDOW request ids of each player; older
     # ids are refused as stale, so memory stays bounded and a replay can never re-apply.
