@@ -120,9 +120,7 @@ class _Broadphase:
         lo, hi = _split(lo, hi)
         self._core.insert(_ids(ids), lo, hi, layers, masks)
 
-    def update(
-        self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None
-    ) -> None:
+    def update(self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None) -> None:
         """Move existing boxes to new bounds (layers are kept).
 
         Raises
@@ -362,3 +360,4 @@ class DynamicTree(_Broadphase):
     def height(self) -> int:
         """Tree height (-1 when empty)."""
         return self._core.height
+
