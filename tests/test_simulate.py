@@ -47,7 +47,9 @@ def test_every_cheater_caught_and_no_honest_player_flagged(small_run):
 
 def test_audit_log_records_the_violations(small_run):
     _, report, _ = small_run
-    with open(report["audit_log"]) as f:
+    from pathlib import Path
+
+    with Path(report["audit_log"]).open() as f:
         events = [json.loads(line) for line in f]
     assert events
     assert {"time", "player"} <= set(events[0])

@@ -116,8 +116,10 @@ def format_report(r: dict) -> str:
         )
         lines.append(f"    {c['kind']:<10} {status}")
     lines.append(f"  honest players flagged: {r['honest_flagged']}")
-    for h in r.get("honest_flagged_detail", [])[:10]:
-        lines.append(f"    {h['role']} #{h['index']} at {h['at']} s by {h['check']}")
+    lines += [
+        f"    {h['role']} #{h['index']} at {h['at']} s by {h['check']}"
+        for h in r.get("honest_flagged_detail", [])[:10]
+    ]
     lines.append(f"  audit log: {r['audit_log']}")
     return "\n".join(lines)
 

@@ -359,7 +359,7 @@ class Simulation:
         for kind in cfg.cheat_kinds:
             roles += [kind] * cfg.cheaters_per_kind
         honest = n - len(roles)
-        n_builders = int(round(honest * cfg.builder_share))
+        n_builders = round(honest * cfg.builder_share)
         roles += ["builder"] * n_builders + ["walker"] * (honest - n_builders)
         order = rng.permutation(n)
         roles = [roles[i] for i in order]
@@ -457,7 +457,7 @@ class Simulation:
 
     # -- the clients' side of a tick ----------------------------------------------------------
 
-    def _plan_paths(self, now: float) -> None:
+    def _plan_paths(self) -> None:
         b = self.bots
         need = [
             i
@@ -666,7 +666,7 @@ class Simulation:
         for tick in range(cfg.ticks):
             now = tick * self.dt
             tp = time.perf_counter()
-            self._plan_paths(now)
+            self._plan_paths()
             path_ms = (time.perf_counter() - tp) * 1e3
             self._move_clients(now)
             self._send_packets(now)

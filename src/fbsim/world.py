@@ -96,9 +96,7 @@ class World:
     """
 
     def __init__(self, catalog: Catalog | None = None, config: WorldConfig | None = None):
-        from fbsim.spatial import (
-            SpatialHash,
-        )  # broad phase: multi-level grid, fast for static items
+        from fbsim.spatial import DynamicTree, SpatialHash  # broad phase (issue 4)
 
         self.catalog = catalog if catalog is not None else default_catalog()
         self.config = config if config is not None else WorldConfig()
@@ -115,7 +113,8 @@ class World:
                 "half_extents": (np.float64, (3,)),
             }
         )
-        self._item_tree = SpatialHash()
+        # Items: a BVH (fast rays for line of sight); players move every tick: a grid.
+        self._item_tree = DynamicTree(margin=self.config.tree_margin)
         self._next_item_id = 1
         self._players = Table({"position": (np.float64, (3,)), "velocity": (np.float64, (3,))})
         self._player_tree = SpatialHash()
