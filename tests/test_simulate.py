@@ -160,3 +160,23 @@ def test_world_is_generated_with_rooms_and_walkable_grid():
     # Every player spawns on a walkable cell.
     cells = np.floor(sim.bots.pos[:, [2, 0]] - sim.layout.origin).astype(int)
     assert walk[cells[:, 0], cells[:, 1]].all()
+
+
+def test_prometheus_metrics_endpoint():
+    pytest.importorskip("prometheus_client")
+    import urllib.request
+
+    sim = Simulation(
+        SimulationConfig(
+            ticks=30, items=500, players=10, progress=False, cheat_kinds=("speed2",), metrics_port=0
+        )
+    )
+    try:
+        sim.run()
+        url = f"http://127.0.0.1:{sim.metrics.port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    finally:
+        sim.metrics.close()
+    assert 'fbsim_tick_seconds_count{subsystem="movement"} 30.0' in text
+    assert 'fbsim_violations_total{check="SPEED"}' in text
+    assert 'fbsim_requests_total{kind="movement",outcome="OK"}' in text

@@ -141,6 +141,7 @@ def _simulate(parser: argparse.ArgumentParser, args) -> int:
         log_path=args.log,
         audit_path=args.audit,
         progress=not (args.no_progress or args.json),
+        metrics_port=args.metrics_port,
     )
     try:
         cfg.check()
@@ -225,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object instead of the text report"
     )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sim.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT while running (needs prometheus_client)",
+    )
     rep = sub.add_parser("replay", help="re-run the checks over a recorded movement log")
     rep.add_argument("log", help="a log written by `fbsim simulate --log PATH`")
     rep.add_argument(

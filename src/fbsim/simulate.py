@@ -72,6 +72,7 @@ class SimulationConfig:
     log_path: str | None = None
     audit_path: str | None = None
     progress: bool = True
+    metrics_port: int | None = None  # serve Prometheus metrics on 127.0.0.1:PORT
 
     def check(self) -> None:
         if self.ticks < 1:
@@ -218,7 +219,7 @@ class Server:
     """
 
     def __init__(
-        self, world: World, player_ids: np.ndarray, start_positions: np.ndarray, audit
+        self, world: World, player_ids: np.ndarray, start_positions: np.ndarray, audit, metrics=None
     ) -> None:
         self.world = world
         self.checker = MovementChecker(collision=world, audit=audit)
@@ -233,6 +234,7 @@ class Server:
         self.move_rows = 0
         self.place_rows = 0
         self.place_outcomes: dict[str, int] = {}
+        self.metrics = metrics  # optional fbsim.metrics.Metrics (Prometheus)
 
     def tick(self, now: float, places: dict | None, moves: dict | None, extra_ms: float = 0.0):
         """Validate and apply one tick of requests; returns (placement, movement) results."""
@@ -265,6 +267,14 @@ class Server:
         self.move_rows += 0 if moves is None else len(moves["player_id"])
         self.place_rows += 0 if places is None else len(places["player"])
         self._judge(now, place_res, move_res, moves)
+        if self.metrics is not None:
+            self.metrics.observe_tick(times)
+            if move_res is not None:
+                name = lambda c: MoveReason(c).name  # noqa: E731
+                self.metrics.count("movement", move_res.reason, name)
+                self.metrics.count_violations(move_res.reason, MOVE_FLAGS[move_res.reason], name)
+            if place_res is not None:
+                self.metrics.count("placement", place_res.reason, lambda c: Reason(c).name)
         return place_res, move_res
 
     def _flag(self, pid: int, now: float, why: str) -> None:
@@ -327,7 +337,14 @@ class Simulation:
         self.audit_path.unlink(missing_ok=True)
         self.audit = AuditLog(self.audit_path)
         self.bots = self._spawn()
-        self.server = Server(self.world, self.bots.ids, self.bots.pos.copy(), self.audit)
+        self.metrics = None
+        if cfg.metrics_port is not None:
+            from fbsim.metrics import Metrics
+
+            self.metrics = Metrics(cfg.metrics_port)
+        self.server = Server(
+            self.world, self.bots.ids, self.bots.pos.copy(), self.audit, self.metrics
+        )
         self.dt = 1.0 / cfg.tick_rate
         self.inbox: dict[int, list[tuple]] = {}
         self.blinked: set[int] = set()
