@@ -270,7 +270,7 @@ class Server:
         if self.metrics is not None:
             self.metrics.observe_tick(times)
             if move_res is not None:
-                name = lambda c: MoveReason(c).name  # noqa: E731
+                name = lambda c: MoveReason(c).name
                 self.metrics.count("movement", move_res.reason, name)
                 self.metrics.count_violations(move_res.reason, MOVE_FLAGS[move_res.reason], name)
             if place_res is not None:
