@@ -495,3 +495,24 @@ def test_shapecast_analytic_and_broadcast():
     # Starting inside: toi 0.
     toi, _ = fbsim.shapecast(fbsim.Spheres([[5, 0, 0]], [0.1]), [[1, 0, 0]], wall)
     assert toi[0] == 0.0
+
+
+@pytest.mark.parametrize("origin", ORIGINS, ids=["origin", "far"])
+def test_point_box_distance_matches_local_clamp(origin):
+    """Points at gaps from 1e-12 to 1 outside random boxes: distance = |p - clamp(p)| in the
+    box frame. Small gaps next to large boxes are where GJK rounding used to bite."""
+    rng = np.random.default_rng(21)
+    n = 20_000
+    quats = Rotation.random(n, random_state=rng).as_quat()
+    half = rng.uniform(0.25, 1, (n, 3))
+    centers = origin + rng.uniform(-1, 1, (n, 3))
+    local = rng.uniform(-1, 1, (n, 3)) * half
+    axis = rng.integers(0, 3, n)
+    side = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0)
+    gap = 10 ** rng.uniform(-12, 0, n)
+    local[np.arange(n), axis] = side * (half[np.arange(n), axis] + gap)
+    points = Rotation.from_quat(quats).apply(local) + centers
+    ref = np.linalg.norm(local - np.clip(local, -half, half), axis=1)
+    d, _, _ = fbsim.distance(fbsim.Spheres(points, np.zeros(n)), fbsim.Boxes(centers, quats, half))
+    tol = 1e-12 if origin.any() == 0 else 1e-10  # coordinates of 1e5 carry 1e-11 rounding
+    np.testing.assert_allclose(d, ref, rtol=1e-9, atol=tol)
