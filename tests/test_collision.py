@@ -99,7 +99,13 @@ def test_box_overlap_and_distance_match_python_fcl(n):
     near = (np.abs(ref) < NEAR_TOUCH) | (depth < NEAR_TOUCH) & ov
     assert np.all((ov == hit) | near)
     sep = ref > NEAR_TOUCH
-    np.testing.assert_allclose(dist[sep], ref[sep], rtol=1e-6)
+    # python-fcl (libccd GJK) is itself off by up to ~1e-5 relative on a few pairs in 1e5;
+    # there the second peer, coal, breaks the tie (a brute-force QP sided with fbsim+coal).
+    off = np.flatnonzero(sep & ~np.isclose(dist, ref, rtol=1e-6, atol=0))
+    assert off.size <= n // 10_000 + 1
+    if off.size:
+        second, _, _ = coal_signed_distance(subset(a, off), subset(b, off))
+        np.testing.assert_allclose(dist[off], second, rtol=1e-6, atol=1e-9)
 
 
 @pytest.fixture(autouse=True, scope="module")
