@@ -527,3 +527,38 @@ def test_point_box_distance_matches_local_clamp(origin):
     d, _, _ = fbsim.distance(fbsim.Spheres(points, np.zeros(n)), fbsim.Boxes(centers, quats, half))
     tol = 1e-12 if origin.any() == 0 else 1e-10  # coordinates of 1e5 carry 1e-11 rounding
     np.testing.assert_allclose(d, ref, rtol=1e-9, atol=tol)
+
+
+def test_concurrent_queries_match_serial():
+    """The kernels release the GIL and share no state: threads get the serial answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(30)
+    batches = [(random_batch(k, 3000, rng), random_batch("box", 3000, rng)) for k in KINDS]
+    serial = [fbsim.distance(a, b)[0] for a, b in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda ab: fbsim.distance(*ab)[0], batches * 3))
+    for k, res in enumerate(results):
+        np.testing.assert_array_equal(res, serial[k % len(KINDS)])
+
+
+def test_shapecast_hull_mover_matches_box_mover():
+    rng = np.random.default_rng(31)
+    n = 200
+    movers = random_batch("box", n, rng, side=8.0)
+    hulls = fbsim.Hulls(
+        [
+            box_corners(c, q, h)
+            for c, q, h in zip(movers.centers, movers.quats, movers.half_extents, strict=True)
+        ]
+    )
+    targets = random_batch("box", n, rng)
+    disp = targets.centers - movers.centers + rng.normal(scale=0.5, size=(n, 3))
+    toi_box, n_box = fbsim.shapecast(movers, disp, targets)
+    toi_hull, n_hull = fbsim.shapecast(hulls, disp, targets)
+    moving = np.isfinite(toi_box) & (toi_box > 0)
+    np.testing.assert_allclose(n_hull[moving], n_box[moving], atol=1e-6)
+    np.testing.assert_array_equal(np.isinf(toi_box), np.isinf(toi_hull))
+    hit = np.isfinite(toi_box)
+    assert hit.mean() > 0.2
+    np.testing.assert_allclose(toi_hull[hit], toi_box[hit], atol=1e-9)
