@@ -41,6 +41,7 @@ def box(center, half, quat=I4):
 
 
 def check_against_coal(ka, kb, n, seed):
+    pytest.importorskip("coal")
     rng = np.random.default_rng(seed)
     a, b = random_batch(ka, n, rng), random_batch(kb, n, rng)
     ref_dist, _, ref_normal = coal_signed_distance(a, b)
@@ -106,11 +107,6 @@ def test_box_overlap_and_distance_match_python_fcl(n):
     if off.size:
         second, _, _ = coal_signed_distance(subset(a, off), subset(b, off))
         np.testing.assert_allclose(dist[off], second, rtol=1e-6, atol=1e-9)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _peers():
-    pytest.importorskip("coal")
 
 
 # ---- analytic box-box contacts -------------------------------------------------------------
@@ -409,6 +405,7 @@ def _coal_point_distance(geom, tf, p):
 
 
 def test_raycast_capsules_match_first_root_of_coal_distance():
+    pytest.importorskip("coal")
     rng = np.random.default_rng(10)
     n = 40
     shapes = random_batch("capsule", n, rng)
@@ -457,7 +454,7 @@ def test_raycast_hulls_match_halfspace_clipping():
 
 @pytest.mark.parametrize("kind", ["sphere", "capsule"])
 def test_shapecast_vs_boxes_matches_first_root_of_coal_distance(kind):
-    import coal
+    coal = pytest.importorskip("coal")
 
     rng = np.random.default_rng(12)
     n = 40
