@@ -559,3 +559,44 @@ def test_shapecast_hull_mover_matches_box_mover():
     hit = np.isfinite(toi_box)
     assert hit.mean() > 0.2
     np.testing.assert_allclose(toi_hull[hit], toi_box[hit], atol=1e-9)
+
+
+def _degenerate_batches(rng, n, origin):
+    """Zero-size boxes, points, zero-length capsules, 1-3 point and coplanar hulls."""
+    c = origin + rng.uniform(-1, 1, (n, 3))
+    half = rng.uniform(0, 1, (n, 3)) * (rng.uniform(size=(n, 3)) < 0.5)
+    yield fbsim.Boxes(c, Rotation.random(n, random_state=rng).as_quat(), half)
+    yield fbsim.Spheres(c, np.where(rng.uniform(size=n) < 0.5, 0.0, 0.5))
+    yield fbsim.Capsules(c, c, rng.uniform(0, 0.5, n))
+    pts = []
+    for i in range(n):
+        k = rng.integers(1, 6)
+        p = c[i] + rng.normal(scale=0.5, size=(k, 3))
+        if rng.uniform() < 0.5:
+            p[:, 1] = c[i, 1]  # coplanar
+        pts.append(p)
+    yield fbsim.Hulls(pts)
+
+
+@pytest.mark.parametrize("origin", [0.0, 9e5], ids=["origin", "edge_of_world"])
+def test_degenerate_shapes_give_finite_consistent_answers(origin):
+    rng = np.random.default_rng(40)
+    batches = list(_degenerate_batches(rng, 300, origin))
+    for a, b in itertools.product(batches, repeat=2):
+        ov = fbsim.overlap(a, b)
+        d, pa, pb = fbsim.distance(a, b)
+        depth, normal = fbsim.penetration(a, b)
+        for arr in (d, pa, pb, depth, normal):
+            assert np.all(np.isfinite(arr))
+        assert np.all(d >= 0)
+        assert np.all(depth >= 0)
+        assert not np.any(ov & (d > 1e-6))  # overlapping pairs are at distance 0
+        assert not np.any((d > 1e-6) & (depth > 0))
+        dirs = rng.normal(size=(len(a), 3))
+        t, n = fbsim.raycast(a, pb, dirs, 5.0)
+        assert not np.any(np.isnan(t))
+        assert np.all(t >= 0)
+        assert np.all(np.isfinite(n))
+        toi, n = fbsim.shapecast(a, dirs, b)
+        assert np.all((np.isinf(toi)) | ((toi >= 0) & (toi <= 1)))
+        assert np.all(np.isfinite(n))
