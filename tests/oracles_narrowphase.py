@@ -82,31 +82,46 @@ def moved(batch, rot: Rotation, shift: np.ndarray):
 # ---- coal ---------------------------------------------------------------------------------
 
 
+def _capsule_frames(batch):
+    """Rotation matrices taking coal's capsule axis (+z) to p1 - p0, vectorised."""
+    axis = np.asarray(batch.p1) - np.asarray(batch.p0)
+    length = np.linalg.norm(axis, axis=1)
+    u = np.divide(
+        axis,
+        length[:, None],
+        out=np.tile([0.0, 0.0, 1.0], (len(axis), 1)),
+        where=length[:, None] > 0,
+    )
+    rotvec = np.cross([0.0, 0.0, 1.0], u)
+    s = np.linalg.norm(rotvec, axis=1)
+    angle = np.arctan2(s, u[:, 2])
+    rotvec = np.divide(
+        rotvec * angle[:, None], s[:, None], out=np.zeros_like(rotvec), where=s[:, None] > 0
+    )
+    rotvec[(s == 0) & (u[:, 2] < 0)] = [np.pi, 0.0, 0.0]  # axis along -z
+    return Rotation.from_rotvec(rotvec).as_matrix(), length
+
+
 def coal_objects(batch):
     """(geometry, transform) per shape for coal."""
     import coal
 
     out = []
+    if isinstance(batch, fbsim.Capsules):
+        mats, lengths = _capsule_frames(batch)
+        mids = (np.asarray(batch.p0) + np.asarray(batch.p1)) / 2
+    if isinstance(batch, fbsim.Boxes):
+        mats = Rotation.from_quat(np.array(batch.quats)).as_matrix() if len(batch) else []
     for i in range(len(batch)):
         if isinstance(batch, fbsim.Boxes):
             geom = coal.Box(*(2 * batch.half_extents[i]))
-            tf = coal.Transform3s(
-                Rotation.from_quat(batch.quats[i]).as_matrix(), batch.centers[i].copy()
-            )
+            tf = coal.Transform3s(mats[i], batch.centers[i].copy())
         elif isinstance(batch, fbsim.Spheres):
             geom = coal.Sphere(float(batch.radii[i]))
             tf = coal.Transform3s(np.eye(3), batch.centers[i].copy())
         elif isinstance(batch, fbsim.Capsules):
-            p0, p1 = batch.p0[i], batch.p1[i]
-            axis = p1 - p0
-            length = float(np.linalg.norm(axis))
-            geom = coal.Capsule(float(batch.radii[i]), length)
-            if length > 0:
-                rot, _ = Rotation.align_vectors([axis / length], [[0.0, 0.0, 1.0]])
-                mat = rot.as_matrix()
-            else:
-                mat = np.eye(3)
-            tf = coal.Transform3s(mat, (p0 + p1) / 2)
+            geom = coal.Capsule(float(batch.radii[i]), float(lengths[i]))
+            tf = coal.Transform3s(mats[i], mids[i])
         else:
             pts = coal.StdVec_Vec3s()
             for p in hull_points(batch, i):

@@ -173,3 +173,11 @@ def test_inputs_unchanged_by_queries():
     fbsim.penetration(BOX, SPHERES)
     fbsim.raycast(BOX, ORIGINS, DIRS, 10.0)
     np.testing.assert_array_equal(BOX.centers, c)
+
+
+def test_empty_against_many_is_a_length_error():
+    empty = fbsim.Spheres(np.zeros((0, 3)), np.zeros(0))
+    with pytest.raises(ValueError, match="b has 2 shapes but a has 0"):
+        fbsim.overlap(empty, BOX)
+    with pytest.raises(ValueError, match="b has 0 shapes but a has 2"):
+        fbsim.distance(BOX, empty)

@@ -41,6 +41,7 @@ def box(center, half, quat=I4):
 
 
 def check_against_coal(ka, kb, n, seed):
+    pytest.importorskip("coal")
     rng = np.random.default_rng(seed)
     a, b = random_batch(ka, n, rng), random_batch(kb, n, rng)
     ref_dist, _, ref_normal = coal_signed_distance(a, b)
@@ -72,7 +73,12 @@ def check_against_coal(ka, kb, n, seed):
 
 @pytest.mark.parametrize(("ka", "kb"), COMBOS, ids=[f"{a}-{b}" for a, b in COMBOS])
 def test_collision_matches_coal_random_pairs(ka, kb):
-    check_against_coal(ka, kb, 5000 if ka == kb == "box" else 2000, seed=hash((ka, kb)) % 1000)
+    check_against_coal(
+        ka,
+        kb,
+        5000 if ka == kb == "box" else 2000,
+        seed=100 + KINDS.index(ka) * 4 + KINDS.index(kb),
+    )
 
 
 @pytest.mark.slow
@@ -94,12 +100,13 @@ def test_box_overlap_and_distance_match_python_fcl(n):
     near = (np.abs(ref) < NEAR_TOUCH) | (depth < NEAR_TOUCH) & ov
     assert np.all((ov == hit) | near)
     sep = ref > NEAR_TOUCH
-    np.testing.assert_allclose(dist[sep], ref[sep], rtol=1e-6)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _peers():
-    pytest.importorskip("coal")
+    # python-fcl (libccd GJK) is itself off by up to ~1e-5 relative on a few pairs in 1e5;
+    # there the second peer, coal, breaks the tie (a brute-force QP sided with fbsim+coal).
+    off = np.flatnonzero(sep & ~np.isclose(dist, ref, rtol=1e-6, atol=0))
+    assert off.size <= n // 10_000 + 1
+    if off.size:
+        second, _, _ = coal_signed_distance(subset(a, off), subset(b, off))
+        np.testing.assert_allclose(dist[off], second, rtol=1e-6, atol=1e-9)
 
 
 # ---- analytic box-box contacts -------------------------------------------------------------
@@ -398,6 +405,7 @@ def _coal_point_distance(geom, tf, p):
 
 
 def test_raycast_capsules_match_first_root_of_coal_distance():
+    pytest.importorskip("coal")
     rng = np.random.default_rng(10)
     n = 40
     shapes = random_batch("capsule", n, rng)
@@ -446,7 +454,7 @@ def test_raycast_hulls_match_halfspace_clipping():
 
 @pytest.mark.parametrize("kind", ["sphere", "capsule"])
 def test_shapecast_vs_boxes_matches_first_root_of_coal_distance(kind):
-    import coal
+    coal = pytest.importorskip("coal")
 
     rng = np.random.default_rng(12)
     n = 40
@@ -495,3 +503,100 @@ def test_shapecast_analytic_and_broadcast():
     # Starting inside: toi 0.
     toi, _ = fbsim.shapecast(fbsim.Spheres([[5, 0, 0]], [0.1]), [[1, 0, 0]], wall)
     assert toi[0] == 0.0
+
+
+@pytest.mark.parametrize("origin", ORIGINS, ids=["origin", "far"])
+def test_point_box_distance_matches_local_clamp(origin):
+    """Points at gaps from 1e-12 to 1 outside random boxes: distance = |p - clamp(p)| in the
+    box frame. Small gaps next to large boxes are where GJK rounding used to bite."""
+    rng = np.random.default_rng(21)
+    n = 20_000
+    quats = Rotation.random(n, random_state=rng).as_quat()
+    half = rng.uniform(0.25, 1, (n, 3))
+    centers = origin + rng.uniform(-1, 1, (n, 3))
+    local = rng.uniform(-1, 1, (n, 3)) * half
+    axis = rng.integers(0, 3, n)
+    side = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0)
+    gap = 10 ** rng.uniform(-12, 0, n)
+    local[np.arange(n), axis] = side * (half[np.arange(n), axis] + gap)
+    points = Rotation.from_quat(quats).apply(local) + centers
+    ref = np.linalg.norm(local - np.clip(local, -half, half), axis=1)
+    d, _, _ = fbsim.distance(fbsim.Spheres(points, np.zeros(n)), fbsim.Boxes(centers, quats, half))
+    tol = 1e-12 if origin.any() == 0 else 1e-10  # coordinates of 1e5 carry 1e-11 rounding
+    np.testing.assert_allclose(d, ref, rtol=1e-9, atol=tol)
+
+
+def test_concurrent_queries_match_serial():
+    """The kernels release the GIL and share no state: threads get the serial answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(30)
+    batches = [(random_batch(k, 3000, rng), random_batch("box", 3000, rng)) for k in KINDS]
+    serial = [fbsim.distance(a, b)[0] for a, b in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda ab: fbsim.distance(*ab)[0], batches * 3))
+    for k, res in enumerate(results):
+        np.testing.assert_array_equal(res, serial[k % len(KINDS)])
+
+
+def test_shapecast_hull_mover_matches_box_mover():
+    rng = np.random.default_rng(31)
+    n = 200
+    movers = random_batch("box", n, rng, side=8.0)
+    hulls = fbsim.Hulls(
+        [
+            box_corners(c, q, h)
+            for c, q, h in zip(movers.centers, movers.quats, movers.half_extents, strict=True)
+        ]
+    )
+    targets = random_batch("box", n, rng)
+    disp = targets.centers - movers.centers + rng.normal(scale=0.5, size=(n, 3))
+    toi_box, n_box = fbsim.shapecast(movers, disp, targets)
+    toi_hull, n_hull = fbsim.shapecast(hulls, disp, targets)
+    moving = np.isfinite(toi_box) & (toi_box > 0)
+    np.testing.assert_allclose(n_hull[moving], n_box[moving], atol=1e-6)
+    np.testing.assert_array_equal(np.isinf(toi_box), np.isinf(toi_hull))
+    hit = np.isfinite(toi_box)
+    assert hit.mean() > 0.2
+    np.testing.assert_allclose(toi_hull[hit], toi_box[hit], atol=1e-9)
+
+
+def _degenerate_batches(rng, n, origin):
+    """Zero-size boxes, points, zero-length capsules, 1-3 point and coplanar hulls."""
+    c = origin + rng.uniform(-1, 1, (n, 3))
+    half = rng.uniform(0, 1, (n, 3)) * (rng.uniform(size=(n, 3)) < 0.5)
+    yield fbsim.Boxes(c, Rotation.random(n, random_state=rng).as_quat(), half)
+    yield fbsim.Spheres(c, np.where(rng.uniform(size=n) < 0.5, 0.0, 0.5))
+    yield fbsim.Capsules(c, c, rng.uniform(0, 0.5, n))
+    pts = []
+    for i in range(n):
+        k = rng.integers(1, 6)
+        p = c[i] + rng.normal(scale=0.5, size=(k, 3))
+        if rng.uniform() < 0.5:
+            p[:, 1] = c[i, 1]  # coplanar
+        pts.append(p)
+    yield fbsim.Hulls(pts)
+
+
+@pytest.mark.parametrize("origin", [0.0, 9e5], ids=["origin", "edge_of_world"])
+def test_degenerate_shapes_give_finite_consistent_answers(origin):
+    rng = np.random.default_rng(40)
+    batches = list(_degenerate_batches(rng, 300, origin))
+    for a, b in itertools.product(batches, repeat=2):
+        ov = fbsim.overlap(a, b)
+        d, pa, pb = fbsim.distance(a, b)
+        depth, normal = fbsim.penetration(a, b)
+        for arr in (d, pa, pb, depth, normal):
+            assert np.all(np.isfinite(arr))
+        assert np.all(d >= 0)
+        assert np.all(depth >= 0)
+        assert not np.any(ov & (d > 1e-6))  # overlapping pairs are at distance 0
+        assert not np.any((d > 1e-6) & (depth > 0))
+        dirs = rng.normal(size=(len(a), 3))
+        t, n = fbsim.raycast(a, pb, dirs, 5.0)
+        assert not np.any(np.isnan(t))
+        assert np.all(t >= 0)
+        assert np.all(np.isfinite(n))
+        toi, n = fbsim.shapecast(a, dirs, b)
+        assert np.all((np.isinf(toi)) | ((toi >= 0) & (toi <= 1)))
+        assert np.all(np.isfinite(n))

@@ -81,42 +81,6 @@ Convex convex_at(const ShapeBatch& s, std::size_t i) noexcept {
 
 namespace detail {
 
-Vec3 core_support(const Convex& c, Vec3 d, Vec3 shift) noexcept {
-    switch (c.kind) {
-        case ShapeKind::kSphere:
-            return c.center - shift;
-        case ShapeKind::kCapsule:
-            return (dot(c.p1 - c.center, d) > 0.0 ? c.p1 : c.center) - shift;
-        case ShapeKind::kBox: {
-            const auto& m = c.rotation.m;
-            Vec3 p = c.center - shift;
-            const double h[3] = {c.half_extents.x, c.half_extents.y, c.half_extents.z};
-            for (int k = 0; k < 3; ++k) {
-                const Vec3 axis{m[0][k], m[1][k], m[2][k]};
-                const double s = dot(axis, d) >= 0.0 ? h[k] : -h[k];
-                p = p + s * axis;
-            }
-            return p;
-        }
-        case ShapeKind::kHull: {
-            // First maximum wins, so the result is deterministic for ties.
-            const Vec3 base = c.offset - shift;
-            Vec3 best = load_vec3(c.points, 0) + base;
-            double best_dot = dot(best, d);
-            for (std::size_t i = 1; i < c.count; ++i) {
-                const Vec3 p = load_vec3(c.points, i) + base;
-                const double pd = dot(p, d);
-                if (pd > best_dot) {
-                    best_dot = pd;
-                    best = p;
-                }
-            }
-            return best;
-        }
-    }
-    return Vec3{};
-}
-
 namespace {
 
 double extent(const Convex& c, Vec3 shift) noexcept {
@@ -140,148 +104,188 @@ double extent(const Convex& c, Vec3 shift) noexcept {
     return e + c.radius;
 }
 
-// Closest point to the origin on segment v[0]v[1]; reduces the simplex to the feature.
-Vec3 solve_segment(Simplex& s) noexcept {
-    const Vec3 a = s.v[0].w, b = s.v[1].w;
+// The sub-simplex solvers below are pure functions of the vertex positions: they return the
+// closest point to the origin and write barycentric weights, 0 for vertices outside the
+// closest feature; compact() then drops those. Working on weights, not on simplex copies,
+// keeps the hot loop free of 300-byte struct copies.
+
+// Segment ab.
+Vec3 segment_closest(Vec3 a, Vec3 b, double* bc) noexcept {
     const Vec3 ab = b - a;
     const double t = -dot(a, ab);
     const double den = dot(ab, ab);
     if (t <= 0.0 || den <= 0.0) {
-        s.n = 1;
-        s.bc[0] = 1.0;
+        bc[0] = 1.0;
+        bc[1] = 0.0;
         return a;
     }
     if (t >= den) {
-        s.v[0] = s.v[1];
-        s.n = 1;
-        s.bc[0] = 1.0;
+        bc[0] = 0.0;
+        bc[1] = 1.0;
         return b;
     }
     const double u = t / den;
-    s.bc[0] = 1.0 - u;
-    s.bc[1] = u;
+    bc[0] = 1.0 - u;
+    bc[1] = u;
     return a + u * ab;
 }
 
-// Keeps vertices i and j (in that order) and solves the segment.
-Vec3 keep2(Simplex& s, int i, int j) noexcept {
-    const SimplexVertex vi = s.v[i], vj = s.v[j];
-    s.v[0] = vi;
-    s.v[1] = vj;
-    s.n = 2;
-    return solve_segment(s);
-}
-
-// Ericson 5.1.5 (ClosestPtPointTriangle) with p = origin, reducing to the Voronoi feature.
-Vec3 solve_triangle(Simplex& s) noexcept {
-    const Vec3 a = s.v[0].w, b = s.v[1].w, c = s.v[2].w;
+// Triangle abc: Ericson 5.1.5 (ClosestPtPointTriangle) with p = origin.
+Vec3 triangle_closest(Vec3 a, Vec3 b, Vec3 c, double* bc) noexcept {
+    bc[0] = bc[1] = bc[2] = 0.0;
     const Vec3 ab = b - a, ac = c - a;
     const double d1 = -dot(ab, a), d2 = -dot(ac, a);
     if (d1 <= 0.0 && d2 <= 0.0) {
-        s.n = 1;
-        s.bc[0] = 1.0;
+        bc[0] = 1.0;
         return a;
     }
     const double d3 = -dot(ab, b), d4 = -dot(ac, b);
     if (d3 >= 0.0 && d4 <= d3) {
-        s.v[0] = s.v[1];
-        s.n = 1;
-        s.bc[0] = 1.0;
+        bc[1] = 1.0;
         return b;
     }
     const double vc = d1 * d4 - d3 * d2;
-    if (vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0) return keep2(s, 0, 1);
+    if (vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0) {
+        const double v = d1 / (d1 - d3);
+        bc[0] = 1.0 - v;
+        bc[1] = v;
+        return a + v * ab;
+    }
     const double d5 = -dot(ab, c), d6 = -dot(ac, c);
     if (d6 >= 0.0 && d5 <= d6) {
-        s.v[0] = s.v[2];
-        s.n = 1;
-        s.bc[0] = 1.0;
+        bc[2] = 1.0;
         return c;
     }
     const double vb = d5 * d2 - d1 * d6;
-    if (vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0) return keep2(s, 0, 2);
+    if (vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0) {
+        const double w = d2 / (d2 - d6);
+        bc[0] = 1.0 - w;
+        bc[2] = w;
+        return a + w * ac;
+    }
     const double va = d3 * d6 - d5 * d4;
-    if (va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0) return keep2(s, 1, 2);
+    if (va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0) {
+        const double w = (d4 - d3) / ((d4 - d3) + (d5 - d6));
+        bc[1] = 1.0 - w;
+        bc[2] = w;
+        return b + w * (c - b);
+    }
     const double sum = va + vb + vc;
     if (!(sum > 0.0)) {
         // Degenerate (collinear) triangle: the answer lies on one of its edges.
-        Simplex best = s;
-        Vec3 bestp = keep2(best, 0, 1);
-        for (const auto& e : {std::pair<int, int>{0, 2}, std::pair<int, int>{1, 2}}) {
-            Simplex t = s;
-            const Vec3 p = keep2(t, e.first, e.second);
-            if (dot(p, p) < dot(bestp, bestp)) {
-                best = t;
-                bestp = p;
-            }
+        double e[2];
+        Vec3 best = segment_closest(a, b, e);
+        bc[0] = e[0];
+        bc[1] = e[1];
+        Vec3 p = segment_closest(a, c, e);
+        if (dot(p, p) < dot(best, best)) {
+            best = p;
+            bc[0] = e[0];
+            bc[1] = 0.0;
+            bc[2] = e[1];
         }
-        s = best;
-        return bestp;
+        p = segment_closest(b, c, e);
+        if (dot(p, p) < dot(best, best)) {
+            best = p;
+            bc[0] = 0.0;
+            bc[1] = e[0];
+            bc[2] = e[1];
+        }
+        return best;
     }
     const double v = vb / sum, w = vc / sum;
-    s.bc[0] = 1.0 - v - w;
-    s.bc[1] = v;
-    s.bc[2] = w;
+    bc[0] = 1.0 - v - w;
+    bc[1] = v;
+    bc[2] = w;
     return a + v * ab + w * ac;
 }
 
-// Ericson 5.1.6 (ClosestPtPointTetrahedron) with p = origin. Returns n = 4 when the origin is
-// inside (then bc holds its barycentric weights).
-Vec3 solve_tetrahedron(Simplex& s) noexcept {
-    const Vec3 a = s.v[0].w, b = s.v[1].w, c = s.v[2].w, d = s.v[3].w;
-    // Faces as (i, j, k, opposite).
+// Tetrahedron: Ericson 5.1.6 (ClosestPtPointTetrahedron) with p = origin. Returns true when
+// the origin is inside (bc then holds its barycentric weights).
+bool tetrahedron_closest(const Vec3* w, double* bc, Vec3* out) noexcept {
     static constexpr int kFaces[4][4] = {{0, 1, 2, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {1, 3, 2, 0}};
-    const Vec3 w[4] = {a, b, c, d};
+    // A (nearly) flat tetrahedron has face-side tests decided by rounding, which could call
+    // an origin far off its plane "inside": then test every face instead.
+    const Vec3 e1 = w[1] - w[0], e2 = w[2] - w[0], e3 = w[3] - w[0];
+    const bool flat = std::fabs(dot(e1, cross(e2, e3))) <=
+                      1e-12 * length(e1) * length(e2) * length(e3);
     bool any_outside = false;
-    Simplex best = s;
-    Vec3 bestp{};
     double best_d2 = INFINITY;
     for (const auto& f : kFaces) {
         const Vec3 n = cross(w[f[1]] - w[f[0]], w[f[2]] - w[f[0]]);
         const double sign_o = -dot(w[f[0]], n);
         const double sign_d = dot(w[f[3]] - w[f[0]], n);
         // Outside this face, or the tetrahedron is flat and the face test is meaningless.
-        if (sign_o * sign_d < 0.0 || sign_d == 0.0) {
+        if (flat || sign_o * sign_d < 0.0 || sign_d == 0.0) {
             any_outside = true;
-            Simplex t;
-            t.v[0] = s.v[f[0]];
-            t.v[1] = s.v[f[1]];
-            t.v[2] = s.v[f[2]];
-            t.n = 3;
-            const Vec3 p = solve_triangle(t);
+            double t[3];
+            const Vec3 p = triangle_closest(w[f[0]], w[f[1]], w[f[2]], t);
             const double d2 = dot(p, p);
             if (d2 < best_d2) {
                 best_d2 = d2;
-                best = t;
-                bestp = p;
+                *out = p;
+                bc[f[0]] = t[0];
+                bc[f[1]] = t[1];
+                bc[f[2]] = t[2];
+                bc[f[3]] = 0.0;
             }
         }
     }
-    if (any_outside) {
-        s = best;
-        return bestp;
-    }
-    // Inside: barycentric weights from signed volumes.
+    if (any_outside) return false;
+    const Vec3 a = w[0], b = w[1], c = w[2], d = w[3];
     const double vol = dot(b - a, cross(c - a, d - a));
-    s.bc[1] = dot(-a, cross(c - a, d - a)) / vol;
-    s.bc[2] = dot(b - a, cross(-a, d - a)) / vol;
-    s.bc[3] = dot(b - a, cross(c - a, -a)) / vol;
-    s.bc[0] = 1.0 - s.bc[1] - s.bc[2] - s.bc[3];
-    return Vec3{};
+    bc[1] = dot(-a, cross(c - a, d - a)) / vol;
+    bc[2] = dot(b - a, cross(-a, d - a)) / vol;
+    bc[3] = dot(b - a, cross(c - a, -a)) / vol;
+    bc[0] = 1.0 - bc[1] - bc[2] - bc[3];
+    *out = Vec3{};
+    return true;
 }
 
+// Drops the vertices whose weight is exactly 0 (outside the closest feature).
+void compact(Simplex& s, const double* bc) noexcept {
+    int k = 0;
+    for (int i = 0; i < s.n; ++i) {
+        // != 0, not > 0: the solvers write an exact 0 for dropped vertices, while a kept
+        // vertex's weight may round to a tiny negative value and must stay.
+        if (bc[i] != 0.0) {
+            if (k != i) s.v[k] = s.v[i];
+            s.bc[k] = bc[i];
+            ++k;
+        }
+    }
+    if (k == 0) {  // cannot happen for weights summing to 1; keep one vertex regardless
+        k = 1;
+        s.bc[0] = 1.0;
+    }
+    s.n = k;
+}
+
+// Closest point of the simplex to the origin; reduces the simplex to that feature. A full
+// tetrahedron is kept (n = 4) when it contains the origin.
 Vec3 solve(Simplex& s) noexcept {
+    double bc[4] = {1.0, 0.0, 0.0, 0.0};
+    Vec3 p;
     switch (s.n) {
         case 1:
             s.bc[0] = 1.0;
             return s.v[0].w;
         case 2:
-            return solve_segment(s);
+            p = segment_closest(s.v[0].w, s.v[1].w, bc);
+            break;
         case 3:
-            return solve_triangle(s);
-        default:
-            return solve_tetrahedron(s);
+            p = triangle_closest(s.v[0].w, s.v[1].w, s.v[2].w, bc);
+            break;
+        default: {
+            const Vec3 w[4] = {s.v[0].w, s.v[1].w, s.v[2].w, s.v[3].w};
+            if (tetrahedron_closest(w, bc, &p)) {
+                for (int k = 0; k < 4; ++k) s.bc[k] = bc[k];
+                return p;
+            }
+        }
     }
+    compact(s, bc);
+    return p;
 }
 
 }  // namespace
@@ -300,6 +304,8 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
     Vec3 v = (a.center - shift) - (b.center - shift);
     if (dot(v, v) == 0.0) v = Vec3{1.0, 0.0, 0.0};
     double vv = INFINITY;
+    Simplex prev;  // declared once: its vertices are only copied into, never cleared
+    int prev_n = 0;
     r.converged = false;
     const int cap = std::max(1, settings.max_iterations);
     for (int it = 0; it < cap; ++it) {
@@ -307,7 +313,11 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
         const Vec3 sa = core_support(a, -v, shift);
         const Vec3 sb = core_support(b, v, shift);
         const Vec3 w = sa - sb;
-        if (s.n > 0 && vv - dot(v, w) <= settings.tolerance * vv) {
+        // van den Bergen's test, plus an absolute floor: v carries ~1e-16 * scale rounding,
+        // so when ||v|| is small next to the shapes the relative test alone could never pass
+        // and GJK would add a coplanar vertex and build a sliver.
+        if (s.n > 0 &&
+            vv - dot(v, w) <= settings.tolerance * vv + 1e-15 * scale * std::sqrt(vv)) {
             r.converged = true;
             break;
         }
@@ -320,7 +330,12 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
             r.converged = true;
             break;
         }
-        const Simplex before = s;
+        // Remember the current simplex (at most 3 vertices) for the no-progress fallback.
+        prev_n = s.n;
+        for (int k = 0; k < s.n; ++k) {
+            prev.v[k] = s.v[k];
+            prev.bc[k] = s.bc[k];
+        }
         s.v[s.n++] = SimplexVertex{sa, sb, w};
         const Vec3 nv = solve(s);
         const double nvv = dot(nv, nv);
@@ -332,8 +347,14 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
             break;
         }
         if (nvv >= vv) {
-            // No progress: rounding has reached the answer; keep the previous simplex.
-            s = before;
+            // No progress: ||v|| decreases strictly in exact arithmetic, so rounding has
+            // reached the answer. Keep the previous simplex: the new one may be a sliver whose
+            // face tests rounding got wrong.
+            for (int k = 0; k < prev_n; ++k) {
+                s.v[k] = prev.v[k];
+                s.bc[k] = prev.bc[k];
+            }
+            s.n = prev_n;
             r.converged = true;
             break;
         }

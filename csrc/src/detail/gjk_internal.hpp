@@ -2,12 +2,53 @@
 // fbsim private: the GJK pieces shared by gjk.cpp, epa.cpp and shapecast.cpp.
 #pragma once
 
+#include <cmath>
+
 #include "fbsim/narrowphase.hpp"
 
 namespace fbsim::detail {
 
 /// Support point of a shape's core in direction d, in a frame translated by -shift.
-Vec3 core_support(const Convex& c, Vec3 d, Vec3 shift) noexcept;
+/// Inline: it is called twice per GJK iteration, and within a batch the kind switch is
+/// perfectly predicted once the call is gone.
+inline Vec3 core_support(const Convex& c, Vec3 d, Vec3 shift) noexcept {
+    switch (c.kind) {
+        case ShapeKind::kSphere:
+            return c.center - shift;
+        case ShapeKind::kCapsule:
+            return (dot(c.p1 - c.center, d) > 0.0 ? c.p1 : c.center) - shift;
+        case ShapeKind::kBox: {
+            const auto& m = c.rotation.m;
+            Vec3 p = c.center - shift;
+            const double h[3] = {c.half_extents.x, c.half_extents.y, c.half_extents.z};
+            for (int k = 0; k < 3; ++k) {
+                const Vec3 axis{m[0][k], m[1][k], m[2][k]};
+                // copysign instead of a branch: the sign is unpredictable. Ties (dot == +-0)
+                // go to the sign of zero, which is deterministic.
+                const double s = std::copysign(h[k], dot(axis, d));
+                p = p + s * axis;
+            }
+            return p;
+        }
+        case ShapeKind::kHull: {
+            // First maximum wins, so the result is deterministic for ties.
+            const Vec3 base = c.offset - shift;
+            Vec3 best = load_vec3(c.points, 0) + base;
+            double best_dot = dot(best, d);
+            for (std::size_t i = 1; i < c.count; ++i) {
+                const Vec3 p = load_vec3(c.points, i) + base;
+                const double pd = dot(p, d);
+                if (pd > best_dot) {
+                    best_dot = pd;
+                    best = p;
+                }
+            }
+            return best;
+        }
+    }
+    return Vec3{};
+}
+
 
 /// A simplex vertex: support points of a and b, and their difference w = a - b.
 struct SimplexVertex {
@@ -16,10 +57,16 @@ struct SimplexVertex {
     Vec3 w;
 };
 
+/// Up to four vertices; only the first `n` (and their weights) are meaningful. The storage is
+/// deliberately left uninitialised (a variant member): GJK builds one per query and clearing
+/// 300 bytes each time showed up in profiles.
 struct Simplex {
-    SimplexVertex v[4];
-    double bc[4] = {0, 0, 0, 0};  ///< barycentric weights of the closest point
+    union {
+        SimplexVertex v[4];
+    };
+    double bc[4];  ///< barycentric weights of the closest point
     int n = 0;
+    Simplex() noexcept {}  // NOLINT: leaves v and bc uninitialised on purpose
 };
 
 /// GJK on the cores of a and b (radii ignored), in the frame translated by -shift.
