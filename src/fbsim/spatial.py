@@ -120,7 +120,9 @@ class _Broadphase:
         lo, hi = _split(lo, hi)
         self._core.insert(_ids(ids), lo, hi, layers, masks)
 
-    def update(self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None) -> None:
+    def update(
+        self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None
+    ) -> None:
         """Move existing boxes to new bounds (layers are kept).
 
         Raises
@@ -360,4 +362,3 @@ class DynamicTree(_Broadphase):
     def height(self) -> int:
         """Tree height (-1 when empty)."""
         return self._core.height
-
