@@ -11,6 +11,7 @@
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
+#include "radix_sort.hpp"
 
 namespace fbsim {
 
@@ -170,7 +171,10 @@ struct PairRow {
 };
 
 void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
-    std::sort(rows.begin(), rows.end());
+    // Rows sorted by (a, b): stable radix by b, then by a (sign bit flipped to order int64).
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.b) ^ kSign; });
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.a) ^ kSign; });
     const std::size_t base = out.size();
     out.resize(base + 2 * rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
