@@ -107,6 +107,8 @@ def test_bad_ids(make):
         s.remove(["a"])
     with pytest.raises(ValueError, match="ids"):
         s.insert(np.array([2**63 + 5], dtype=np.uint64), BOX[:1], BOXH[:1])
+    with pytest.raises(ValueError, match="reserved"):
+        s.insert(np.array([1, -(2**63)], dtype=np.int64), BOX, BOXH)
     with pytest.raises(ValueError, match="rows"):
         s.insert([1, 2, 3], BOX, BOXH)
     assert _state(s) == before

@@ -23,6 +23,7 @@ const char* broadphase_error_message(BroadphaseError code) noexcept {
         case BroadphaseError::kInverted: return "lo is greater than hi";
         case BroadphaseError::kDuplicateId: return "duplicate id";
         case BroadphaseError::kUnknownId: return "unknown id";
+        case BroadphaseError::kReservedId: return "reserved id (INT64_MIN)";
     }
     return "unknown error";
 }
@@ -246,6 +247,12 @@ BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const doub
         return s;
     }
     for (std::size_t i = 0; i < count; ++i) {
+        if (ids[i] == kFreeSlot) {  // INT64_MIN marks free slots
+            s.code = BroadphaseError::kReservedId;
+            s.index = i;
+            s.id = ids[i];
+            return s;
+        }
         if (contains(ids[i])) {
             s.code = BroadphaseError::kDuplicateId;
             s.index = i;

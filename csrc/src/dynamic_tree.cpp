@@ -2,9 +2,10 @@
 // fbsim: dynamic AABB tree. The design follows the one Erin Catto describes for Box2D's
 // b2DynamicTree (GDC 2019, "Dynamic Bounding Volume Hierarchies"): leaves hold fattened boxes,
 // a leaf is re-inserted only when its box leaves the fat box, the sibling for a new leaf is
-// chosen by a branch-and-bound descent on the surface-area heuristic (Goldsmith & Salmon 1987),
-// and AVL-style rotations (Adelson-Velsky & Landis 1962) keep the height logarithmic. Written
-// from those descriptions; node bounds are float rounded outward, so every node still contains
+// chosen by a greedy descent on the surface-area cost (Goldsmith & Salmon 1987),
+// and tree rotations that lower surface area (Kensler 2008, as in Box2D v3) keep it tight; a
+// batch that at least doubles the tree is built top-down by median splits. Written from those
+// descriptions; node bounds are float rounded outward, so every node still contains
 // its leaves' exact double boxes and the shared exact test keeps every answer exact.
 // Pairs use a simultaneous self-traversal (each unordered leaf pair is reached exactly once).
 #include <algorithm>

@@ -287,8 +287,8 @@ class SpatialHash(_Broadphase):
     Parameters
     ----------
     cell_size : float, optional
-        Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert (the
-        90th percentile of the boxes' largest sides). Boxes larger than a cell go to coarser
+        Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert: 1.01 x
+        the largest box side that is at most 4x the median side. Boxes larger than a cell go to coarser
         levels (cells double per level).
 
     Raises
