@@ -43,7 +43,7 @@ def random_scene(rng, n, world=30.0, lo_size=0.25, hi_size=1.0, center=0.0):
     return ids, c - h, c + h
 
 
-def scene_point(rng, n):
+def scene_point(_rng, n):
     p = np.full((n, 3), 3.25)
     return np.arange(n, dtype=np.int64) * 7, p.copy(), p.copy()
 
@@ -74,9 +74,9 @@ def scene_mixed(rng, n):
     return ids, lo, hi
 
 
-def scene_grid_touching(rng, n):
+def scene_grid_touching(_rng, n):
     # Unit cubes on an integer lattice: every neighbour touches exactly (lo == hi on an axis).
-    k = int(round(n ** (1 / 3))) + 1
+    k = round(n ** (1 / 3)) + 1
     g = np.stack(np.meshgrid(*[np.arange(k)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n]
     return np.arange(len(g), dtype=np.int64), g.astype(float), g + 1.0
 
@@ -109,18 +109,26 @@ def check_everything(s, ids, lo, hi, rng):
     assert s.check_invariants()
     np.testing.assert_array_equal(s.pairs(), brute_pairs(ids, lo, hi))
     qlo, qhi = queries(rng, lo, hi)
-    for got, ref in zip(s.query_aabb(qlo, qhi), brute_query_aabb(ids, lo, hi, qlo, qhi)):
+    for got, ref in zip(
+        s.query_aabb(qlo, qhi), brute_query_aabb(ids, lo, hi, qlo, qhi), strict=True
+    ):
         np.testing.assert_array_equal(got, ref)
     centers = (qlo + qhi) / 2
     radii = rng.uniform(0, 5, size=len(centers))
     radii[:2] = 0.0
-    for got, ref in zip(s.query_sphere(centers, radii), brute_query_sphere(ids, lo, hi, centers, radii)):
+    for got, ref in zip(
+        s.query_sphere(centers, radii),
+        brute_query_sphere(ids, lo, hi, centers, radii),
+        strict=False,
+    ):
         np.testing.assert_array_equal(got, ref)
     dirs = rng.normal(size=(len(centers), 3))
     dirs[:3] = [[1, 0, 0], [0, -1, 0], [0, 0, 2]]  # axis-aligned: the zero-component path
     max_t = rng.uniform(0, 60, size=len(centers))
     for got, ref in zip(
-        s.raycast(centers, dirs, max_t), brute_raycast(ids, lo, hi, centers, dirs, max_t)
+        s.raycast(centers, dirs, max_t),
+        brute_raycast(ids, lo, hi, centers, dirs, max_t),
+        strict=False,
     ):
         np.testing.assert_array_equal(got, ref)
     gid, gt = s.raycast_first(centers, dirs, max_t)
@@ -189,20 +197,22 @@ def test_aabb_batch_form_and_contains():
     assert 5 in t
     assert 6 not in t
     assert t.pairs().tolist() == [[5, 9]]  # touching at a corner
-    off, ids = t.query_aabb([[2, 2, 2, 3, 3, 3]])
+    _off, ids = t.query_aabb([[2, 2, 2, 3, 3, 3]])
     assert ids.tolist() == [9]
 
 
 def test_ray_analytic():
     t = fbsim.SweepAndPrune()
     t.insert([1, 2, 3], [[2, -1, -1], [5, -1, -1], [-1, -1, -1]], [[3, 1, 1], [6, 1, 1], [1, 1, 1]])
-    gid, gt = t.raycast_first([[0, 0, 0], [10, 0, 0], [0, 5, 0]], [[1, 0, 0], [-2, 0, 0], [1, 0, 0]], 100)
+    gid, gt = t.raycast_first(
+        [[0, 0, 0], [10, 0, 0], [0, 5, 0]], [[1, 0, 0], [-2, 0, 0], [1, 0, 0]], 100
+    )
     # From inside box 3 (t = 0); from the far side box 2 entered at x = 6; a miss.
     assert gid.tolist() == [3, 2, -1]
     assert gt[:2].tolist() == [0.0, 4.0]
-    off, ids = t.raycast([[0, 0, 0]], [[1, 0, 0]], 4.5)
+    _, ids = t.raycast([[0, 0, 0]], [[1, 0, 0]], 4.5)
     assert ids.tolist() == [1, 3]
-    off, ids = t.raycast([[0, 0, 0]], [[1, 0, 0]], 2.0)  # just reaches box 1 (x = 2)
+    _off, ids = t.raycast([[0, 0, 0]], [[1, 0, 0]], 2.0)  # just reaches box 1 (x = 2)
     assert ids.tolist() == [1, 3]
 
 
@@ -214,7 +224,7 @@ def test_layers_and_masks(rng):
     for s in _all_three():
         s.insert(ids, lo, hi, layers=layers, masks=masks)
         np.testing.assert_array_equal(s.pairs(), ref)
-        off, got = s.query_aabb([[-3, -3, -3]], [[3, 3, 3]], mask=2)
+        _off, got = s.query_aabb([[-3, -3, -3]], [[3, 3, 3]], mask=2)
         _, every = brute_query_aabb(ids, lo, hi, [[-3, -3, -3]], [[3, 3, 3]])
         np.testing.assert_array_equal(got, every[np.isin(every, ids[layers == 2])])
 
@@ -362,7 +372,9 @@ class Churn(RuleBasedStateMachine):
         b = np.array(boxes, dtype=float).reshape(-1, 6)
         return b[:, :3], b[:, :3] + b[:, 3:]
 
-    @rule(new=st.lists(st.tuples(st.integers(-50, 50), box_st), max_size=8, unique_by=lambda t: t[0]))
+    @rule(
+        new=st.lists(st.tuples(st.integers(-50, 50), box_st), max_size=8, unique_by=lambda t: t[0])
+    )
     def insert(self, new):
         fresh = [(i, b) for i, b in new if i not in self.model]
         ids = np.array([i for i, _ in fresh], dtype=np.int64)
@@ -400,7 +412,7 @@ class Churn(RuleBasedStateMachine):
         ids = np.array([1000, 1001], dtype=np.int64)
         lo, hi = np.zeros((2, 3)), np.ones((2, 3))
         for s in self.structs:
-            with pytest.raises(ValueError):  # noqa: PT012
+            with pytest.raises(ValueError, match=r"ids|lo"):  # noqa: PT012
                 if bad == "dup":
                     s.insert(np.array([1000, 1000]), lo, hi)
                 elif bad == "unknown":
@@ -409,7 +421,7 @@ class Churn(RuleBasedStateMachine):
                     s.insert(ids, np.array([[0, 0, 0], [np.nan, 0, 0]]), hi)
                 else:
                     s.insert(ids, np.array([[0, 0, 0], [2, 0, 0]]), hi)
-        for s, b in zip(self.structs, before):
+        for s, b in zip(self.structs, before, strict=True):
             np.testing.assert_array_equal(s.pairs(), b)
 
     @invariant()

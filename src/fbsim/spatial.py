@@ -120,7 +120,9 @@ class _Broadphase:
         lo, hi = _split(lo, hi)
         self._core.insert(_ids(ids), lo, hi, layers, masks)
 
-    def update(self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None) -> None:
+    def update(
+        self, ids: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike | None = None
+    ) -> None:
         """Move existing boxes to new bounds (layers are kept).
 
         Raises
@@ -285,8 +287,8 @@ class SpatialHash(_Broadphase):
     Parameters
     ----------
     cell_size : float, optional
-        Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert (the
-        90th percentile of the boxes' largest sides). Boxes larger than a cell go to coarser
+        Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert: 1.01 x
+        the largest box side that is at most 4x the median side. Boxes larger than a cell go to coarser
         levels (cells double per level).
 
     Raises
@@ -360,4 +362,3 @@ class DynamicTree(_Broadphase):
     def height(self) -> int:
         """Tree height (-1 when empty)."""
         return self._core.height
-

@@ -3,7 +3,7 @@
 // caller-chosen int64 ids, with one interface (class Broadphase):
 //   SpatialHash    hierarchical loose grid (cells double in size per level);
 //   SweepAndPrune  endpoints sorted along one axis, kept sorted by insertion sort between ticks;
-//   DynamicTree    bounding-volume hierarchy of fattened boxes with AVL-style rotations.
+//   DynamicTree    bounding-volume hierarchy of fattened boxes with surface-area rotations.
 // Every query is exact: the structures only produce candidates, and the shared base class tests
 // each candidate against the stored (double precision, un-fattened) box. Boxes that touch overlap.
 //
@@ -32,6 +32,7 @@ enum class BroadphaseError : std::uint8_t {
     kInverted,      ///< lo > hi on axis `component`.
     kDuplicateId,   ///< Id repeated within the batch, or (insert) already present.
     kUnknownId,     ///< update/remove of an id that is not present.
+    kReservedId,    ///< insert of INT64_MIN, which marks free slots internally.
 };
 
 /// Result of validating a batch: the first bad row (`index`) and, for box errors, the axis
@@ -108,12 +109,16 @@ class IdMap {
 /// the layer filtering and the deterministic output ordering.
 class Broadphase {
   public:
+    /// Frees every buffer.
     virtual ~Broadphase();
+    /// Not copyable (large, and owned by one server system).
     Broadphase(const Broadphase&) = delete;
+    /// Not copyable.
     Broadphase& operator=(const Broadphase&) = delete;
 
     /// Checks an insert batch without changing anything: lo/hi (count x 3, row-major) finite,
-    /// within kMaxCoordinate, lo <= hi; ids unique within the batch and not yet present.
+    /// within kMaxCoordinate, lo <= hi; ids unique within the batch, not yet present, and not
+    /// INT64_MIN (reserved).
     /// O(count) expected, allocates a scratch id set.
     BroadphaseStatus validate_insert(const std::int64_t* ids, const double* lo, const double* hi,
                                      std::size_t count) const;
@@ -175,6 +180,7 @@ class Broadphase {
     virtual bool check_invariants() const = 0;
 
   protected:
+    /// Only the three structures construct the base.
     Broadphase() = default;
 
     /// Candidate slots whose box may overlap `box` (a superset; each slot at most once).
@@ -185,9 +191,11 @@ class Broadphase {
                                 std::vector<std::uint32_t>& out) const;
     /// Candidate slot pairs (each unordered pair at most once, a != b), appended as a, b.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
-    /// Called after the shared state committed new slots / moved slots / before removing slots.
+    /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
+    /// Re-index slots whose boxes were just replaced.
     virtual void on_update(const std::uint32_t* slots, std::size_t count) = 0;
+    /// Drop slots from the index; their boxes are still readable during the call.
     virtual void on_remove(const std::uint32_t* slots, std::size_t count) = 0;
     /// Heap bytes held by the subclass.
     virtual std::size_t index_memory_bytes() const noexcept = 0;
@@ -219,28 +227,38 @@ class Broadphase {
 /// is >= the box's largest side. So a box overlaps only its own cell and the next cell up on
 /// each axis, and a 1000-stud baseplate sits in one coarse cell rather than a million fine ones.
 /// Best for many similar-sized moving boxes (players, projectiles): O(1) update, pairs by
-/// neighbouring cells. Memory about 150 bytes per box.
+/// neighbouring cells. Memory about 165 bytes per box at 1e6 boxes.
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
-    /// 0 picks it automatically from the first non-empty insert (median of the boxes' largest
-    /// sides).
+    /// 0 picks it automatically from the first non-empty insert: 1.01 x the largest box side
+    /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
     explicit SpatialHash(double cell_size = 0.0);
+    /// Frees the grid.
     ~SpatialHash() override;
     /// Finest cell side in use (0 until chosen automatically).
     double cell_size() const noexcept { return cell_size_; }
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
+    /// Every linked slot sits in the cell its box maps to; lists and level counts agree. O(n).
     bool check_invariants() const override;
 
   protected:
+    /// Cells [cell(lo) - 1, cell(hi)] of each occupied level, or a scan of the level when
+    /// that is more cells than it has boxes.
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
+    /// Sort-and-merge over cells in (level, x, y, z) order, then coarser levels per box.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    /// Relink slots whose cell changed. O(1) each.
     void on_update(const std::uint32_t* slots, std::size_t count) override;
+    /// Unlink slots. O(1) each.
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    /// Cell table plus per-slot links.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
@@ -253,22 +271,30 @@ class SpatialHash final : public Broadphase {
 /// Updates re-sort by insertion sort, which is O(n + moves) when boxes move a little per tick
 /// (temporal coherence). Best when the world is spread along the axis (long corridors, flat
 /// worlds viewed along x) or when most queries are thin slabs; in a dense uniform cube a single
-/// axis prunes poorly. Memory about 130 bytes per box.
+/// axis prunes poorly. Memory about 126 bytes per box at 1e6 boxes.
 class SweepAndPrune final : public Broadphase {
   public:
     /// `axis` in {0, 1, 2} (x, y, z); other values are clamped to 0.
     explicit SweepAndPrune(int axis = 0);
+    /// Frees the arrays.
     ~SweepAndPrune() override;
     /// The sweep axis.
     int axis() const noexcept { return axis_; }
+    /// Sorted by lo, positions consistent, max_extent_ an upper bound. O(n).
     bool check_invariants() const override;
 
   protected:
+    /// Binary search for lo >= q.lo - max extent, scan while lo <= q.hi. O(log n + k).
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    /// The sweep: each entry against later entries that start before it ends (exact-filtered).
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    /// Sort the new entries and merge them in. O(k log k + n).
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    /// Insertion sort with a swap budget (then std::sort). O(n + swaps).
     void on_update(const std::uint32_t* slots, std::size_t count) override;
+    /// Compact the sorted array. O(n).
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    /// Sorted entries plus positions.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
@@ -287,27 +313,37 @@ class SweepAndPrune final : public Broadphase {
 /// Dynamic AABB tree (after Box2D's b2DynamicTree; our own code): leaves hold boxes fattened by
 /// `margin` on every side (stored as float, rounded outward), so a box that moves less than the
 /// margin costs nothing to update; inserts choose the sibling by the surface-area cost
-/// heuristic and AVL-style rotations keep the height O(log n). Best for mixed sizes, static
-/// worlds with queries (rays, regions) and moderate motion. Memory about 180 bytes per box.
+/// heuristic and surface-area tree rotations keep it tight. Best for mixed sizes, static
+/// worlds with queries (rays, regions) and moderate motion. Memory about 182 bytes per box
+/// at 1e6 boxes.
 class DynamicTree final : public Broadphase {
   public:
     /// `margin` >= 0 in studs (negative values are treated as 0).
     explicit DynamicTree(double margin = 0.1);
+    /// Frees the nodes.
     ~DynamicTree() override;
     /// The fattening margin.
     double margin() const noexcept { return margin_; }
     /// Height of the tree (0 for a single leaf, -1 when empty).
     int height() const noexcept;
+    /// Parent links, heights, node boxes containing children, leaves containing their boxes.
     bool check_invariants() const override;
 
   protected:
+    /// Stack traversal of nodes overlapping the box. O(log n + k) for a good tree.
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
+    /// Stack traversal of nodes the segment's slab test hits.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
+    /// Simultaneous self-traversal: every unordered leaf pair reached once.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    /// Top-down rebuild when the batch at least doubles the tree, else SAH insertion.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
+    /// Reinsert leaves whose box left its fat box.
     void on_update(const std::uint32_t* slots, std::size_t count) override;
+    /// Remove leaves (the sibling takes the parent's place).
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
+    /// Nodes plus the slot -> leaf map.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+"""asv suites for the broad phase (fbsim.spatial): build, update, pairs, queries, memory.
+
+Workloads come from benchmarks/workloads_broadphase.py (seeded). SweepAndPrune is measured at
+the smaller size only: in a dense cube one axis prunes poorly and a call would exceed ~1 s.
+"""
+
+from __future__ import annotations
+
+import fbsim
+from benchmarks.workloads_broadphase import query_boxes, rays, tick_moves, uniform_boxes
+
+KINDS = ("SpatialHash", "DynamicTree", "SweepAndPrune")
+
+
+def _make(kind: str):
+    return getattr(fbsim, kind)()
+
+
+class _Base:
+    params = ([10_000, 100_000], list(KINDS))
+    param_names = ("n", "kind")
+
+    def setup(self, n, kind):
+        if kind == "SweepAndPrune" and n > 10_000:
+            raise NotImplementedError  # asv: skip this combination
+        self.ids, self.lo, self.hi, self.centers, self.half = uniform_boxes(n)
+        self.s = _make(kind)
+        self.s.insert(self.ids, self.lo, self.hi)
+
+
+class Build(_Base):
+    def time_insert(self, n, kind):
+        _make(kind).insert(self.ids, self.lo, self.hi)
+
+    def peakmem_insert(self, n, kind):
+        _make(kind).insert(self.ids, self.lo, self.hi)
+
+    def track_bytes_per_box(self, n, kind):
+        return self.s.nbytes / n
+
+    track_bytes_per_box.unit = "bytes"
+
+
+class Pairs(_Base):
+    def time_pairs(self, n, kind):
+        self.s.pairs()
+
+    def track_pairs_per_box(self, n, kind):
+        return len(self.s.pairs()) / n
+
+
+class Tick(_Base):
+    """10% of boxes move up to 0.27 studs per axis: update, then pairs of what moved."""
+
+    def setup(self, n, kind):
+        super().setup(n, kind)
+        self.moved, delta = tick_moves(n)
+        c = self.centers[self.moved] + delta
+        self.lo2, self.hi2 = c - self.half[self.moved], c + self.half[self.moved]
+        self.lo1, self.hi1 = self.lo[self.moved], self.hi[self.moved]
+        self.flip = False
+
+    def _update(self):
+        # Alternate between the two positions so every call does the same work.
+        self.flip = not self.flip
+        if self.flip:
+            self.s.update(self.moved, self.lo2, self.hi2)
+        else:
+            self.s.update(self.moved, self.lo1, self.hi1)
+
+    def time_update(self, n, kind):
+        self._update()
+
+    def time_update_and_moved_pairs(self, n, kind):
+        self._update()
+        self.s.pairs(self.moved)
+
+
+class Queries(_Base):
+    def setup(self, n, kind):
+        super().setup(n, kind)
+        self.qlo, self.qhi = query_boxes(1000, n)
+        self.o, self.d, self.t = rays(200, n)
+
+    def time_query_aabb(self, n, kind):
+        self.s.query_aabb(self.qlo, self.qhi)
+
+    def time_query_sphere(self, n, kind):
+        self.s.query_sphere((self.qlo + self.qhi) / 2, [2.0] * len(self.qlo))
+
+    def time_raycast(self, n, kind):
+        self.s.raycast(self.o, self.d, self.t)
+
+    def time_raycast_first(self, n, kind):
+        self.s.raycast_first(self.o, self.d, self.t)

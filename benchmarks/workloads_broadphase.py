@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+"""Seeded broad-phase workloads shared by the asv suite and benchmarks/compare. Append-only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cube_side(n: int, overlaps: float = 3.0) -> float:
+    """Side of the cube in which n boxes with half extents U(0.25, 1) overlap ~`overlaps` others.
+
+    Two boxes overlap on an axis when their centres are within the sum of their half extents
+    (mean 2 * 0.625 = 1.25 each side, so an interval of mean width 2.5); in 3D the chance is
+    (2.5 / L)^3, so n (2.5 / L)^3 = overlaps.
+    """
+    return 2.5 * (max(n, 1) / overlaps) ** (1.0 / 3.0)
+
+
+def uniform_boxes(n: int, seed: int = 0):
+    """(ids, lo, hi, centers, half): n boxes, half extents 0.25-1, uniform in the cube."""
+    rng = np.random.default_rng(seed)
+    side = cube_side(n)
+    centers = rng.uniform(0.0, side, size=(n, 3))
+    half = rng.uniform(0.25, 1.0, size=(n, 3))
+    ids = np.arange(n, dtype=np.int64)
+    return ids, centers - half, centers + half, centers, half
+
+
+def tick_moves(n: int, fraction: float = 0.1, step: float = 0.27, seed: int = 1):
+    """Which boxes move in a tick (`fraction` of them, sorted) and by how much: up to `step`
+    studs per axis (walk speed 16 studs/s at 60 ticks/s)."""
+    rng = np.random.default_rng(seed)
+    moved = np.sort(rng.choice(n, size=int(n * fraction), replace=False)).astype(np.int64)
+    delta = rng.uniform(-step, step, size=(len(moved), 3))
+    return moved, delta
+
+
+def query_boxes(n_queries: int, n: int, size: float = 4.0, seed: int = 2):
+    """n_queries cubes of side `size` inside the workload's cube."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0.0, cube_side(n), size=(n_queries, 3))
+    return c - size / 2, c + size / 2
+
+
+def rays(n_rays: int, n: int, length: float = 50.0, seed: int = 3):
+    """n_rays segments of `length` studs from random points in random directions."""
+    rng = np.random.default_rng(seed)
+    o = rng.uniform(0.0, cube_side(n), size=(n_rays, 3))
+    d = rng.normal(size=(n_rays, 3))
+    return o, d, np.full(n_rays, length)
