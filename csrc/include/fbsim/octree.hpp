@@ -60,7 +60,7 @@ inline constexpr int kTreeMaxDepth = 24;
 inline constexpr double kMaxRayDistance = 1e7;
 
 namespace detail {
-template <int D>
+template <int D, bool kBoxes>
 struct TreeImpl;
 }
 
@@ -163,7 +163,15 @@ public:
     bool check_invariants() const;
 
 private:
-    std::unique_ptr<detail::TreeImpl<D>> impl_;
+    // Calls fn(impl) on whichever of the two layouts this tree uses.
+    template <class Fn>
+    decltype(auto) visit(Fn&& fn) const;
+    template <class Fn>
+    decltype(auto) visit(Fn&& fn);
+
+    // Exactly one is non-null: points store D doubles per item, boxes 2D.
+    std::unique_ptr<detail::TreeImpl<D, false>> points_;
+    std::unique_ptr<detail::TreeImpl<D, true>> boxes_;
 };
 
 /// The 3D loose octree.
