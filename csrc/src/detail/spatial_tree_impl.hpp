@@ -624,15 +624,25 @@ struct TreeImpl {
         return true;
     }
 
+    // A candidate keeps its slot, not its id: ids are only needed to break exact distance
+    // ties, and fetching one per candidate is a cache miss into the slot table.
     struct Cand {
         double d2;
-        std::int64_t id;
-        bool operator<(const Cand& o) const { return d2 < o.d2 || (d2 == o.d2 && id < o.id); }
+        std::int32_t slot;
+    };
+    struct CandLess {
+        const Slot* slots;
+        bool operator()(const Cand& a, const Cand& b) const {
+            return a.d2 < b.d2 ||
+                   (a.d2 == b.d2 && slots[static_cast<std::size_t>(a.slot)].id <
+                                        slots[static_cast<std::size_t>(b.slot)].id);
+        }
     };
 
     struct KnnState {
         const double* q;
         std::size_t k;
+        CandLess less;
         std::vector<Cand> heap;  // max-heap on (d2, id)
         double worst() const { return heap.size() < k ? kInf : heap.front().d2; }
     };
@@ -648,16 +658,16 @@ struct TreeImpl {
         return s;
     }
 
-    void offer(KnnState& st, double d2, std::int32_t slot) const {
+    static void offer(KnnState& st, double d2, std::int32_t slot) {
         if (st.heap.size() < st.k) {
-            st.heap.push_back({d2, slots[static_cast<std::size_t>(slot)].id});
-            std::push_heap(st.heap.begin(), st.heap.end());
+            st.heap.push_back({d2, slot});
+            std::push_heap(st.heap.begin(), st.heap.end(), st.less);
         } else if (d2 <= st.heap.front().d2) {
-            const Cand c{d2, slots[static_cast<std::size_t>(slot)].id};
-            if (c < st.heap.front()) {
-                std::pop_heap(st.heap.begin(), st.heap.end());
+            const Cand c{d2, slot};
+            if (st.less(c, st.heap.front())) {
+                std::pop_heap(st.heap.begin(), st.heap.end(), st.less);
                 st.heap.back() = c;
-                std::push_heap(st.heap.begin(), st.heap.end());
+                std::push_heap(st.heap.begin(), st.heap.end(), st.less);
             }
         }
     }
@@ -694,16 +704,18 @@ struct TreeImpl {
         parallel_chunks(count, workers, [&](std::size_t, std::size_t b, std::size_t e) {
             KnnState st;
             st.k = k;
+            st.less = CandLess{slots.data()};
             st.heap.reserve(k);
             for (std::size_t i = b; i < e; ++i) {
                 st.q = queries + i * D;
                 st.heap.clear();
                 if (nodes[0].count > 0) knn_node(0, st);
-                std::sort_heap(st.heap.begin(), st.heap.end());
+                std::sort_heap(st.heap.begin(), st.heap.end(), st.less);
                 for (std::size_t j = 0; j < k; ++j) {
                     const bool have = j < st.heap.size();
                     out_dist[i * k + j] = have ? std::sqrt(st.heap[j].d2) : kInf;
-                    out_ids[i * k + j] = have ? st.heap[j].id : -1;
+                    out_ids[i * k + j] =
+                        have ? slots[static_cast<std::size_t>(st.heap[j].slot)].id : -1;
                 }
             }
         });
