@@ -126,6 +126,7 @@ private:
 template <int D, bool kBoxes>
 struct TreeImpl {
     static constexpr int kChildren = 1 << D;
+    static constexpr std::size_t kLeaf = kBoxes ? kTreeBoxLeafCapacity : kTreeLeafCapacity;
 
     // Points store D doubles, boxes 2D (lo then hi): a point entry is 32 bytes in 3D instead
     // of 56, which is most of the kNN and build time (leaf scans stream entries).
@@ -261,43 +262,64 @@ struct TreeImpl {
     // ---------------------------------------------------------------- bulk build
     std::vector<Entry> tmp_;
 
-    void build_node(std::int32_t ni, Entry* es, std::size_t b, std::size_t e, int depth) {
-        {
-            Node& n = nodes[static_cast<std::size_t>(ni)];
-            n.count = static_cast<std::int64_t>(e - b);
-            for (std::size_t i = b; i < e; ++i) n.grow(es[i].lo(), es[i].hi());
-            if (e - b <= kTreeLeafCapacity || depth >= kTreeMaxDepth) {
-                n.items.reserve(e - b);
-                for (std::size_t i = b; i < e; ++i) place(ni, es[i]);
-                return;
-            }
+    // Builds the subtree of node ni over src[b, e). The caller has set ni's count and bounds.
+    // Partitions ping-pong between src and dst (no copy back), and child bounds are gathered
+    // in the same pass, so each level streams the entries exactly once.
+    void build_node(std::int32_t ni, Entry* src, Entry* dst, std::size_t b, std::size_t e,
+                    int depth) {
+        if (e - b <= kLeaf || depth >= kTreeMaxDepth) {
+            nodes[static_cast<std::size_t>(ni)].items.reserve(e - b);
+            for (std::size_t i = b; i < e; ++i) place(ni, src[i]);
+            return;
         }
         // Counting sort by child code; code kChildren = too large for a child, stays here.
         std::size_t bucket[kChildren + 2] = {};
+        double clo[kChildren][D], chi[kChildren][D];
+        for (int k = 0; k < kChildren; ++k)
+            for (int a = 0; a < D; ++a) {
+                clo[k][a] = kInf;
+                chi[k][a] = -kInf;
+            }
         std::vector<std::uint8_t> code(e - b);
-        const Node& n = nodes[static_cast<std::size_t>(ni)];
-        for (std::size_t i = b; i < e; ++i) {
-            double c[D], ext;
-            centre_ext(es[i].lo(), es[i].hi(), c, ext);
-            const int k = ext <= 0.5 * n.half ? child_code(n, c) : kChildren;
-            code[i - b] = static_cast<std::uint8_t>(k);
-            ++bucket[k + 1];
+        {
+            const Node& n = nodes[static_cast<std::size_t>(ni)];
+            const double limit = 0.5 * n.half;
+            for (std::size_t i = b; i < e; ++i) {
+                double c[D], ext;
+                centre_ext(src[i].lo(), src[i].hi(), c, ext);
+                int k = kChildren;
+                if (ext <= limit) {
+                    k = child_code(n, c);
+                    for (int a = 0; a < D; ++a) {
+                        clo[k][a] = std::min(clo[k][a], src[i].lo()[a]);
+                        chi[k][a] = std::max(chi[k][a], src[i].hi()[a]);
+                    }
+                }
+                code[i - b] = static_cast<std::uint8_t>(k);
+                ++bucket[k + 1];
+            }
         }
         for (int k = 0; k <= kChildren; ++k) bucket[k + 1] += bucket[k];
         std::size_t fill[kChildren + 1];
         std::copy(bucket, bucket + kChildren + 1, fill);
-        for (std::size_t i = b; i < e; ++i) tmp_[b + fill[code[i - b]]++] = es[i];
-        std::copy(tmp_.begin() + static_cast<std::ptrdiff_t>(b),
-                  tmp_.begin() + static_cast<std::ptrdiff_t>(e), es + b);
+        for (std::size_t i = b; i < e; ++i) dst[b + fill[code[i - b]]++] = src[i];
         code.clear();
         code.shrink_to_fit();
         // Large items stay at this node.
         const std::size_t stay_b = b + bucket[kChildren], stay_e = b + bucket[kChildren + 1];
-        for (std::size_t i = stay_b; i < stay_e; ++i) place(ni, es[i]);
+        for (std::size_t i = stay_b; i < stay_e; ++i) place(ni, dst[i]);
         const std::int32_t first = alloc_children(ni);
         nodes[static_cast<std::size_t>(ni)].first_child = first;
+        for (int k = 0; k < kChildren; ++k) {
+            Node& ch = nodes[static_cast<std::size_t>(first + k)];
+            ch.count = static_cast<std::int64_t>(bucket[k + 1] - bucket[k]);
+            for (int a = 0; a < D; ++a) {
+                ch.blo[a] = clo[k][a];
+                ch.bhi[a] = chi[k][a];
+            }
+        }
         for (int k = 0; k < kChildren; ++k)
-            build_node(first + k, es, b + bucket[k], b + bucket[k + 1], depth + 1);
+            build_node(first + k, dst, src, b + bucket[k], b + bucket[k + 1], depth + 1);
     }
 
     void build_all(std::vector<Entry>& es) {
@@ -325,7 +347,10 @@ struct TreeImpl {
         half = std::max(half * (1.0 + 1e-9), 1e-3);
         reset_root(center, half);
         tmp_.resize(es.size());
-        if (!es.empty()) build_node(0, es.data(), 0, es.size(), 0);
+        Node& root = nodes[0];
+        root.count = static_cast<std::int64_t>(es.size());
+        for (const Entry& e : es) root.grow(e.lo(), e.hi());
+        if (!es.empty()) build_node(0, es.data(), tmp_.data(), 0, es.size(), 0);
         tmp_.clear();
         tmp_.shrink_to_fit();
     }
@@ -398,7 +423,7 @@ struct TreeImpl {
         }
         for (int k = 0; k < kChildren; ++k) {
             const Node& ch = nodes[static_cast<std::size_t>(first + k)];
-            if (ch.items.size() > kTreeLeafCapacity && depth + 1 < kTreeMaxDepth)
+            if (ch.items.size() > kLeaf && depth + 1 < kTreeMaxDepth)
                 split(first + k, depth + 1);
         }
     }
@@ -414,7 +439,7 @@ struct TreeImpl {
             n.grow(e.lo(), e.hi());
             if (n.leaf()) {
                 place(ni, e);
-                if (n.items.size() > kTreeLeafCapacity && depth < kTreeMaxDepth) split(ni, depth);
+                if (n.items.size() > kLeaf && depth < kTreeMaxDepth) split(ni, depth);
                 return;
             }
             if (ext <= 0.5 * n.half) {
@@ -469,7 +494,7 @@ struct TreeImpl {
             Node& pn = nodes[static_cast<std::size_t>(p)];
             pn.count -= 1;
             if (pn.count == 0) pn.clear_bounds();
-            if (!pn.leaf() && pn.count <= static_cast<std::int64_t>(kTreeLeafCapacity / 2))
+            if (!pn.leaf() && pn.count <= static_cast<std::int64_t>(kLeaf / 2))
                 merge = p;  // the highest such ancestor wins
         }
         if (merge >= 0) collapse(merge);
