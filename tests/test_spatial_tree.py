@@ -397,6 +397,75 @@ TreeMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=60
 test_tree_state_machine = TreeMachine.TestCase
 
 
+class BoxQuadtreeMachine(RuleBasedStateMachine):
+    """The same for a quadtree of boxes, with sizes from points to larger than the world."""
+
+    ids = Bundle("ids")
+    box = st.tuples(
+        st.floats(-50, 50, allow_nan=False, width=32),
+        st.floats(-50, 50, allow_nan=False, width=32),
+        st.floats(0, 30, allow_nan=False, width=32) | st.just(0.0) | st.just(500.0),
+        st.floats(0, 30, allow_nan=False, width=32),
+    )
+
+    def __init__(self):
+        super().__init__()
+        self.tree = fbsim.Quadtree.from_aabbs(np.empty((0, 4)))
+        self.model: dict[int, np.ndarray] = {}
+        self.next = 0
+
+    @staticmethod
+    def row(b):
+        x, y, w, h = b
+        return np.array([x, y, x + w, y + h], dtype=float)
+
+    @rule(target=ids, b=box)
+    def insert(self, b):
+        i = self.next
+        self.next += 1
+        self.tree.insert([i], [self.row(b)])
+        self.model[i] = self.row(b)
+        return i
+
+    @rule(i=ids, b=box)
+    def move(self, i, b):
+        if i in self.model:
+            self.tree.move([i], [self.row(b)])
+            self.model[i] = self.row(b)
+
+    @rule(i=consumes(ids))
+    def remove(self, i):
+        self.tree.remove([i])
+        del self.model[i]
+
+    @invariant()
+    def agrees(self):
+        assert self.tree._tree.check_invariants()
+        if not self.model:
+            return
+        ids = np.fromiter(self.model, np.int64)
+        items = np.array([self.model[i] for i in ids.tolist()])
+        q = np.array([[0.0, 0.0], [25.0, -30.0]])
+        k = min(4, len(ids))
+        d, got = self.tree.knn(q, k)
+        bd, want = ref.knn(items, ids, q, k, 2)
+        np.testing.assert_array_equal(d, bd)
+        np.testing.assert_array_equal(got, want)
+        lo, hi = q - 10, q + 10
+        for g, w in zip(
+            csr_lists(*self.tree.query_aabb(lo, hi)),
+            ref.query_aabb(items, ids, lo, hi, 2),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(g, w)
+
+
+BoxQuadtreeMachine.TestCase.settings = settings(
+    max_examples=30, stateful_step_count=50, deadline=None
+)
+test_box_quadtree_state_machine = BoxQuadtreeMachine.TestCase
+
+
 @given(
     st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=1, max_size=60),
     st.integers(1, 5),
@@ -412,6 +481,29 @@ def test_quadtree_knn_on_grid_ties_property(cells, k):
     bd, bi = ref.knn(pts, np.arange(len(pts)), q, k, 2)
     np.testing.assert_array_equal(d, bd)
     np.testing.assert_array_equal(i, bi)
+
+
+@pytest.mark.parametrize(("cls", "dim"), TREES)
+def test_knn_exact_ties_across_many_nodes(cls, dim, rng):
+    # An integer lattice big enough to split into many nodes: equal distances straddle node
+    # boundaries, so pruning must keep equal-distance nodes that may hold smaller ids.
+    side = 20 if dim == 3 else 90
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * dim, indexing="ij"), -1).reshape(-1, dim)
+    pts = grid.astype(float)
+    ids = rng.permutation(len(pts)).astype(np.int64)
+    tree = cls(pts, ids=ids)
+    q = np.concatenate([rng.integers(0, side, (60, dim)) + 0.5, rng.integers(0, side, (60, dim))])
+    for k in (1, 6, 27):
+        d, i = tree.knn(q, k)
+        bd, bi = ref.knn(pts, ids, q, k, dim)
+        np.testing.assert_array_equal(d, bd)
+        np.testing.assert_array_equal(i, bi)
+    _, hit = tree.raycast(q, np.tile(np.eye(dim)[0], (len(q), 1)))
+    entry = ref.ray_entry(pts, q, np.tile(np.eye(dim)[0], (len(q), 1)), 1e7, dim)
+    best = entry.min(axis=1)
+    for j in range(len(q)):
+        tied = ids[entry[j] == best[j]] if np.isfinite(best[j]) else np.array([-1])
+        assert hit[j] == tied.min()
 
 
 def test_concurrent_readers_and_a_writer_do_not_crash(rng):

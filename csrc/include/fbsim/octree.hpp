@@ -49,8 +49,11 @@ struct TreeStatus {
 /// Largest number of items a tree holds (slots are 32-bit).
 inline constexpr std::size_t kMaxTreeItems = 0x7fffffff;
 
-/// Leaf bucket size: a leaf splits when it holds more items than this.
+/// Leaf bucket size of point trees: a leaf splits when it holds more items than this. Large
+/// because an octree split spreads a bucket over 8 children (leaves average ~cap/4).
 inline constexpr std::size_t kTreeLeafCapacity = 64;
+/// Leaf bucket size of box trees (box overlap tests are cheap to prune, costly to scan).
+inline constexpr std::size_t kTreeBoxLeafCapacity = 32;
 
 /// Depth cap. Cells halve per level, so identical points stop splitting here instead of
 /// recursing forever; it also bounds every traversal stack.
@@ -60,7 +63,7 @@ inline constexpr int kTreeMaxDepth = 24;
 inline constexpr double kMaxRayDistance = 1e7;
 
 namespace detail {
-template <int D>
+template <int D, bool kBoxes>
 struct TreeImpl;
 }
 
@@ -163,7 +166,15 @@ public:
     bool check_invariants() const;
 
 private:
-    std::unique_ptr<detail::TreeImpl<D>> impl_;
+    // Calls fn(impl) on whichever of the two layouts this tree uses.
+    template <class Fn>
+    decltype(auto) visit(Fn&& fn) const;
+    template <class Fn>
+    decltype(auto) visit(Fn&& fn);
+
+    // Exactly one is non-null: points store D doubles per item, boxes 2D.
+    std::unique_ptr<detail::TreeImpl<D, false>> points_;
+    std::unique_ptr<detail::TreeImpl<D, true>> boxes_;
 };
 
 /// The 3D loose octree.

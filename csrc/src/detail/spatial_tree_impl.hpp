@@ -123,14 +123,20 @@ private:
     std::size_t count_ = 0;
 };
 
-template <int D>
+template <int D, bool kBoxes>
 struct TreeImpl {
     static constexpr int kChildren = 1 << D;
+    static constexpr std::size_t kLeaf = kBoxes ? kTreeBoxLeafCapacity : kTreeLeafCapacity;
 
+    // Points store D doubles, boxes 2D (lo then hi): a point entry is 32 bytes in 3D instead
+    // of 56, which is most of the kNN and build time (leaf scans stream entries).
     struct Entry {
-        double lo[D];
-        double hi[D];
+        double v[kBoxes ? 2 * D : D];
         std::int32_t slot;
+        double* lo() { return v; }
+        const double* lo() const { return v; }
+        double* hi() { return kBoxes ? v + D : v; }
+        const double* hi() const { return kBoxes ? v + D : v; }
     };
 
     struct Node {
@@ -169,7 +175,7 @@ struct TreeImpl {
         std::int32_t pos = 0;    // index in nodes[node].items
     };
 
-    bool boxes = false;
+    static constexpr bool boxes = kBoxes;
     std::vector<Node> nodes;
     std::vector<std::int32_t> free_blocks;  // first index of unused child blocks
     std::vector<Slot> slots;
@@ -178,7 +184,7 @@ struct TreeImpl {
     std::vector<std::uint32_t> stamp_;  // per slot: last batch that named it (duplicate check)
     std::uint32_t epoch_ = 0;
 
-    explicit TreeImpl(bool b) : boxes(b) { reset_root(nullptr, 1.0); }
+    TreeImpl() { reset_root(nullptr, 1.0); }
 
     std::size_t width() const { return boxes ? 2 * D : D; }
     std::size_t size() const { return id_to_slot.size(); }
@@ -256,43 +262,64 @@ struct TreeImpl {
     // ---------------------------------------------------------------- bulk build
     std::vector<Entry> tmp_;
 
-    void build_node(std::int32_t ni, Entry* es, std::size_t b, std::size_t e, int depth) {
-        {
-            Node& n = nodes[static_cast<std::size_t>(ni)];
-            n.count = static_cast<std::int64_t>(e - b);
-            for (std::size_t i = b; i < e; ++i) n.grow(es[i].lo, es[i].hi);
-            if (e - b <= kTreeLeafCapacity || depth >= kTreeMaxDepth) {
-                n.items.reserve(e - b);
-                for (std::size_t i = b; i < e; ++i) place(ni, es[i]);
-                return;
-            }
+    // Builds the subtree of node ni over src[b, e). The caller has set ni's count and bounds.
+    // Partitions ping-pong between src and dst (no copy back), and child bounds are gathered
+    // in the same pass, so each level streams the entries exactly once.
+    void build_node(std::int32_t ni, Entry* src, Entry* dst, std::size_t b, std::size_t e,
+                    int depth) {
+        if (e - b <= kLeaf || depth >= kTreeMaxDepth) {
+            nodes[static_cast<std::size_t>(ni)].items.reserve(e - b);
+            for (std::size_t i = b; i < e; ++i) place(ni, src[i]);
+            return;
         }
         // Counting sort by child code; code kChildren = too large for a child, stays here.
         std::size_t bucket[kChildren + 2] = {};
+        double clo[kChildren][D], chi[kChildren][D];
+        for (int k = 0; k < kChildren; ++k)
+            for (int a = 0; a < D; ++a) {
+                clo[k][a] = kInf;
+                chi[k][a] = -kInf;
+            }
         std::vector<std::uint8_t> code(e - b);
-        const Node& n = nodes[static_cast<std::size_t>(ni)];
-        for (std::size_t i = b; i < e; ++i) {
-            double c[D], ext;
-            centre_ext(es[i].lo, es[i].hi, c, ext);
-            const int k = ext <= 0.5 * n.half ? child_code(n, c) : kChildren;
-            code[i - b] = static_cast<std::uint8_t>(k);
-            ++bucket[k + 1];
+        {
+            const Node& n = nodes[static_cast<std::size_t>(ni)];
+            const double limit = 0.5 * n.half;
+            for (std::size_t i = b; i < e; ++i) {
+                double c[D], ext;
+                centre_ext(src[i].lo(), src[i].hi(), c, ext);
+                int k = kChildren;
+                if (ext <= limit) {
+                    k = child_code(n, c);
+                    for (int a = 0; a < D; ++a) {
+                        clo[k][a] = std::min(clo[k][a], src[i].lo()[a]);
+                        chi[k][a] = std::max(chi[k][a], src[i].hi()[a]);
+                    }
+                }
+                code[i - b] = static_cast<std::uint8_t>(k);
+                ++bucket[k + 1];
+            }
         }
         for (int k = 0; k <= kChildren; ++k) bucket[k + 1] += bucket[k];
         std::size_t fill[kChildren + 1];
         std::copy(bucket, bucket + kChildren + 1, fill);
-        for (std::size_t i = b; i < e; ++i) tmp_[b + fill[code[i - b]]++] = es[i];
-        std::copy(tmp_.begin() + static_cast<std::ptrdiff_t>(b),
-                  tmp_.begin() + static_cast<std::ptrdiff_t>(e), es + b);
+        for (std::size_t i = b; i < e; ++i) dst[b + fill[code[i - b]]++] = src[i];
         code.clear();
         code.shrink_to_fit();
         // Large items stay at this node.
         const std::size_t stay_b = b + bucket[kChildren], stay_e = b + bucket[kChildren + 1];
-        for (std::size_t i = stay_b; i < stay_e; ++i) place(ni, es[i]);
+        for (std::size_t i = stay_b; i < stay_e; ++i) place(ni, dst[i]);
         const std::int32_t first = alloc_children(ni);
         nodes[static_cast<std::size_t>(ni)].first_child = first;
+        for (int k = 0; k < kChildren; ++k) {
+            Node& ch = nodes[static_cast<std::size_t>(first + k)];
+            ch.count = static_cast<std::int64_t>(bucket[k + 1] - bucket[k]);
+            for (int a = 0; a < D; ++a) {
+                ch.blo[a] = clo[k][a];
+                ch.bhi[a] = chi[k][a];
+            }
+        }
         for (int k = 0; k < kChildren; ++k)
-            build_node(first + k, es, b + bucket[k], b + bucket[k + 1], depth + 1);
+            build_node(first + k, dst, src, b + bucket[k], b + bucket[k + 1], depth + 1);
     }
 
     void build_all(std::vector<Entry>& es) {
@@ -304,7 +331,7 @@ struct TreeImpl {
         }
         for (const Entry& e : es) {
             double c[D], ext;
-            centre_ext(e.lo, e.hi, c, ext);
+            centre_ext(e.lo(), e.hi(), c, ext);
             for (int a = 0; a < D; ++a) {
                 lo[a] = std::min(lo[a], c[a]);
                 hi[a] = std::max(hi[a], c[a]);
@@ -320,7 +347,10 @@ struct TreeImpl {
         half = std::max(half * (1.0 + 1e-9), 1e-3);
         reset_root(center, half);
         tmp_.resize(es.size());
-        if (!es.empty()) build_node(0, es.data(), 0, es.size(), 0);
+        Node& root = nodes[0];
+        root.count = static_cast<std::int64_t>(es.size());
+        for (const Entry& e : es) root.grow(e.lo(), e.hi());
+        if (!es.empty()) build_node(0, es.data(), tmp_.data(), 0, es.size(), 0);
         tmp_.clear();
         tmp_.shrink_to_fit();
     }
@@ -379,13 +409,13 @@ struct TreeImpl {
         n.items.clear();
         for (const Entry& e : old) {
             double c[D], ext;
-            centre_ext(e.lo, e.hi, c, ext);
+            centre_ext(e.lo(), e.hi(), c, ext);
             const Node& nn = nodes[static_cast<std::size_t>(ni)];
             if (ext <= 0.5 * nn.half) {
                 const std::int32_t ci = first + child_code(nn, c);
                 Node& ch = nodes[static_cast<std::size_t>(ci)];
                 ch.count += 1;
-                ch.grow(e.lo, e.hi);
+                ch.grow(e.lo(), e.hi());
                 place(ci, e);
             } else {
                 place(ni, e);
@@ -393,23 +423,23 @@ struct TreeImpl {
         }
         for (int k = 0; k < kChildren; ++k) {
             const Node& ch = nodes[static_cast<std::size_t>(first + k)];
-            if (ch.items.size() > kTreeLeafCapacity && depth + 1 < kTreeMaxDepth)
+            if (ch.items.size() > kLeaf && depth + 1 < kTreeMaxDepth)
                 split(first + k, depth + 1);
         }
     }
 
     void insert_entry(const Entry& e) {
         double c[D], ext;
-        centre_ext(e.lo, e.hi, c, ext);
+        centre_ext(e.lo(), e.hi(), c, ext);
         grow_root(c);
         std::int32_t ni = 0;
         for (int depth = 0;; ++depth) {
             Node& n = nodes[static_cast<std::size_t>(ni)];
             n.count += 1;
-            n.grow(e.lo, e.hi);
+            n.grow(e.lo(), e.hi());
             if (n.leaf()) {
                 place(ni, e);
-                if (n.items.size() > kTreeLeafCapacity && depth < kTreeMaxDepth) split(ni, depth);
+                if (n.items.size() > kLeaf && depth < kTreeMaxDepth) split(ni, depth);
                 return;
             }
             if (ext <= 0.5 * n.half) {
@@ -445,7 +475,7 @@ struct TreeImpl {
         // Re-tighten the bounds: merging is the moment stale (grown) bounds get fixed.
         Node& m = nodes[static_cast<std::size_t>(ni)];
         m.clear_bounds();
-        for (const Entry& e : m.items) m.grow(e.lo, e.hi);
+        for (const Entry& e : m.items) m.grow(e.lo(), e.hi());
     }
 
     void remove_slot(std::int32_t si) {
@@ -464,7 +494,7 @@ struct TreeImpl {
             Node& pn = nodes[static_cast<std::size_t>(p)];
             pn.count -= 1;
             if (pn.count == 0) pn.clear_bounds();
-            if (!pn.leaf() && pn.count <= static_cast<std::int64_t>(kTreeLeafCapacity / 2))
+            if (!pn.leaf() && pn.count <= static_cast<std::int64_t>(kLeaf / 2))
                 merge = p;  // the highest such ancestor wins
         }
         if (merge >= 0) collapse(merge);
@@ -479,8 +509,8 @@ struct TreeImpl {
         if (n.leaf() && in_cell(n, c) && (s.node == 0 || ext <= n.half)) {
             Entry& e = n.items[static_cast<std::size_t>(s.pos)];
             for (int a = 0; a < D; ++a) {
-                e.lo[a] = lo[a];
-                e.hi[a] = hi[a];
+                e.lo()[a] = lo[a];
+                e.hi()[a] = hi[a];
             }
             for (std::int32_t p = s.node; p >= 0; p = nodes[static_cast<std::size_t>(p)].parent) {
                 Node& pn = nodes[static_cast<std::size_t>(p)];
@@ -492,8 +522,8 @@ struct TreeImpl {
         remove_slot(si);
         Entry e{};
         for (int a = 0; a < D; ++a) {
-            e.lo[a] = lo[a];
-            e.hi[a] = hi[a];
+            e.lo()[a] = lo[a];
+            e.hi()[a] = hi[a];
         }
         e.slot = si;
         insert_entry(e);
@@ -619,15 +649,25 @@ struct TreeImpl {
         return true;
     }
 
+    // A candidate keeps its slot, not its id: ids are only needed to break exact distance
+    // ties, and fetching one per candidate is a cache miss into the slot table.
     struct Cand {
         double d2;
-        std::int64_t id;
-        bool operator<(const Cand& o) const { return d2 < o.d2 || (d2 == o.d2 && id < o.id); }
+        std::int32_t slot;
+    };
+    struct CandLess {
+        const Slot* slots;
+        bool operator()(const Cand& a, const Cand& b) const {
+            return a.d2 < b.d2 ||
+                   (a.d2 == b.d2 && slots[static_cast<std::size_t>(a.slot)].id <
+                                        slots[static_cast<std::size_t>(b.slot)].id);
+        }
     };
 
     struct KnnState {
         const double* q;
         std::size_t k;
+        CandLess less;
         std::vector<Cand> heap;  // max-heap on (d2, id)
         double worst() const { return heap.size() < k ? kInf : heap.front().d2; }
     };
@@ -643,25 +683,31 @@ struct TreeImpl {
         return s;
     }
 
-    void offer(KnnState& st, double d2, std::int32_t slot) const {
+    static void offer(KnnState& st, double d2, std::int32_t slot) {
         if (st.heap.size() < st.k) {
-            st.heap.push_back({d2, slots[static_cast<std::size_t>(slot)].id});
-            std::push_heap(st.heap.begin(), st.heap.end());
+            st.heap.push_back({d2, slot});
+            std::push_heap(st.heap.begin(), st.heap.end(), st.less);
         } else if (d2 <= st.heap.front().d2) {
-            const Cand c{d2, slots[static_cast<std::size_t>(slot)].id};
-            if (c < st.heap.front()) {
-                std::pop_heap(st.heap.begin(), st.heap.end());
+            const Cand c{d2, slot};
+            if (st.less(c, st.heap.front())) {
+                std::pop_heap(st.heap.begin(), st.heap.end(), st.less);
                 st.heap.back() = c;
-                std::push_heap(st.heap.begin(), st.heap.end());
+                std::push_heap(st.heap.begin(), st.heap.end(), st.less);
             }
         }
     }
 
-    template <bool kPoints>
+    static double entry_dist2(const double* q, const Entry& e) {
+        if constexpr (kBoxes)
+            return box_dist2(q, e.lo(), e.hi());
+        else
+            return point_dist2(q, e.v);
+    }
+
     void knn_node(std::int32_t ni, KnnState& st) const {
         const Node& n = nodes[static_cast<std::size_t>(ni)];
         for (const Entry& e : n.items)
-            offer(st, kPoints ? point_dist2(st.q, e.lo) : box_dist2(st.q, e.lo, e.hi), e.slot);
+            offer(st, entry_dist2(st.q, e), e.slot);
         if (n.leaf()) return;
         std::pair<double, int> order[kChildren];
         int m = 0;
@@ -674,7 +720,7 @@ struct TreeImpl {
         for (int i = 0; i < m; ++i) {
             // Strictly farther than the k-th best: nothing there can enter, not even on a tie.
             if (order[i].first > st.worst()) break;
-            knn_node<kPoints>(n.first_child + order[i].second, st);
+            knn_node(n.first_child + order[i].second, st);
         }
     }
 
@@ -683,21 +729,18 @@ struct TreeImpl {
         parallel_chunks(count, workers, [&](std::size_t, std::size_t b, std::size_t e) {
             KnnState st;
             st.k = k;
+            st.less = CandLess{slots.data()};
             st.heap.reserve(k);
             for (std::size_t i = b; i < e; ++i) {
                 st.q = queries + i * D;
                 st.heap.clear();
-                if (nodes[0].count > 0) {
-                    if (boxes)
-                        knn_node<false>(0, st);
-                    else
-                        knn_node<true>(0, st);
-                }
-                std::sort_heap(st.heap.begin(), st.heap.end());
+                if (nodes[0].count > 0) knn_node(0, st);
+                std::sort_heap(st.heap.begin(), st.heap.end(), st.less);
                 for (std::size_t j = 0; j < k; ++j) {
                     const bool have = j < st.heap.size();
                     out_dist[i * k + j] = have ? std::sqrt(st.heap[j].d2) : kInf;
-                    out_ids[i * k + j] = have ? st.heap[j].id : -1;
+                    out_ids[i * k + j] =
+                        have ? slots[static_cast<std::size_t>(st.heap[j].slot)].id : -1;
                 }
             }
         });
@@ -726,7 +769,7 @@ struct TreeImpl {
             return;
         }
         for (const Entry& e : n.items) {
-            if (box_dist2(q, e.lo, e.hi) <= r2) {
+            if (entry_dist2(q, e) <= r2) {
                 if (kCount)
                     ++cnt;
                 else
@@ -753,7 +796,7 @@ struct TreeImpl {
             return;
         }
         for (const Entry& e : n.items) {
-            if (overlaps(lo, hi, e.lo, e.hi)) {
+            if (overlaps(lo, hi, e.lo(), e.hi())) {
                 if (kCount)
                     ++cnt;
                 else
@@ -819,7 +862,7 @@ struct TreeImpl {
     void ray_node(std::int32_t ni, RayState& st) const {
         const Node& n = nodes[static_cast<std::size_t>(ni)];
         for (const Entry& e : n.items) {
-            const double t = ray_box(st.o, st.inv, e.lo, e.hi, st.tmax);
+            const double t = ray_box(st.o, st.inv, e.lo(), e.hi(), st.tmax);
             if (t == kInf || t > st.best_t) continue;
             const std::int64_t id = slots[static_cast<std::size_t>(e.slot)].id;
             if (t < st.best_t || id < st.best_id) {
@@ -858,7 +901,7 @@ struct TreeImpl {
             // Every ancestor's bounds contain the item.
             const Entry& e = n.items[static_cast<std::size_t>(s.pos)];
             for (std::int32_t p = s.node; p >= 0; p = nodes[static_cast<std::size_t>(p)].parent)
-                if (!nodes[static_cast<std::size_t>(p)].bounds_contain(e.lo, e.hi)) return false;
+                if (!nodes[static_cast<std::size_t>(p)].bounds_contain(e.lo(), e.hi())) return false;
         }
         if (live != id_to_slot.size()) return false;
         // Subtree counts add up.
