@@ -109,6 +109,12 @@ struct Node {
 class DenseStore {
 public:
     explicit DenseStore(std::int64_t n) : nodes_(static_cast<std::size_t>(n)) {}
+    /// Grows the state to `n` nodes (JPS indexes a padded copy of the grid).
+    void ensure(std::int64_t n) {
+        if (static_cast<std::size_t>(n) > nodes_.size()) nodes_.resize(static_cast<std::size_t>(n));
+    }
+    /// Per-worker scratch: JPS's padded grid, built once per batch.
+    std::vector<std::uint8_t> scratch;
     void reset() {
         if (++stamp_ == 0) {  // wrapped after 4e9 queries: really clear once
             for (Node& n : nodes_) n.stamp = 0;
@@ -129,6 +135,8 @@ private:
 /// Sparse node state for huge grids: only touched cells cost memory.
 class HashStore {
 public:
+    void ensure(std::int64_t) {}
+    std::vector<std::uint8_t> scratch;  ///< As DenseStore::scratch.
     void reset() { nodes_.clear(); }
     Node& at(std::int64_t i) { return nodes_[i]; }
 
