@@ -15,6 +15,7 @@ namespace fbsim {
 
 using detail::Coord;
 using detail::kInf;
+using detail::kSqrt2;
 
 bool GridView::free(std::int64_t i) const noexcept {
     return costs ? costs[i] < kInf : passable[i] != 0;
@@ -100,16 +101,85 @@ void astar_impl(const GridView& g, const std::vector<Move>& moves, int connectiv
     }
 }
 
+/// The common case (2D, uniform cost, 8-connected) specialised: the four orthogonal
+/// neighbours are read once and reused for the corner rule of the diagonals, the octile
+/// heuristic is inlined, and every step costs its length. Same expansions and tie-breaking as
+/// astar_impl, so both give the same result; this only removes work.
+template <class Store>
+void astar_uniform8(const GridView& g, std::int64_t start, std::int64_t goal,
+                    std::int64_t max_expansions, Store& store, PathResult* out, bool want_path) {
+    out->cells.clear();
+    out->cost = kInf;
+    out->expansions = 0;
+    out->found = false;
+    out->capped = false;
+    const std::uint8_t* free = g.passable;
+    if (!free[start] || !free[goal]) return;
+    store.reset();
+    const std::int64_t rows = g.rows, cols = g.cols, gr = goal / cols, gc = goal % cols;
+    const auto h = [&](std::int64_t r, std::int64_t c) {
+        std::int64_t a = r > gr ? r - gr : gr - r, b = c > gc ? c - gc : gc - c;
+        if (a < b) std::swap(a, b);
+        return static_cast<double>(a - b) + kSqrt2 * static_cast<double>(b);
+    };
+    OpenList open;
+    store.at(start).g = 0.0;
+    open.push({h(start / cols, start % cols), 0.0, start});
+    while (!open.empty()) {  // bounded as in astar_impl: each cell closes once
+        const OpenEntry e = open.top();
+        open.pop();
+        Node& n = store.at(e.cell);
+        if (n.closed || e.g > n.g) continue;
+        n.closed = true;
+        ++out->expansions;
+        if (e.cell == goal) {
+            out->found = true;
+            out->cost = n.g;
+            if (want_path) trace_path(store, goal, &out->cells);
+            return;
+        }
+        if (max_expansions > 0 && out->expansions >= max_expansions) {
+            out->capped = true;
+            return;
+        }
+        const std::int64_t cell = e.cell, r = cell / cols, c = cell % cols;
+        const double base = n.g;
+        const auto relax = [&](std::int64_t next, std::int64_t nr, std::int64_t nc, double len) {
+            const double ng = base + len;
+            Node& s = store.at(next);
+            if (s.closed || ng >= s.g) return;
+            s.g = ng;
+            s.parent = cell;
+            open.push({ng + h(nr, nc), ng, next});
+        };
+        const bool up = r > 0 && free[cell - cols], down = r + 1 < rows && free[cell + cols];
+        const bool left = c > 0 && free[cell - 1], right = c + 1 < cols && free[cell + 1];
+        // Same move order as make_moves (row -1..1, then col -1..1).
+        if (up && left && free[cell - cols - 1]) relax(cell - cols - 1, r - 1, c - 1, kSqrt2);
+        if (up) relax(cell - cols, r - 1, c, 1.0);
+        if (up && right && free[cell - cols + 1]) relax(cell - cols + 1, r - 1, c + 1, kSqrt2);
+        if (left) relax(cell - 1, r, c - 1, 1.0);
+        if (right) relax(cell + 1, r, c + 1, 1.0);
+        if (down && left && free[cell + cols - 1]) relax(cell + cols - 1, r + 1, c - 1, kSqrt2);
+        if (down) relax(cell + cols, r + 1, c, 1.0);
+        if (down && right && free[cell + cols + 1]) relax(cell + cols + 1, r + 1, c + 1, kSqrt2);
+    }
+}
+
 }  // namespace
 
 void astar_search(const GridView& g, const std::vector<Move>& moves, int connectivity,
                   std::int64_t start, std::int64_t goal, std::int64_t max_expansions,
                   DenseStore& store, PathResult* out, bool want_path) {
+    if (g.ndim == 2 && g.passable && connectivity == 8)
+        return astar_uniform8(g, start, goal, max_expansions, store, out, want_path);
     astar_impl(g, moves, connectivity, start, goal, max_expansions, store, out, want_path);
 }
 void astar_search(const GridView& g, const std::vector<Move>& moves, int connectivity,
                   std::int64_t start, std::int64_t goal, std::int64_t max_expansions,
                   HashStore& store, PathResult* out, bool want_path) {
+    if (g.ndim == 2 && g.passable && connectivity == 8)
+        return astar_uniform8(g, start, goal, max_expansions, store, out, want_path);
     astar_impl(g, moves, connectivity, start, goal, max_expansions, store, out, want_path);
 }
 

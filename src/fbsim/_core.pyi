@@ -115,3 +115,42 @@ class _Tree:
 
 class Octree(_Tree): ...
 class Quadtree(_Tree): ...
+def grid_path(
+    grid: npt.ArrayLike,
+    start: npt.ArrayLike,
+    goal: npt.ArrayLike,
+    connectivity: int = 8,
+    method: str = "astar",
+    max_expansions: int = 0,
+) -> tuple[_I, float, int]: ...
+def grid_paths_batch(
+    grid: npt.ArrayLike,
+    starts: npt.ArrayLike,
+    goals: npt.ArrayLike,
+    connectivity: int = 8,
+    method: str = "astar",
+    workers: int = 1,
+    max_expansions: int = 0,
+) -> tuple[_F, _I]: ...
+def flow_field(grid: npt.ArrayLike, goals: npt.ArrayLike, connectivity: int = 8) -> _F: ...
+def smooth_path(grid: npt.ArrayLike, path: npt.ArrayLike) -> tuple[_I, float]: ...
+def voxel_add_boxes(
+    counts: npt.NDArray[np.int32],
+    origin: npt.ArrayLike,
+    cell_size: float,
+    centers: npt.ArrayLike,
+    quats: npt.ArrayLike,
+    half_extents: npt.ArrayLike,
+    delta: int,
+) -> _I: ...
+def walkable_voxels(
+    solid: npt.NDArray[np.bool_],
+    out: npt.NDArray[np.bool_],
+    cell_size: float,
+    agent_radius: float,
+    agent_height: float,
+    step_height: float,
+    floor: bool = True,
+    lo: npt.ArrayLike | None = None,
+    hi: npt.ArrayLike | None = None,
+) -> None: ...

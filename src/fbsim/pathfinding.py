@@ -32,6 +32,7 @@ from fbsim import _core
 
 __all__ = [
     "SCEN_DTYPE",
+    "VoxelWorld",
     "astar",
     "astar_many",
     "flow_field",
@@ -41,6 +42,8 @@ __all__ = [
     "load_movingai_map",
     "load_movingai_scen",
     "smooth_path",
+    "voxelize_boxes",
+    "walkable_map",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -360,7 +363,8 @@ def smooth_path(grid: npt.ArrayLike, path: npt.ArrayLike) -> tuple[IntArray, flo
     grid : array_like
         As in :func:`astar`; costs are used only for passability.
     path : array_like of int, shape (L, ndim)
-        A path as returned by :func:`astar` (consecutive cells must be legal moves).
+        A path as returned by :func:`astar`; consecutive cells must see each other
+        (legal moves always do).
 
     Returns
     -------
@@ -376,3 +380,258 @@ def smooth_path(grid: npt.ArrayLike, path: npt.ArrayLike) -> tuple[IntArray, flo
         previous cell).
     """
     return _core.smooth_path(grid, path)
+
+
+# ---------------------------------------------------------------------------- voxelization
+
+
+def _grid_shape(shape: npt.ArrayLike) -> tuple[int, int, int]:
+    dims = tuple(int(v) for v in np.asarray(shape, dtype=np.int64).reshape(-1))
+    if len(dims) != 3 or min(dims) < 0:
+        raise ValueError(f"shape must be (layers, rows, cols) with sizes >= 0, got {shape!r}")
+    if int(np.prod(dims, dtype=np.float64)) > 2**31:
+        raise ValueError(f"shape {dims} has more than 2^31 cells")
+    return dims  # type: ignore[return-value]
+
+
+def voxelize_boxes(
+    centers: npt.ArrayLike,
+    quats: npt.ArrayLike,
+    half_extents: npt.ArrayLike,
+    origin: npt.ArrayLike,
+    cell_size: float,
+    shape: tuple[int, int, int],
+) -> npt.NDArray[np.bool_]:
+    """Conservative occupancy grid of oriented boxes.
+
+    The grid is Y-up and indexed ``(layer, row, col) = (y, z, x)``: cell ``(i, j, k)`` covers
+    ``x in [origin[0] + k*s, +s)``, ``y in [origin[1] + i*s, +s)``, ``z in [origin[2] + j*s, +s)``.
+    A cell is occupied when a box overlaps it with positive volume (exact separating-axis test);
+    boxes flush with a cell face (within 1e-9 studs) do not occupy the neighbouring cell. Parts
+    of boxes outside the grid are ignored.
+
+    Parameters
+    ----------
+    centers, quats, half_extents : array_like, shapes (n, 3), (n, 4), (n, 3)
+        Oriented boxes (quaternions ``(x, y, z, w)``), as in :mod:`fbsim.geometry`.
+    origin : array_like, shape (3,)
+        World ``(x, y, z)`` of the grid's minimum corner, studs.
+    cell_size : float
+        Cell edge, studs, > 0.
+    shape : tuple of int
+        ``(layers, rows, cols)``.
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+        True where occupied (blocked). ``~occupied`` is a passability grid for :func:`astar`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad boxes (named as in :func:`fbsim.obb_to_aabb`), origin, cell_size or shape.
+    """
+    counts = np.zeros(_grid_shape(shape), dtype=np.int32)
+    _core.voxel_add_boxes(counts, origin, float(cell_size), centers, quats, half_extents, 1)
+    return counts > 0
+
+
+def walkable_map(
+    occupied: npt.ArrayLike,
+    cell_size: float,
+    agent_radius: float,
+    agent_height: float,
+    step_height: float = 0.0,
+    floor: bool = True,
+) -> npt.NDArray[np.bool_]:
+    """Cells an agent may occupy (feet in the cell), as a 3D passability grid.
+
+    A cell is walkable when the agent's body fits there (no occupied cell in the
+    ``ceil(height / s)`` layers from the feet up, within ``ceil(radius / s + 1/2) - 1`` cells
+    on each side horizontally; cells beyond the grid's sides or top count as free) and it
+    stands on something at most ``floor(step_height / s)`` layers below (an occupied cell
+    directly under, or the world floor under layer 0 when ``floor``), with the body fitting
+    at every layer in between. Search it with ``connectivity=26``: stepping up is a vertical
+    move through the air above the lower floor, and drops higher than the step are not walkable.
+
+    Parameters
+    ----------
+    occupied : array_like of bool, shape (layers, rows, cols)
+        From :func:`voxelize_boxes` (True = blocked).
+    cell_size, agent_radius, agent_height, step_height : float
+        Studs; cell_size and agent_height > 0, the others >= 0.
+    floor : bool
+        Whether layer 0 stands on a world floor.
+
+    Returns
+    -------
+    ndarray of bool, same shape
+        True where the agent may be.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``occupied`` not a 3-D bool array; non-finite or out-of-range sizes (named).
+    """
+    occ = _bool3d(occupied, "occupied")
+    sizes = _agent_sizes(cell_size, agent_radius, agent_height, step_height)
+    out = np.zeros(occ.shape, dtype=bool)
+    _core.walkable_voxels(occ, out, *sizes, bool(floor))
+    return out
+
+
+def _bool3d(a: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
+    if a is None:
+        raise TypeError(f"{name} must be an array, not None")
+    arr = np.asarray(a)
+    if arr.dtype != bool:
+        raise TypeError(f"{name} must be a bool array, got dtype {arr.dtype}")
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must be 3-D (layers, rows, cols), got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _agent_sizes(cell_size, agent_radius, agent_height, step_height) -> tuple[float, ...]:
+    out = []
+    for name, v, lo in [
+        ("cell_size", cell_size, 1e-9),
+        ("agent_radius", agent_radius, 0.0),
+        ("agent_height", agent_height, 1e-9),
+        ("step_height", step_height, 0.0),
+    ]:
+        if v is None or isinstance(v, (str, bytes, complex)):
+            raise TypeError(f"{name} must be a real number, got {v!r}")
+        f = float(v)
+        if not np.isfinite(f) or f < lo or f > _core.MAX_COORDINATE:
+            raise ValueError(f"{name} = {v!r} must be finite, >= {lo:g} and <= 1e6")
+        out.append(f)
+    return tuple(out)
+
+
+class VoxelWorld:
+    """An occupancy grid kept in step with the world's boxes, plus an agent's walkable map.
+
+    Adding or removing boxes touches only the cells they overlap (a per-cell overlap count
+    makes removal exact), and the walkable map is recomputed only in the affected region.
+    Not thread-safe: one writer at a time; readers must not overlap with ``add``/``remove``.
+
+    Parameters
+    ----------
+    origin, cell_size, shape
+        As in :func:`voxelize_boxes`.
+    agent_radius, agent_height, step_height, floor
+        As in :func:`walkable_map`.
+    """
+
+    def __init__(
+        self,
+        origin: npt.ArrayLike,
+        cell_size: float,
+        shape: tuple[int, int, int],
+        agent_radius: float = 0.0,
+        agent_height: float = 1.0,
+        step_height: float = 0.0,
+        floor: bool = True,
+    ) -> None:
+        self._sizes = _agent_sizes(cell_size, agent_radius, agent_height, step_height)
+        self._origin = _core.as_rows(np.reshape(np.asarray(origin, float), (1, 3)), "origin", 3)[0]
+        self._floor = bool(floor)
+        self._counts = np.zeros(_grid_shape(shape), dtype=np.int32)
+        self._boxes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._walkable = np.zeros(self._counts.shape, dtype=bool)
+        _core.walkable_voxels(self._counts > 0, self._walkable, *self._sizes, self._floor)
+
+    @property
+    def occupied(self) -> npt.NDArray[np.bool_]:
+        """Occupancy (True = blocked), a fresh array."""
+        return self._counts > 0
+
+    @property
+    def walkable(self) -> npt.NDArray[np.bool_]:
+        """The agent's walkable map (a read-only view; copy before modifying)."""
+        v = self._walkable.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def ids(self) -> IntArray:
+        """Ids of the boxes in the world, sorted."""
+        return np.array(sorted(self._boxes), dtype=np.int64)
+
+    def add(
+        self,
+        ids: npt.ArrayLike,
+        centers: npt.ArrayLike,
+        quats: npt.ArrayLike,
+        half_extents: npt.ArrayLike,
+    ) -> None:
+        """Adds boxes under new ids.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Bad boxes (named), mismatched lengths, an id already present or repeated
+            (``ids[i]`` named). The world is unchanged when anything is rejected.
+        """
+        ids_a = _core.as_ids(ids, "ids")
+        c = _core.as_rows(centers, "centers", 3)
+        q = _core.as_rows(quats, "quats", 4, 1e150)
+        h = _core.as_rows(half_extents, "half_extents", 3)
+        for name, arr in (("centers", c), ("quats", q), ("half_extents", h)):
+            if len(arr) != len(ids_a):
+                raise ValueError(f"{name} has {len(arr)} rows but ids has {len(ids_a)}")
+        seen: set[int] = set()
+        for i, v in enumerate(ids_a.tolist()):
+            if v in self._boxes:
+                raise ValueError(f"ids[{i}] = {v} already exists")
+            if v in seen:
+                raise ValueError(f"ids[{i}] = {v} is repeated")
+            seen.add(v)
+        # Validates the boxes fully on a scratch grid first, so a bad box changes nothing.
+        _core.voxel_add_boxes(
+            np.zeros((0, 0, 0), np.int32), self._origin, self._sizes[0], c, q, h, 1
+        )
+        rng = _core.voxel_add_boxes(self._counts, self._origin, self._sizes[0], c, q, h, 1)
+        for i, v in enumerate(ids_a.tolist()):
+            self._boxes[v] = (c[i].copy(), q[i].copy(), h[i].copy())
+        self._refresh(rng)
+
+    def remove(self, ids: npt.ArrayLike) -> None:
+        """Removes boxes by id.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Unknown or repeated ids (``ids[i]`` named); the world is then unchanged.
+        """
+        ids_a = _core.as_ids(ids, "ids")
+        seen: set[int] = set()
+        for i, v in enumerate(ids_a.tolist()):
+            if v not in self._boxes:
+                raise ValueError(f"ids[{i}] = {v} is not in the world")
+            if v in seen:
+                raise ValueError(f"ids[{i}] = {v} is repeated")
+            seen.add(v)
+        if len(ids_a) == 0:
+            return
+        boxes = [self._boxes[v] for v in ids_a.tolist()]
+        c, q, h = (np.array([b[k] for b in boxes]) for k in range(3))
+        rng = _core.voxel_add_boxes(self._counts, self._origin, self._sizes[0], c, q, h, -1)
+        for v in ids_a.tolist():
+            del self._boxes[v]
+        self._refresh(rng)
+
+    def _refresh(self, rng: IntArray) -> None:
+        lo, hi = rng[:3].copy(), rng[3:].copy()
+        if np.any(lo >= hi):
+            return
+        # A solid cell changes walkability of cells that can see it within the agent's
+        # footprint: radius sideways, clearance below it, and step + 1 above it (support).
+        clearance = int(np.ceil(self._sizes[2] / self._sizes[0] - 1e-9))
+        radius = max(0, int(np.ceil(self._sizes[1] / self._sizes[0] + 0.5 - 1e-9)) - 1)
+        step = int(np.floor(self._sizes[3] / self._sizes[0] + 1e-9))
+        lo = lo - np.array([clearance + step, radius, radius])
+        hi = hi + np.array([step + 1 + step, radius, radius])
+        _core.walkable_voxels(
+            self._counts > 0, self._walkable, *self._sizes, self._floor, np.maximum(lo, 0), hi
+        )

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -98,39 +101,63 @@ inline Coord coord_of(const GridView& g, std::int64_t i) noexcept {
 
 /// Per-node search state.
 struct Node {
-    double g = kInf;
-    std::int64_t parent = -1;
-    std::uint32_t stamp = 0;
-    bool closed = false;
+    double g;
+    std::int64_t parent;
+    std::uint32_t stamp;  ///< Query that wrote this node; 0 = never (zeroed memory).
+    bool closed;
 };
 
 /// Dense node state, reused across queries of one worker: a stamp marks the live entries, so a
-/// new query costs O(1) instead of clearing N nodes.
+/// new query costs O(1) instead of clearing N nodes. The array comes from calloc: all-zero
+/// bytes are a valid "never touched" node (stamp 0, and stamps start at 1), so the OS hands
+/// out zero pages lazily and a query on a huge grid pays only for the cells it touches.
 class DenseStore {
 public:
-    explicit DenseStore(std::int64_t n) : nodes_(static_cast<std::size_t>(n)) {}
+    explicit DenseStore(std::int64_t n) { ensure(n); }
+    DenseStore(const DenseStore&) = delete;
+    DenseStore& operator=(const DenseStore&) = delete;
+    ~DenseStore() { std::free(nodes_); }
+    /// Grows the state to at least `n` nodes, discarding it (call before reset()).
+    void ensure(std::int64_t n) {
+        if (n <= size_ && nodes_) return;
+        std::free(nodes_);
+        nodes_ = static_cast<Node*>(std::calloc(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)), sizeof(Node)));
+        if (!nodes_) throw std::bad_alloc();
+        size_ = n;
+        stamp_ = 0;
+    }
     void reset() {
         if (++stamp_ == 0) {  // wrapped after 4e9 queries: really clear once
-            for (Node& n : nodes_) n.stamp = 0;
+            std::memset(static_cast<void*>(nodes_), 0, static_cast<std::size_t>(size_) * sizeof(Node));
             stamp_ = 1;
         }
     }
     Node& at(std::int64_t i) {
-        Node& n = nodes_[static_cast<std::size_t>(i)];
-        if (n.stamp != stamp_) n = Node{kInf, -1, stamp_, false};
+        Node& n = nodes_[i];
+        if (n.stamp != stamp_) {
+            n.g = kInf;
+            n.parent = -1;
+            n.stamp = stamp_;
+            n.closed = false;
+        }
         return n;
     }
+    /// Per-worker scratch: JPS's padded grid, built once per batch.
+    std::vector<std::uint8_t> scratch;
 
 private:
-    std::vector<Node> nodes_;
+    Node* nodes_ = nullptr;
+    std::int64_t size_ = 0;
     std::uint32_t stamp_ = 0;
 };
 
 /// Sparse node state for huge grids: only touched cells cost memory.
 class HashStore {
 public:
+    void ensure(std::int64_t) {}
+    std::vector<std::uint8_t> scratch;  ///< As DenseStore::scratch.
     void reset() { nodes_.clear(); }
-    Node& at(std::int64_t i) { return nodes_[i]; }
+    Node& at(std::int64_t i) { return nodes_.try_emplace(i, Node{kInf, -1, 0, false}).first->second; }
 
 private:
     std::unordered_map<std::int64_t, Node> nodes_;

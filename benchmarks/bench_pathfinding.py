@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+"""asv suite for fbsim.pathfinding: single queries, batches, flow fields, voxelization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fbsim import pathfinding as pf
+
+from .workloads_pathfinding import MOVINGAI_MAPS, movingai_dir, movingai_queries, random_grid
+
+
+class RandomGridCornerToCorner:
+    params = ([256, 1024], ["astar", "jps"])
+    param_names = ["size", "method"]
+
+    def setup(self, size, method):
+        self.grid = random_grid(size, 0.2, seed=0)
+        self.goal = (size - 1, size - 1)
+        pf.astar(self.grid, (0, 0), (1, 1))  # touch pages and code
+
+    def time_query(self, size, method):
+        if method == "jps":
+            pf.jps(self.grid, (0, 0), self.goal)
+        else:
+            pf.astar(self.grid, (0, 0), self.goal)
+
+    def track_expansions(self, size, method):
+        _, e = pf.astar_many(
+            self.grid, [(0, 0)], [self.goal], method=method, return_expansions=True
+        )
+        return int(e[0])
+
+
+class MovingAiBatch:
+    params = ([m[1] for m in MOVINGAI_MAPS[:4]], ["astar", "jps"])
+    param_names = ["map", "method"]
+
+    def setup(self, map_name, method):
+        if movingai_dir() is None:
+            raise NotImplementedError("Moving AI data not available")
+        scen = {m[1]: m[2] for m in MOVINGAI_MAPS}[map_name]
+        self.grid, self.starts, self.goals, _ = movingai_queries(map_name, scen, 40)
+
+    def time_batch_40(self, map_name, method):
+        pf.astar_many(self.grid, self.starts, self.goals, method=method)
+
+    def track_mean_expansions(self, map_name, method):
+        _, e = pf.astar_many(
+            self.grid, self.starts, self.goals, method=method, return_expansions=True
+        )
+        return float(e.mean())
+
+
+class FlowField:
+    params = [128, 512]
+    param_names = ["size"]
+
+    def setup(self, size):
+        self.grid = random_grid(size, 0.2, seed=1)
+
+    def time_flow_field(self, size):
+        pf.flow_field(self.grid, [(0, 0)])
+
+
+class Voxelize:
+    params = [100, 2000]
+    param_names = ["boxes"]
+
+    def setup(self, boxes):
+        rng = np.random.default_rng(2)
+        self.centers = rng.uniform(0, 64, (boxes, 3))
+        self.quats = rng.normal(size=(boxes, 4))
+        self.half = rng.uniform(0.5, 3.0, (boxes, 3))
+
+    def time_voxelize(self, boxes):
+        pf.voxelize_boxes(self.centers, self.quats, self.half, [0, 0, 0], 1.0, (64, 64, 64))
+
+    def time_walkable(self, boxes):
+        occ = pf.voxelize_boxes(self.centers, self.quats, self.half, [0, 0, 0], 1.0, (64, 64, 64))
+        pf.walkable_map(occ, 1.0, 0.5, 2.0, 1.0)

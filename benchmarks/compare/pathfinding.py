@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: MIT
+"""fbsim.pathfinding side by side with pyastar2d (C++ A*, allows corner cutting) and the
+pure-Python `pathfinding` package, on the same queries in one process, alternating repeats.
+
+Run from the repo root: ``python -m benchmarks.compare.pathfinding [--quick]``.
+Prints median time ratios and writes docs/performance_pathfinding.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.workloads_pathfinding import (
+    MOVINGAI_MAPS,
+    movingai_dir,
+    movingai_queries,
+    random_grid,
+)
+from fbsim import pathfinding as pf
+
+try:
+    import pyastar2d
+except ImportError:  # optional peer
+    pyastar2d = None
+try:
+    from pathfinding.core.diagonal_movement import DiagonalMovement
+    from pathfinding.core.grid import Grid as PfGrid
+    from pathfinding.finder.a_star import AStarFinder
+except ImportError:
+    AStarFinder = None
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _time(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def alternate(impls: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per implementation, running them in turn `repeats` times."""
+    times: dict[str, list[float]] = {k: [] for k in impls}
+    for fn in impls.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for k, fn in impls.items():
+            times[k] += _time(fn, 1)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def pyastar_weights(grid: np.ndarray) -> np.ndarray:
+    return np.where(grid, 1.0, np.inf).astype(np.float32)
+
+
+def random_grid_section(repeats: int, lines: list[str]) -> None:
+    size = 1024
+    grid = random_grid(size, 0.2, seed=0)
+    goal = (size - 1, size - 1)
+    impls = {
+        "fbsim astar": lambda: pf.astar(grid, (0, 0), goal),
+        "fbsim jps": lambda: pf.jps(grid, (0, 0), goal),
+    }
+    if pyastar2d is not None:
+        w = pyastar_weights(grid)
+        impls["pyastar2d (corner cutting)"] = lambda: pyastar2d.astar_path(
+            w, (0, 0), goal, allow_diagonal=True
+        )
+    med = alternate(impls, repeats)
+    _, cost = pf.astar(grid, (0, 0), goal)
+    _, exp_a = pf.astar_many(grid, [(0, 0)], [goal], return_expansions=True)
+    _, exp_j = pf.astar_many(grid, [(0, 0)], [goal], method="jps", return_expansions=True)
+    lines += [
+        "## 1024 x 1024 grid, 20% random obstacles, corner to corner",
+        "",
+        f"Optimal cost (no corner cutting) {cost:.4f}; expansions: A* {exp_a[0]}, JPS {exp_j[0]}.",
+        "",
+        "| implementation | median ms | pyastar2d time / this |",
+        "| --- | ---: | ---: |",
+    ]
+    ref = med.get("pyastar2d (corner cutting)")
+    for k, v in med.items():
+        ratio = f"{ref / v:.2f}" if ref else "n/a"
+        lines.append(f"| {k} | {v * 1e3:.2f} | {ratio} |")
+    lines.append("")
+
+    grid256 = random_grid(256, 0.2, seed=0)
+    g256 = (255, 255)
+    impls = {
+        "fbsim astar": lambda: pf.astar(grid256, (0, 0), g256),
+        "fbsim jps": lambda: pf.jps(grid256, (0, 0), g256),
+    }
+    if AStarFinder is not None:
+        matrix = grid256.astype(int).tolist()
+
+        def py_pathfinding():
+            g = PfGrid(matrix=matrix)
+            finder = AStarFinder(diagonal_movement=DiagonalMovement.only_when_no_obstacle)
+            finder.find_path(g.node(0, 0), g.node(255, 255), g)
+
+        impls["pathfinding (pure Python, no corner cutting)"] = py_pathfinding
+    if pyastar2d is not None:
+        w256 = pyastar_weights(grid256)
+        impls["pyastar2d (corner cutting)"] = lambda: pyastar2d.astar_path(
+            w256, (0, 0), g256, allow_diagonal=True
+        )
+    med = alternate(impls, max(3, repeats // 3))
+    lines += [
+        "## 256 x 256 grid, 20% random obstacles, corner to corner",
+        "",
+        "| implementation | median ms | this / fbsim astar |",
+        "| --- | ---: | ---: |",
+    ]
+    for k, v in med.items():
+        lines.append(f"| {k} | {v * 1e3:.2f} | {v / med['fbsim astar']:.2f} |")
+    lines.append("")
+
+
+def movingai_section(count: int, repeats: int, lines: list[str]) -> None:
+    if movingai_dir() is None:
+        lines.append("Moving AI data not found; section skipped.\n")
+        return
+    lines += [
+        f"## Moving AI maps: {count} seeded random scenario rows per map, single thread",
+        "",
+        "Time per query (median of alternating repeats over the whole batch); expansions are "
+        "mean nodes popped (JPS: jump points). pyastar2d allows corner cutting, so it solves an "
+        "easier problem; its costs differ from the benchmark optima.",
+        "",
+        "| map | kind | A* ms/query | JPS ms/query | pyastar2d ms/query | A* expansions | JPS expansions | pyastar2d / A* | pyastar2d / JPS |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, map_name, scen in MOVINGAI_MAPS:
+        grid, starts, goals, optimal = movingai_queries(map_name, scen, count)
+        impls = {
+            "astar": lambda grid=grid, starts=starts, goals=goals: pf.astar_many(
+                grid, starts, goals
+            ),
+            "jps": lambda grid=grid, starts=starts, goals=goals: pf.astar_many(
+                grid, starts, goals, method="jps"
+            ),
+        }
+        if pyastar2d is not None:
+            w = pyastar_weights(grid)
+            pairs = [
+                (tuple(map(int, s)), tuple(map(int, g))) for s, g in zip(starts, goals, strict=True)
+            ]
+
+            def run_pyastar(w=w, pairs=pairs):
+                for s, g in pairs:
+                    pyastar2d.astar_path(w, s, g, allow_diagonal=True)
+
+            impls["pyastar2d"] = run_pyastar
+        med = alternate(impls, repeats)
+        ca, ea = pf.astar_many(grid, starts, goals, return_expansions=True)
+        cj, ej = pf.astar_many(grid, starts, goals, method="jps", return_expansions=True)
+        assert np.allclose(ca, optimal, rtol=1e-5)
+        assert np.allclose(cj, optimal, rtol=1e-5)
+        n = len(starts)
+        pa = med.get("pyastar2d")
+        lines.append(
+            f"| {map_name} | {kind} | {med['astar'] / n * 1e3:.3f} | {med['jps'] / n * 1e3:.3f} | "
+            f"{(pa / n * 1e3) if pa else float('nan'):.3f} | {ea.mean():.0f} | {ej.mean():.0f} | "
+            f"{(pa / med['astar']) if pa else float('nan'):.2f} | {(pa / med['jps']) if pa else float('nan'):.2f} |"
+        )
+    lines.append("")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and queries")
+    args = ap.parse_args()
+    repeats = 3 if args.quick else 9
+    count = 20 if args.quick else 60
+    lines = [
+        "# fbsim.pathfinding performance",
+        "",
+        f"Machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
+        "shared 2-core VM (noisy: compare ratios, not absolute times). "
+        "Generated by `python -m benchmarks.compare.pathfinding`.",
+        "",
+        "Memory: the grid is read in place (bool: 1 byte per cell; float costs: 8 bytes). "
+        "A search keeps 24 bytes of state per cell (g, parent, stamp, closed) in dense arrays on "
+        "grids up to 2^22 cells (reused across the queries of a batch worker), or per touched "
+        "cell in a hash map above that, plus its open list. pyastar2d needs a float32 weight "
+        "grid (4 bytes per cell) plus its own per-cell state.",
+        "",
+    ]
+    random_grid_section(repeats, lines)
+    movingai_section(count, max(3, repeats // 3), lines)
+    text = "\n".join(lines)
+    print(text)
+    out = ROOT / "docs" / "performance_pathfinding.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
