@@ -40,7 +40,7 @@ CONFIG_FIELDS = (
     "timer_max_lead", "timer_window", "timer_drift_rate", "level_decay_time",
     "setback_timeout", "weight_speed", "weight_teleport", "weight_fly", "weight_noclip",
     "weight_timer", "level_cap", "max_coordinate", "pending_timeout", "timer_warmup",
-    "rejump_tolerance",
+    "rejump_tolerance", "ground_tolerance",
 )
 cdef enum: C_WALK = 0
 cdef enum: C_TOL = 1
@@ -63,6 +63,7 @@ cdef enum: C_MAXC = 21
 cdef enum: C_PENDING_TIMEOUT = 22
 cdef enum: C_TIMER_WARMUP = 23
 cdef enum: C_REJUMP_TOL = 24
+cdef enum: C_GROUND_TOL = 25
 
 # Per-player float state columns.
 STATE_FIELDS = (
@@ -354,6 +355,10 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     # Riding a platform the server declared: the client stands on it even
                     # where the server's copy of the platform has already moved on.
                     sup = sup | SUP_TIGHT | SUP_REJUMP
+                elif (sup & SUP_REJUMP) and fabs(p[1] - state[s, S_GROUND_Y]) <= cfg[C_GROUND_TOL]:
+                    # Still level with the ground it stood on and a surface is close: standing
+                    # on an edge (the exact foot sphere just misses it), not flying.
+                    sup = sup | SUP_TIGHT
                 fresh_air = state[s, S_AIRBORNE] == 0.0
                 s_air = 0.0 if fresh_air else ct[i] - state[s, S_AIR_T0]
                 code_a = evaluate(a, p, allowed_h, state[s, S_BUF], toi_a[i], depth_a[i], na, sup,
