@@ -282,6 +282,8 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
             k = exp(-dt_s / cfg[C_DECAY])
             for c in range(NCHK):
                 levels[s, c] *= k
+                if not (levels[s, c] <= cfg[C_LEVEL_CAP]):  # also catches NaN
+                    levels[s, c] = cfg[C_LEVEL_CAP]
             # Timer: offset o = receive time - client time = latency + clock offset, never
             # below its true minimum for an honest clock. The reference is the lowest offset
             # seen; it drifts down only at the allowed clock-drift rate (so a fast clock leads
@@ -421,6 +423,11 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     setback[i, 0] = chosen[5]
                     setback[i, 1] = chosen[6]
                     setback[i, 2] = chosen[7]
+                else:
+                    # The reference may have changed above (an expired server move).
+                    setback[i, 0] = ref_pos[s, 0]
+                    setback[i, 1] = ref_pos[s, 1]
+                    setback[i, 2] = ref_pos[s, 2]
             # Rejected for a violation. While an earlier setback is in flight the client cannot
             # have seen it yet, so its stale packets are dropped without new violation points.
             if state[s, S_SETBACK] != 0.0 and \
