@@ -29,6 +29,7 @@ class BoxWorld:
             self.add(b[:3], b[3:])
 
     def add(self, lo, hi, velocity=(0.0, 0.0, 0.0), t0: float = 0.0, appear: float = -np.inf):
+        self._cache = None
         self._lo.append(np.asarray(lo, dtype=float))
         self._hi.append(np.asarray(hi, dtype=float))
         self._vel.append(np.asarray(velocity, dtype=float))
@@ -40,11 +41,20 @@ class BoxWorld:
         t = self.time if time is None else time
         if not self._lo:
             return np.zeros((0, 3)), np.zeros((0, 3))
-        live = np.array(self._appear) <= t
-        shift = np.array(self._vel) * (t - np.array(self._t0))[:, None]
-        lo = (np.array(self._lo) + shift)[live]
-        hi = (np.array(self._hi) + shift)[live]
-        return lo, hi
+        if getattr(self, "_cache", None) is None:
+            self._cache = (
+                np.array(self._lo),
+                np.array(self._hi),
+                np.array(self._vel),
+                np.array(self._t0),
+                np.array(self._appear),
+            )
+        lo0, hi0, vel, t0, appear = self._cache
+        live = appear <= t
+        if not vel.any():
+            return (lo0, hi0) if live.all() else (lo0[live], hi0[live])
+        shift = vel * (t - t0)[:, None]
+        return (lo0 + shift)[live], (hi0 + shift)[live]
 
     # -- CollisionQueries -------------------------------------------------------------------
     def supported(self, feet, radius, tolerance):
@@ -53,9 +63,16 @@ class BoxWorld:
         lo, hi = self.boxes()
         if len(lo) and len(feet):
             c = feet + np.array([0.0, radius, 0.0])
-            d = np.maximum(np.maximum(lo[None] - c[:, None], 0.0), c[:, None] - hi[None])
-            dist = np.sqrt((d * d).sum(axis=2))
-            out |= (dist <= radius + tolerance).any(axis=1)
+            reach = radius + tolerance
+            # Cull by bounds, then the exact sphere-box distance on the candidates.
+            near = ((c[:, None] >= lo[None] - reach) & (c[:, None] <= hi[None] + reach)).all(
+                axis=2
+            )
+            rows, boxes = np.nonzero(near)
+            if len(rows):
+                d = np.maximum(np.maximum(lo[boxes] - c[rows], 0.0), c[rows] - hi[boxes])
+                close = np.sqrt((d * d).sum(axis=1)) <= reach
+                out[rows[close]] = True
         return out
 
     def sweep(self, start, end, radius, height):
@@ -72,16 +89,26 @@ class BoxWorld:
         ghi = hi + radius
         q0 = start + np.array([0.0, radius, 0.0])
         d = end - start
-        for k in range(len(glo)):
-            t_in, n_in = _slab(q0, d, glo[k], ghi[k])
-            better = t_in < toi
-            toi[better] = t_in[better]
-            normal[better] = n_in[better]
+        # Only boxes whose grown bounds meet the path's bounds can be hit (a cheap cull).
+        plo = np.minimum(q0, q0 + d)
+        phi = np.maximum(q0, q0 + d)
+        cand = ((plo[:, None] <= ghi[None]) & (phi[:, None] >= glo[None])).all(axis=2)
+        rows, boxes = np.nonzero(cand)
+        if not len(rows):
+            return toi, normal
+        t_in, n_in = _slab(q0[rows], d[rows], glo[boxes], ghi[boxes])
+        order = np.lexsort((t_in, rows))  # per row, the earliest hit first
+        rows, t_in, n_in = rows[order], t_in[order], n_in[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        keep = first & np.isfinite(t_in)
+        toi[rows[keep]] = t_in[keep]
+        normal[rows[keep]] = n_in[keep]
         return toi, normal
 
 
 def _slab(q0, d, lo, hi):
-    """First t in [0, 1] where q0 + t d enters the open box (lo, hi), and the entry normal."""
+    """Per row: first t in [0, 1] where q0 + t d enters the open box (lo, hi), entry normal."""
     n = len(q0)
     t_enter = np.zeros(n)
     t_exit = np.ones(n)
@@ -91,11 +118,11 @@ def _slab(q0, d, lo, hi):
     for a in range(3):
         da = d[:, a]
         moving = np.abs(da) > 1e-12
-        inside = (q0[:, a] > lo[a]) & (q0[:, a] < hi[a])
+        inside = (q0[:, a] > lo[:, a]) & (q0[:, a] < hi[:, a])
         ok &= moving | inside
         with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = np.where(moving, (lo[a] - q0[:, a]) / da, -np.inf)
-            t2 = np.where(moving, (hi[a] - q0[:, a]) / da, np.inf)
+            t1 = np.where(moving, (lo[:, a] - q0[:, a]) / da, -np.inf)
+            t2 = np.where(moving, (hi[:, a] - q0[:, a]) / da, np.inf)
         near = np.minimum(t1, t2)
         far = np.maximum(t1, t2)
         later = near > t_enter
@@ -111,7 +138,7 @@ def _slab(q0, d, lo, hi):
     # Starting inside: push out through the nearest face.
     inside_rows = np.flatnonzero(hit & (axis_in < 0))
     for i in inside_rows:
-        gaps = np.concatenate([q0[i] - lo, hi - q0[i]])
+        gaps = np.concatenate([q0[i] - lo[i], hi[i] - q0[i]])
         j = int(np.argmin(gaps))
         normal[i, j % 3] = -1.0 if j < 3 else 1.0
     return toi, normal

@@ -40,7 +40,7 @@ CONFIG_FIELDS = (
     "timer_max_lead", "timer_window", "timer_drift_rate", "level_decay_time",
     "setback_timeout", "weight_speed", "weight_teleport", "weight_fly", "weight_noclip",
     "weight_timer", "level_cap", "max_coordinate", "pending_timeout", "timer_warmup",
-    "rejump_tolerance",
+    "rejump_tolerance", "ground_tolerance",
 )
 cdef enum: C_WALK = 0
 cdef enum: C_TOL = 1
@@ -63,6 +63,7 @@ cdef enum: C_MAXC = 21
 cdef enum: C_PENDING_TIMEOUT = 22
 cdef enum: C_TIMER_WARMUP = 23
 cdef enum: C_REJUMP_TOL = 24
+cdef enum: C_GROUND_TOL = 25
 
 # Per-player float state columns.
 STATE_FIELDS = (
@@ -281,6 +282,8 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
             k = exp(-dt_s / cfg[C_DECAY])
             for c in range(NCHK):
                 levels[s, c] *= k
+                if not (levels[s, c] <= cfg[C_LEVEL_CAP]):  # also catches NaN
+                    levels[s, c] = cfg[C_LEVEL_CAP]
             # Timer: offset o = receive time - client time = latency + clock offset, never
             # below its true minimum for an honest clock. The reference is the lowest offset
             # seen; it drifts down only at the allowed clock-drift rate (so a fast clock leads
@@ -354,6 +357,10 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     # Riding a platform the server declared: the client stands on it even
                     # where the server's copy of the platform has already moved on.
                     sup = sup | SUP_TIGHT | SUP_REJUMP
+                elif (sup & SUP_REJUMP) and fabs(p[1] - state[s, S_GROUND_Y]) <= cfg[C_GROUND_TOL]:
+                    # Still level with the ground it stood on and a surface is close: standing
+                    # on an edge (the exact foot sphere just misses it), not flying.
+                    sup = sup | SUP_TIGHT
                 fresh_air = state[s, S_AIRBORNE] == 0.0
                 s_air = 0.0 if fresh_air else ct[i] - state[s, S_AIR_T0]
                 code_a = evaluate(a, p, allowed_h, state[s, S_BUF], toi_a[i], depth_a[i], na, sup,
@@ -416,6 +423,11 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                     setback[i, 0] = chosen[5]
                     setback[i, 1] = chosen[6]
                     setback[i, 2] = chosen[7]
+                else:
+                    # The reference may have changed above (an expired server move).
+                    setback[i, 0] = ref_pos[s, 0]
+                    setback[i, 1] = ref_pos[s, 1]
+                    setback[i, 2] = ref_pos[s, 2]
             # Rejected for a violation. While an earlier setback is in flight the client cannot
             # have seen it yet, so its stale packets are dropped without new violation points.
             if state[s, S_SETBACK] != 0.0 and \

@@ -33,7 +33,8 @@ vertical budgets kept apart (as Grim and NoCheatPlus do, rather than one distanc
 Mitigation and punishment are separate. Any failing move is rejected at once and the server
 returns a setback position; its stale in-flight packets are then dropped without new points
 until the client comes back (``setback_timeout``). Violation points (``weight_* x excess``)
-decay with server time (``level_decay_time``); ``kick_level`` of any check kicks, and a ban needs
+decay with server time (``level_decay_time``); ``kick_level`` of any check with at least
+``kick_min_events`` violations kicks, and a ban needs
 ``ban_level`` summed over checks *and* ``ban_min_events`` separate violations. Bans are
 :class:`fbsim.audit.BanRecord` with an appeal state, and every violation, action and ban is a
 JSON line in the :class:`fbsim.audit.AuditLog`.
@@ -188,6 +189,7 @@ class MovementConfig:
     weight_noclip: float = 20.0  #: points per stud of penetration
     weight_timer: float = 200.0  #: points per second of clock lead
     kick_level: float = 150.0
+    kick_min_events: int = 3  #: one late packet never kicks: several violations are needed
     ban_level: float = 400.0
     ban_min_events: int = 8
     level_cap: float = 1e6
@@ -694,7 +696,9 @@ class MovementChecker:
                         "setback": setback[i].tolist(),
                     }
                 )
-        kick = (levels >= cfg.kick_level).any(axis=1)
+        kick = (levels >= cfg.kick_level).any(axis=1) & (
+            self._counters[pslots, 0] >= cfg.kick_min_events
+        )
         ban = (levels.sum(axis=1) >= cfg.ban_level) & (
             self._counters[pslots, 0] >= cfg.ban_min_events
         )
