@@ -180,3 +180,58 @@ def test_prometheus_metrics_endpoint():
     assert 'fbsim_tick_seconds_count{subsystem="movement"} 30.0' in text
     assert 'fbsim_violations_total{check="SPEED"}' in text
     assert 'fbsim_requests_total{kind="movement",outcome="OK"}' in text
+
+
+# ---- fleet telemetry: Parquet partitions replayed on Dask ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("distributed")
+    from fbsim.telemetry import export_log
+
+    d = tmp_path_factory.mktemp("fleet")
+    live = {}
+    for seed in (11, 12):
+        log = d / f"run{seed}.jsonl"
+        cfg = SimulationConfig(
+            ticks=150,
+            items=2000,
+            players=24,
+            seed=seed,
+            progress=False,
+            log_path=str(log),
+            audit_path=str(d / f"audit{seed}.jsonl"),
+        )
+        live[str(seed)] = Simulation(cfg).run()
+        export_log(log, d / "dataset", server=str(seed), ticks_per_partition=40)
+    return d, live
+
+
+def test_parquet_replay_on_dask_matches_single_process_and_live_runs(fleet):
+    from fbsim.telemetry import replay_dataset
+
+    d, live = fleet
+    parts = sorted((d / "dataset" / "server=11").glob("moves-*.parquet"))
+    assert len(parts) == 4  # 150 ticks / 40 per partition: state must cross 3 boundaries
+    reference = replay_dataset(d / "dataset", scheduler="sync", audit_dir=d)
+    distributed = replay_dataset(d / "dataset", workers=2, audit_dir=d)
+    assert distributed["cheaters"] == reference["cheaters"]
+    assert distributed["honest_flagged"] == reference["honest_flagged"] == 0
+    assert distributed["placement_outcomes"] == reference["placement_outcomes"]
+    for name, report in live.items():
+        got = distributed["servers"][name]
+        assert got["cheaters"] == report["cheaters"]
+        assert got["placement_outcomes"] == report["placement_outcomes"]
+        assert got["ticks"] == report["ticks"]
+
+
+def test_export_rejects_foreign_logs(tmp_path):
+    pytest.importorskip("pyarrow")
+    from fbsim.telemetry import export_log
+
+    bad = tmp_path / "x.jsonl"
+    bad.write_text('{"a": 1}\n')
+    with pytest.raises(ValueError, match="not an fbsim movement log"):
+        export_log(bad, tmp_path / "ds", server="0")

@@ -158,6 +158,32 @@ def _simulate(parser: argparse.ArgumentParser, args) -> int:
     return 0
 
 
+def _replay(args) -> int:
+    from pathlib import Path
+
+    from fbsim.simulate import replay
+
+    try:
+        if Path(args.log).is_dir():
+            from fbsim.telemetry import replay_dataset
+
+            report = replay_dataset(args.log, args.scheduler, args.workers, args.audit)
+            if args.json:
+                print(json.dumps(report))
+                return 0
+            for name, r in sorted(report["servers"].items()):
+                print(f"server {name}:")
+                print(format_report(r))
+            print(f"all servers: {report['honest_flagged']} honest players flagged")
+            return 0
+        report = replay(args.log, args.audit)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"fbsim replay: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fbsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fbsim {fbsim.__version__}")
@@ -232,12 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="serve Prometheus metrics on 127.0.0.1:PORT while running (needs prometheus_client)",
     )
-    rep = sub.add_parser("replay", help="re-run the checks over a recorded movement log")
-    rep.add_argument("log", help="a log written by `fbsim simulate --log PATH`")
-    rep.add_argument(
-        "--audit", metavar="PATH", help="audit log of the replay (default beside the log)"
+    rep = sub.add_parser(
+        "replay",
+        help="re-run the checks over a recorded log, or over a Parquet dataset on Dask",
+        description="LOG is a JSON-lines log from `fbsim simulate --log`, or a folder of "
+        "server=<name> Parquet partitions (`fbsim export`), replayed on Dask: one task per "
+        "partition, each server's state carried from partition to partition, servers in parallel.",
     )
+    rep.add_argument("log", help="a JSON-lines log, or a Parquet dataset folder")
+    rep.add_argument("--audit", metavar="PATH", help="audit log (a folder, for a dataset)")
+    rep.add_argument(
+        "--scheduler", metavar="ADDRESS", help="dask.distributed scheduler (default: local cluster)"
+    )
+    rep.add_argument("--workers", type=int, default=2, help="local cluster processes (default 2)")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
+    exp = sub.add_parser("export", help="convert a JSON-lines log into Parquet partitions")
+    exp.add_argument("log", help="a log written by `fbsim simulate --log PATH`")
+    exp.add_argument("dataset", help="dataset folder; the log becomes DATASET/server=NAME/")
+    exp.add_argument("--server", default="0", help="server name in the dataset (default 0)")
+    exp.add_argument(
+        "--ticks-per-partition", type=int, default=120, help="ticks per partition (default 120)"
+    )
     demo = sub.add_parser("demo", help="time the batch geometry kernels on a synthetic world")
     demo.add_argument("--items", type=int, default=1_000_000, help="number of boxes (default 1e6)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -259,14 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         return _simulate(parser, args)
     if args.command == "replay":
-        from fbsim.simulate import replay
+        return _replay(args)
+    if args.command == "export":
+        from fbsim.telemetry import export_log
 
         try:
-            report = replay(args.log, args.audit)
-        except (OSError, ValueError) as exc:
-            print(f"fbsim replay: {exc}", file=sys.stderr)
+            folder = export_log(args.log, args.dataset, args.server, args.ticks_per_partition)
+        except (OSError, ValueError, ImportError) as exc:
+            print(f"fbsim export: {exc}", file=sys.stderr)
             return 2
-        print(json.dumps(report) if args.json else format_report(report))
+        print(folder)
         return 0
     if args.command == "demo":
         if args.items < 0:

@@ -770,16 +770,12 @@ class World:
 
         A crash mid-write leaves the previous snapshot at `path` untouched.
         """
-        with self._lock:
-            payload = self._snapshot_payload()
-        digest = hashlib.sha256(payload).digest()
-        header = _HEADER.pack(_SNAPSHOT_MAGIC, _SNAPSHOT_VERSION, len(payload), digest)
+        data = self.to_bytes()
         path = Path(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(header)
-                f.write(payload)
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             Path(tmp).replace(path)
@@ -839,7 +835,22 @@ class World:
         FileNotFoundError
             No file at `path`.
         """
-        data = Path(path).read_bytes()
+        return cls.from_bytes(Path(path).read_bytes(), str(path))
+
+    def to_bytes(self) -> bytes:
+        """The snapshot as bytes (header, checksum, payload): what :meth:`save` writes."""
+        with self._lock:
+            payload = self._snapshot_payload()
+        digest = hashlib.sha256(payload).digest()
+        return _HEADER.pack(_SNAPSHOT_MAGIC, _SNAPSHOT_VERSION, len(payload), digest) + payload
+
+    def __reduce__(self):
+        # Pickle (e.g. to ship a replay's state between Dask tasks) through the snapshot.
+        return (World.from_bytes, (self.to_bytes(),))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str = "snapshot") -> World:
+        """Rebuild a world from :meth:`to_bytes` output; SnapshotError if damaged."""
         if len(data) < _HEADER.size:
             raise SnapshotError(f"{path}: truncated snapshot (no header)")
         magic, version, length, digest = _HEADER.unpack_from(data)
