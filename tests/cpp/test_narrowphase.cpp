@@ -157,9 +157,58 @@ void test_batches_broadcast_and_validate() {
     CHECK(validate_shape_batch(hulls, &field).code == ErrorCode::kEmpty);
 }
 
+// Deterministic random pairs of every kind through every query: finite answers and the
+// invariants that tie them together (run under ASan/UBSan with FBSIM_SANITIZE=ON).
+void test_random_pairs_invariants() {
+    std::uint64_t state = 12345;
+    auto uniform = [&state](double lo, double hi) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return lo + (hi - lo) * static_cast<double>(state >> 11) * 0x1.0p-53;
+    };
+    auto vec = [&](double lo, double hi) { return Vec3{uniform(lo, hi), uniform(lo, hi), uniform(lo, hi)}; };
+    std::vector<double> hull_points;
+    auto random_convex = [&](int kind) {
+        const Vec3 c = vec(-1.5, 1.5);
+        switch (kind) {
+            case 0:
+                return make_convex(Obb{c, {uniform(-1, 1), uniform(-1, 1), uniform(-1, 1), uniform(0.1, 1)},
+                                       vec(0.0, 1.0)});
+            case 1:
+                return make_convex(Sphere{c, uniform(0.0, 1.0)});
+            case 2:
+                return make_convex(Capsule{c, c + vec(-1, 1), uniform(0.0, 0.6)});
+            default: {
+                hull_points.clear();
+                const int k = 1 + static_cast<int>(uniform(0, 10));
+                for (int i = 0; i < 3 * k; ++i) hull_points.push_back(uniform(-0.7, 0.7));
+                for (int i = 0; i < k; ++i) {
+                    hull_points[3 * i] += c.x;
+                    hull_points[3 * i + 1] += c.y;
+                    hull_points[3 * i + 2] += c.z;
+                }
+                return make_convex(ConvexHull{hull_points.data(), static_cast<std::size_t>(k)});
+            }
+        }
+    };
+    int bad = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const Convex a = random_convex(i % 3);  // the hull buffer is reused: b may be a hull
+        const Convex b = random_convex((i / 3) % 4);
+        const DistanceResult d = gjk_distance(a, b);
+        const PenetrationResult p = epa_penetration(a, b);
+        const bool ov = convex_overlap(a, b, 0.0);
+        bad += !std::isfinite(d.distance) || !std::isfinite(p.depth) || d.distance < 0 || p.depth < 0;
+        bad += (ov && d.distance > 1e-9) || (d.distance > 1e-9 && p.depth > 0.0);
+        const CastResult r = shapecast(a, vec(-3, 3), b);
+        bad += !(std::isinf(r.t) || (r.t >= 0.0 && r.t <= 1.0));
+    }
+    CHECK(bad == 0);
+}
+
 }  // namespace
 
 int main() {
+    test_random_pairs_invariants();
     test_sat_face_contacts();
     test_sat_edge_edge_and_parallel();
     test_thin_boxes();
