@@ -10,8 +10,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
-from fbsim import geometry
-from fbsim import spatial
+from fbsim import geometry, spatial
 from fbsim._core import version as _core_version
 from fbsim.geometry import (
     MAX_COORDINATE,
@@ -38,12 +37,12 @@ except PackageNotFoundError:  # running from a source tree without metadata
 __all__ = [
     "MAX_COORDINATE",
     "Boxes",
-    "DynamicTree",
-    "SpatialHash",
-    "SweepAndPrune",
     "Capsules",
+    "DynamicTree",
     "Hulls",
+    "SpatialHash",
     "Spheres",
+    "SweepAndPrune",
     "__version__",
     "capsule_to_aabb",
     "geometry",
