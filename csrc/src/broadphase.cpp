@@ -303,6 +303,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     grow(layers_, slots);
     grow(masks_, slots);
     map_.reserve(count_ + count);
+    if (layers || masks) custom_layers_ = true;
     std::vector<std::uint32_t> assigned(count);
     for (std::size_t i = 0; i < count; ++i) {
         std::uint32_t slot;
@@ -368,9 +369,11 @@ void Broadphase::pairs(std::vector<std::int64_t>& out) const {
     candidate_pairs(cand);
     std::vector<PairRow> rows;
     rows.reserve(cand.size() / 2);
+    // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
+    // if some item ever had custom ones (skipping saves two random reads per pair).
     for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
         const std::uint32_t a = cand[i], b = cand[i + 1];
-        if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
+        if (custom_layers_ && !layers_pair(a, b)) continue;
         const std::int64_t ia = ids_[a], ib = ids_[b];
         rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
     }

@@ -189,7 +189,8 @@ class Broadphase {
     /// Default: candidates() of the segment's bounding box.
     virtual void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                                 std::vector<std::uint32_t>& out) const;
-    /// Candidate slot pairs (each unordered pair at most once, a != b), appended as a, b.
+    /// Slot pairs whose exact boxes overlap (the structure tests them; touching counts), each
+    /// unordered pair exactly once, a != b, appended as a, b. Layers are applied by the caller.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
     /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
@@ -220,6 +221,7 @@ class Broadphase {
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
     std::size_t count_ = 0;
+    bool custom_layers_ = false;  // some item has non-default layers/masks: filter pairs
 };
 
 /// Hierarchical loose grid. Level L has cubic cells of side cell_size * 2^L; a box lives in
