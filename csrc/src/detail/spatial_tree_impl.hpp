@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <thread>
 #include <unordered_map>
@@ -30,7 +31,9 @@ namespace fbsim::detail {
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
 /// Splits [0, count) into `workers` contiguous chunks, one std::thread each (the caller runs the
-/// first). Chunks do not share output, so results are identical for any worker count.
+/// first). Chunks do not share output, so results are identical for any worker count. An
+/// exception in any chunk (std::bad_alloc from a huge result) is rethrown here after every
+/// thread has joined, never left to std::terminate.
 template <class Fn>
 void parallel_chunks(std::size_t count, int workers, Fn&& fn) {
     std::size_t w = workers < 1 ? 1 : static_cast<std::size_t>(workers);
@@ -41,14 +44,28 @@ void parallel_chunks(std::size_t count, int workers, Fn&& fn) {
         return;
     }
     std::vector<std::thread> threads;
+    std::vector<std::exception_ptr> errors(w);
     threads.reserve(w - 1);
     const std::size_t step = (count + w - 1) / w;
+    auto guarded = [&fn, &errors](std::size_t t, std::size_t b, std::size_t e) {
+        try {
+            fn(t, b, e);
+        } catch (...) {
+            errors[t] = std::current_exception();
+        }
+    };
     for (std::size_t t = 1; t < w; ++t) {
         const std::size_t b = std::min(count, t * step), e = std::min(count, b + step);
-        threads.emplace_back([&fn, t, b, e] { fn(t, b, e); });
+        try {
+            threads.emplace_back(guarded, t, b, e);
+        } catch (...) {  // could not start a thread: run that chunk here instead
+            guarded(t, b, e);
+        }
     }
-    fn(0, 0, std::min(count, step));
+    guarded(0, 0, std::min(count, step));
     for (auto& th : threads) th.join();
+    for (auto& err : errors)
+        if (err) std::rethrow_exception(err);
 }
 
 // Insertion sort for the <= 8 child entries of one node: cheaper than std::sort at this size.
@@ -139,15 +156,17 @@ struct TreeImpl {
         const double* hi() const { return kBoxes ? v + D : v; }
     };
 
-    struct Node {
-        double center[D];
-        double half = 0.0;  // cubic cell: center +- half on every axis
-        double blo[D];      // conservative bounds of every item in the subtree (grown)
+    // Field order matters: queries test a child with blo, bhi, count and first_child only, and
+    // in 3D those are exactly the first 64-byte cache line of an aligned node.
+    struct alignas(64) Node {
+        double blo[D];  // conservative bounds of every item in the subtree (grown)
         double bhi[D];
+        std::int64_t count = 0;         // items in the subtree
         std::int32_t first_child = -1;  // children are a block of kChildren nodes
         std::int32_t parent = -1;
-        std::int64_t count = 0;  // items in the subtree
         std::vector<Entry> items;
+        double center[D];
+        double half = 0.0;  // cubic cell: center +- half on every axis
 
         bool leaf() const { return first_child < 0; }
         void clear_bounds() {
