@@ -399,3 +399,18 @@ def test_public_names_exported():
         "load_movingai_scen",
     ):
         assert callable(getattr(pf, name))
+
+
+def test_concurrent_callers_get_sequential_results(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    grid = _random_grid(rng, (80, 80), 0.25, False)
+    free = np.argwhere(grid)
+    starts, goals = free[rng.choice(len(free), 40)], free[rng.choice(len(free), 40)]
+    want = pf.astar_many(grid, starts, goals)
+    with ThreadPoolExecutor(4) as ex:
+        futures = [
+            ex.submit(pf.astar_many, grid, starts, goals, 8, m, 2) for m in ("astar", "jps") * 3
+        ]
+        for f in futures:
+            np.testing.assert_allclose(f.result(), want, rtol=1e-12)

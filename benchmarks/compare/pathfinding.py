@@ -75,6 +75,12 @@ def random_grid_section(repeats: int, lines: list[str]) -> None:
         impls["pyastar2d (corner cutting)"] = lambda: pyastar2d.astar_path(
             w, (0, 0), goal, allow_diagonal=True
         )
+    if pyastar2d is not None:
+        # The same problem for both: 4-connected moves have no corner rule.
+        impls["fbsim astar, 4-connected"] = lambda: pf.astar(grid, (0, 0), goal, connectivity=4)
+        impls["pyastar2d, 4-connected"] = lambda: pyastar2d.astar_path(
+            w, (0, 0), goal, allow_diagonal=False
+        )
     med = alternate(impls, repeats)
     _, cost = pf.astar(grid, (0, 0), goal)
     _, exp_a = pf.astar_many(grid, [(0, 0)], [goal], return_expansions=True)
@@ -82,13 +88,17 @@ def random_grid_section(repeats: int, lines: list[str]) -> None:
     lines += [
         "## 1024 x 1024 grid, 20% random obstacles, corner to corner",
         "",
-        f"Optimal cost (no corner cutting) {cost:.4f}; expansions: A* {exp_a[0]}, JPS {exp_j[0]}.",
+        f"Optimal cost (no corner cutting) {cost:.4f}; expansions: A* {exp_a[0]}, JPS {exp_j[0]}. "
+        "pyastar2d's 8-connected search cuts corners: on this grid its near-diagonal path lets "
+        "the octile heuristic guide it almost straight to the goal, while the exact problem "
+        "forces detours around every pair of diagonal obstacles, so its 8-connected time is not "
+        "comparable; the 4-connected rows are the same problem for both.",
         "",
-        "| implementation | median ms | pyastar2d time / this |",
+        "| implementation | median ms | pyastar2d time / this (same connectivity) |",
         "| --- | ---: | ---: |",
     ]
-    ref = med.get("pyastar2d (corner cutting)")
     for k, v in med.items():
+        ref = med.get("pyastar2d, 4-connected" if "4-conn" in k else "pyastar2d (corner cutting)")
         ratio = f"{ref / v:.2f}" if ref else "n/a"
         lines.append(f"| {k} | {v * 1e3:.2f} | {ratio} |")
     lines.append("")
