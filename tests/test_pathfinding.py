@@ -225,6 +225,16 @@ def test_warframe_3d_sample_matches_optimal(warframe):
     assert check_path(grid[sub], path - path.min(0), 26) == pytest.approx(cost)
 
 
+@pytest.mark.slow
+def test_warframe_3d_random_rows_match_optimal(warframe):
+    grid, rows = warframe
+    pick = np.random.default_rng(11).choice(len(rows), 12, replace=False)
+    starts = np.stack([rows["sz"], rows["sy"], rows["sx"]], 1)[pick]
+    goals = np.stack([rows["gz"], rows["gy"], rows["gx"]], 1)[pick]
+    costs = pf.astar_many(grid, starts, goals, connectivity=26, workers=-1)
+    np.testing.assert_allclose(costs, rows["optimal"][pick], rtol=1e-5)
+
+
 # ---------------------------------------------------------------- random grids vs scipy
 
 
@@ -399,3 +409,18 @@ def test_public_names_exported():
         "load_movingai_scen",
     ):
         assert callable(getattr(pf, name))
+
+
+def test_concurrent_callers_get_sequential_results(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    grid = _random_grid(rng, (80, 80), 0.25, False)
+    free = np.argwhere(grid)
+    starts, goals = free[rng.choice(len(free), 40)], free[rng.choice(len(free), 40)]
+    want = pf.astar_many(grid, starts, goals)
+    with ThreadPoolExecutor(4) as ex:
+        futures = [
+            ex.submit(pf.astar_many, grid, starts, goals, 8, m, 2) for m in ("astar", "jps") * 3
+        ]
+        for f in futures:
+            np.testing.assert_allclose(f.result(), want, rtol=1e-12)

@@ -243,3 +243,16 @@ def test_voxelize_bad_arguments():
     )
     assert empty.shape == (2, 3, 4)
     assert not empty.any()
+
+
+def test_core_walkable_checks_sizes():
+    from fbsim import _core
+
+    occ = np.zeros((2, 2, 2), bool)
+    out = np.zeros_like(occ)
+    with pytest.raises(ValueError, match="cell_size must be finite, > 0"):
+        _core.walkable_voxels(occ, out, 0.0, 0.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="step_height must be finite, >= 0"):
+        _core.walkable_voxels(occ, out, 1.0, 0.0, 1.0, float("nan"))
+    with pytest.raises(ValueError, match="too large"):
+        _core.walkable_voxels(occ, out, 1e-9, 0.0, 1e6, 0.0)

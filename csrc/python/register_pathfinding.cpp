@@ -136,7 +136,7 @@ std::vector<std::int64_t> cells_arg(const GridView& g, py::handle obj, const cha
             const std::int64_t v = p[i * static_cast<std::size_t>(g.ndim) + static_cast<std::size_t>(k)];
             txt += (k ? ", " : "") + std::to_string(v);
             if (v < 0 || v >= dims[k + off]) inside = false;
-            f = f * dims[k + off] + v;
+            if (inside) f = f * dims[k + off] + v;  // only in-range values: no overflow
         }
         const std::string where = single ? std::string(name) : std::string(name) + "[" + std::to_string(i) + "]";
         if (!inside) {
@@ -318,6 +318,19 @@ void walkable_voxels_py(py::array_t<bool> solid, py::array_t<bool> out, double c
     }
     for (int d = 0; d < 3; ++d)
         if (solid.shape(d) != out.shape(d)) throw py::value_error("out must have the shape of solid");
+    const double sizes[] = {cell_size, agent_radius, agent_height, step_height};
+    const char* names[] = {"cell_size", "agent_radius", "agent_height", "step_height"};
+    for (int k = 0; k < 4; ++k) {
+        const bool positive = k == 0 || k == 2;
+        if (!(sizes[k] <= kMaxCoordinate) || !(positive ? sizes[k] > 0.0 : sizes[k] >= 0.0)) {
+            throw py::value_error(std::string(names[k]) + " must be finite, " +
+                                  (positive ? "> 0" : ">= 0") + " and <= 1e6");
+        }
+    }
+    if (agent_height / cell_size > 1e9 || agent_radius / cell_size > 1e9 ||
+        step_height / cell_size > 1e9) {
+        throw py::value_error("agent sizes are too large for cell_size (more than 1e9 cells)");
+    }
     const AgentCells agent = agent_cells(cell_size, agent_radius, agent_height, step_height);
     std::int64_t lo[3] = {0, 0, 0}, hi[3] = {solid.shape(0), solid.shape(1), solid.shape(2)};
     if (!lo_obj.is_none()) {
