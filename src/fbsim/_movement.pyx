@@ -102,6 +102,8 @@ cdef enum: NCHK = 5
 cdef enum: INT64_MAX = 9223372036854775807
 
 # Bits of the per-row `support` input.
+# Times beyond 1e15 s (3e7 years) are rejected: at that magnitude float64 steps are 0.125 s.
+cdef double MAX_TIME = 1e15
 cdef enum: SUP_TIGHT = 1
 cdef enum: SUP_REJUMP = 2
 
@@ -262,7 +264,8 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
             # is read, so a NaN can never enter a counter.
             if not (isfinite(p[0]) and isfinite(p[1]) and isfinite(p[2]) and isfinite(ct[i])
                     and isfinite(st[i])) or fabs(p[0]) > cfg[C_MAXC] or \
-                    fabs(p[1]) > cfg[C_MAXC] or fabs(p[2]) > cfg[C_MAXC]:
+                    fabs(p[1]) > cfg[C_MAXC] or fabs(p[2]) > cfg[C_MAXC] or \
+                    fabs(ct[i]) > MAX_TIME or fabs(st[i]) > MAX_TIME:
                 reason[i] = R_INVALID
                 continue
             first = state[s, S_HAS_CT] == 0.0
