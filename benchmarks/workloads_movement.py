@@ -55,13 +55,12 @@ class TickDriver:
 
     def batch(self):
         t = (self.k + 1) * TICK
-        b = {
+        return {
             "player_id": self.ids,
             "position": self.positions[self.k % self.period],
             "client_time": self.clock + t,
             "server_time": t + self.latency,
         }
-        return b
 
     def tick(self):
         r = self.checker.step(self.batch())

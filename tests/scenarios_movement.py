@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# ruff: noqa: ARG001  (controllers share one signature and ignore what they do not use)
 """Generated movement traces with a network model, and a runner that feeds a MovementChecker.
 
 Client: 60 Hz physics in Roblox units (walk 16 studs/s, jump 7.2 studs, gravity 196.2,
@@ -84,7 +85,7 @@ class Net:
 class Client:
     """A player's client physics. ``speed`` and ``heading`` are set by the controller."""
 
-    def __init__(self, world: BoxWorld, spawn, time_scale: float = 1.0):
+    def __init__(self, world: BoxWorld, spawn):
         self.world = world
         self.p = np.array(spawn, dtype=float)
         self.vy = 0.0
@@ -174,7 +175,7 @@ def simulate(
     ct = clock_offset
     next_send = 0.0
     sends_t, sends_p, sends_c = [], [], []
-    steps = int(round(duration / PHYS))
+    steps = round(duration / PHYS)
     for _ in range(steps):
         rate = clock_rate(t) if clock_rate else 1.0
         while client_effects and client_effects[0][0] <= t:
@@ -436,9 +437,7 @@ def _ledges(rng, pid=1):
     w = BoxWorld()
     for k in range(6):
         w.add((k * 20 - 2, 0, -50), (k * 20 + 10, 10 - k, 50))
-    return [
-        simulate("ledges", pid, w, (0, 10, 0), 9, straight(WALK), rng, Net.random(rng, 9))
-    ], w
+    return [simulate("ledges", pid, w, (0, 10, 0), 9, straight(WALK), rng, Net.random(rng, 9))], w
 
 
 @honest("server_teleport_and_respawn")

@@ -79,7 +79,8 @@ def test_non_finite_values_stay_valid_json(tmp_path):
     log = AuditLog(tmp_path / "a.jsonl")
     log.write([{**event(1), "measured": math.nan, "allowed": math.inf}])
     row = read_all(log)[0]
-    assert row["measured"] == "nan" and row["allowed"] == "inf"
+    assert row["measured"] == "nan"
+    assert row["allowed"] == "inf"
 
 
 def test_bad_arguments():
@@ -89,7 +90,7 @@ def test_bad_arguments():
         AuditLog(callback=5)
     with pytest.raises(ValueError, match="max_bytes"):
         AuditLog(callback=print, max_bytes=0)
-    log = AuditLog(callback=lambda e: None)
+    log = AuditLog(callback=lambda _e: None)
     with pytest.raises(TypeError, match="mappings"):
         log.write([5])
     with pytest.raises(TypeError):
@@ -100,7 +101,8 @@ def test_ban_appeal_lifecycle(tmp_path):
     log = AuditLog(tmp_path / "a.jsonl")
     bans = BanRegistry(log)
     rec = bans.ban(7, 10.0, "speed", ["c-1", "c-2"])
-    assert bans.is_banned(7) and rec.appeal == AppealState.NONE
+    assert bans.is_banned(7)
+    assert rec.appeal == AppealState.NONE
     with pytest.raises(ValueError, match="NONE"):
         bans.resolve_appeal(rec.ban_id, upheld=True, time=11.0)
     bans.open_appeal(rec.ban_id, 11.0, "it was lag")
@@ -108,8 +110,9 @@ def test_ban_appeal_lifecycle(tmp_path):
     with pytest.raises(ValueError, match="OPEN"):
         bans.open_appeal(rec.ban_id, 12.0)
     bans.resolve_appeal(rec.ban_id, upheld=True, time=13.0)
-    assert bans.is_banned(7) and rec.appeal == AppealState.UPHELD
-    with pytest.raises(ValueError):
+    assert bans.is_banned(7)
+    assert rec.appeal == AppealState.UPHELD
+    with pytest.raises(ValueError, match="UPHELD"):
         bans.resolve_appeal(rec.ban_id, upheld=False, time=14.0)
     rec2 = bans.ban(8, 20.0, "fly", ["c-9"])
     bans.open_appeal(rec2.ban_id, 21.0)

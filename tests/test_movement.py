@@ -61,7 +61,8 @@ def test_config_derives_from_roblox_model():
     assert c.speed_buffer == pytest.approx(WALK / 8)
     # The plan's table is a preset, not the default.
     p = MovementConfig.enterprise_plan()
-    assert p.walk_speed == 50.0 and p.max_gap == 5.0
+    assert p.walk_speed == 50.0
+    assert p.max_gap == 5.0
     assert p.walk_speed * 1.0 + p.teleport_excess == 100.0  # maxDistance 100 in 1 s
     assert c.walk_speed != p.walk_speed
 
@@ -235,7 +236,8 @@ def test_timer_fast_clock_is_dropped():
             assert r.accepted[0]
         elif r.reason[0] == Reason.TIMER and flagged is None:
             flagged = real
-    assert flagged is not None and flagged - 3 < 0.25  # 0.15 s lead at 1 s/s
+    assert flagged is not None
+    assert flagged - 3 < 0.25
 
 
 def test_grant_speed_allows_boost_until_expiry_plus_grace():
@@ -350,7 +352,8 @@ def test_server_time_going_backwards_is_rejected():
 def test_empty_batch():
     m = MovementChecker()
     r = m.step(batch(np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(0)))
-    assert r.accepted.shape == (0,) and r.accepted.dtype == bool
+    assert r.accepted.shape == (0,)
+    assert r.accepted.dtype == bool
     assert r.setback.shape == (0, 3)
     assert r.reason.shape == (0,)
     assert r.levels.shape == (0, 5)
@@ -414,7 +417,8 @@ def test_add_players_all_or_nothing():
         m.add_players([2, 1], [[0, 0, 0], [0, 0, 0]], 0.0)
     with pytest.raises(ValueError, match="positions"):
         m.add_players([2, 3], [[0, 0, 0], [np.nan, 0, 0]], 0.0)
-    assert len(m) == 1 and 2 not in m
+    assert len(m) == 1
+    assert 2 not in m
 
 
 # -- violations, actions, audit and bans ----------------------------------------------------
@@ -435,11 +439,14 @@ def test_persistent_cheater_is_kicked_then_banned_with_evidence(tmp_path):
         assert r.actions[1] == Action.NONE
     assert Action.KICK in actions
     assert actions[-1] == Action.BAN
-    assert m.bans.is_banned(5) and not m.bans.is_banned(6)
+    assert m.bans.is_banned(5)
+    assert not m.bans.is_banned(6)
     ban = m.bans.for_player(5)[0]
     assert ban.reason == Check.TELEPORT.name.lower()
     assert len(ban.evidence) >= MovementConfig().ban_min_events
-    lines = [__import__("json").loads(s) for s in (tmp_path / "audit.jsonl").read_text().split("\n") if s]
+    lines = [
+        __import__("json").loads(s) for s in (tmp_path / "audit.jsonl").read_text().split("\n") if s
+    ]
     ids = {e["correlation_id"] for e in lines}
     assert set(ban.evidence) <= ids  # the evidence is in the log
     for e in lines:
@@ -469,10 +476,12 @@ def test_audit_events_match_violations():
     m = MovementChecker(audit=fbsim.AuditLog(callback=events.append))
     m.add_players([1, 2], np.zeros((2, 3)), 0.0)
     r = m.step(batch([1, 2], [[50, 0, 0], [0.1, 0, 0]], [0.05, 0.05]))
-    assert r.correlation_id[0] and not r.correlation_id[1]
+    assert r.correlation_id[0]
+    assert not r.correlation_id[1]
     assert len(events) == 1
     ev = events[0]
-    assert ev["player"] == 1 and ev["check"] == "teleport"
+    assert ev["player"] == 1
+    assert ev["check"] == "teleport"
     assert ev["correlation_id"] == r.correlation_id[0]
     assert ev["measured"] == pytest.approx(50.0)
     assert ev["allowed"] == pytest.approx(WALK * 0.1 * 1.02)  # first packet: 0.1 s since add
@@ -518,7 +527,8 @@ def test_rapid_flood_is_stopped_immediately():
     t = np.arange(600) / 600.0  # 600 requests/s for 1 s
     ok = r.allow(np.full(600, 9), "place", t)
     first_denied = t[np.argmin(ok)]
-    assert not ok.all() and first_denied < 0.15
+    assert not ok.all()
+    assert first_denied < 0.15
     assert ok.sum() <= 60 + 25 * 1.0 + 1
 
 

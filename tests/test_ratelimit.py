@@ -54,7 +54,7 @@ def test_fast_builder_passes_and_hundreds_per_second_are_stopped():
 def test_enterprise_preset_is_the_plans_table():
     assert ENTERPRISE_PLAN_RULES["action"] == Rule(rate=2.0, burst=10)  # 10 per 5 s
     assert ENTERPRISE_PLAN_RULES["requests"] == Rule(rate=2.0, burst=20)  # 20 per 10 s
-    assert ENTERPRISE_PLAN_DUPLICATION == Rule(rate=5 / 60, burst=5)  # 5 per 60 s
+    assert Rule(rate=5 / 60, burst=5) == ENTERPRISE_PLAN_DUPLICATION  # 5 per 60 s
     r = RateLimiter(ENTERPRISE_PLAN_RULES)
     ok = r.allow(np.full(11, 1), "action", np.zeros(11))
     assert ok.sum() == 10
@@ -125,10 +125,12 @@ def test_bad_ids_and_actions():
 def test_empty_input():
     r = RateLimiter()
     out = r.allow(np.zeros(0, dtype=np.int64), "place", np.zeros(0))
-    assert out.shape == (0,) and out.dtype == bool
+    assert out.shape == (0,)
+    assert out.dtype == bool
     d = DuplicationDetector()
     out = d.observe(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0.0)
-    assert out.shape == (0,) and out.dtype == bool
+    assert out.shape == (0,)
+    assert out.dtype == bool
 
 
 def test_remove_players_resets_buckets():

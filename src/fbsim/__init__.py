@@ -12,6 +12,7 @@ from importlib.metadata import version as _dist_version
 
 from fbsim import geometry
 from fbsim._core import version as _core_version
+from fbsim.audit import AppealState, AuditLog, BanRecord, BanRegistry
 from fbsim.geometry import (
     MAX_COORDINATE,
     Boxes,
@@ -26,7 +27,6 @@ from fbsim.geometry import (
     sphere_to_aabb,
     transform_points,
 )
-from fbsim.audit import AppealState, AuditLog, BanRecord, BanRegistry
 from fbsim.movement import (
     Action,
     Check,
@@ -47,10 +47,25 @@ except PackageNotFoundError:  # running from a source tree without metadata
 
 __all__ = [
     "MAX_COORDINATE",
+    "Action",
+    "AppealState",
+    "AuditLog",
+    "BanRecord",
+    "BanRegistry",
     "Boxes",
     "Capsules",
+    "Check",
+    "CollisionQueries",
+    "DuplicationDetector",
     "Hulls",
+    "MovementChecker",
+    "MovementConfig",
+    "RateLimiter",
+    "Reason",
+    "Rule",
+    "ServerMoveKind",
     "Spheres",
+    "StepResult",
     "__version__",
     "capsule_to_aabb",
     "geometry",
@@ -60,19 +75,4 @@ __all__ = [
     "quat_to_matrix",
     "sphere_to_aabb",
     "transform_points",
-    "AppealState",
-    "AuditLog",
-    "BanRecord",
-    "BanRegistry",
-    "Action",
-    "Check",
-    "CollisionQueries",
-    "MovementChecker",
-    "MovementConfig",
-    "Reason",
-    "ServerMoveKind",
-    "StepResult",
-    "DuplicationDetector",
-    "RateLimiter",
-    "Rule",
 ]

@@ -353,9 +353,7 @@ class MovementChecker:
         self._ref = grow(None if first else self._ref, (cap, 3), np.float64)
         self._pend = grow(None if first else self._pend, (cap, 3), np.float64)
         self._state = grow(None if first else self._state, (cap, ns), np.float64)
-        self._levels = grow(
-            None if first else self._levels, (cap, _movement.N_CHECKS), np.float64
-        )
+        self._levels = grow(None if first else self._levels, (cap, _movement.N_CHECKS), np.float64)
         self._counters = grow(None if first else self._counters, (cap, 2), np.int64)
         self._cap = cap
 
