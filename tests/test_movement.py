@@ -543,3 +543,70 @@ def test_population_false_positive_rate():
     ub = S.clopper_pearson_upper(k, n)
     print(f"\nhonest population: {k}/{n} traces flagged, 95% upper bound {ub:.4f}")
     assert k == 0
+
+
+# -- the oracle itself, against sampling ------------------------------------------------------
+
+
+def _capsule_box_distance_sampled(feet, lo, hi, radius=1.0, height=5.0, k=60):
+    """Distance from the capsule axis to the box minus the radius, by sampling the axis."""
+    ys = np.linspace(radius, height - radius, k)
+    pts = feet[None] + np.column_stack([np.zeros(k), ys, np.zeros(k)])
+    d = np.maximum(np.maximum(lo - pts, 0.0), pts - hi)
+    return float(np.sqrt((d * d).sum(axis=1)).min()) - radius
+
+
+@given(
+    st.tuples(st.floats(-6, 6), st.floats(0, 6), st.floats(-6, 6)),
+    st.tuples(st.floats(-6, 6), st.floats(0, 6), st.floats(-6, 6)),
+)
+def test_oracle_sweep_is_conservative_against_sampling(a, b):
+    lo, hi = np.array([-1.0, 1.0, -1.0]), np.array([1.0, 3.0, 1.0])
+    w = BoxWorld([(*lo, *hi)])
+    start, end = np.array([a]), np.array([b])
+    toi, _ = w.sweep(start, end, 1.0, 5.0)
+    ts = np.linspace(0, 1, 201)
+    dist = [_capsule_box_distance_sampled(start[0] + t * (end[0] - start[0]), lo, hi) for t in ts]
+    hit_sampled = [t for t, d in zip(ts, dist, strict=True) if d < -1e-6]
+    if hit_sampled:
+        # The true capsule overlaps the box: the oracle (square-edged, so conservative) must
+        # report a hit no later than the first sampled overlap.
+        assert toi[0] <= hit_sampled[0] + 1e-9
+    if not np.isfinite(toi[0]):
+        assert not hit_sampled
+
+
+def test_oracle_supported_is_exact_sphere_distance():
+    w = BoxWorld([(0, 0, 0, 2, 2, 2)])
+    feet = np.array(
+        [[1, 2.0, 1], [1, 2.2, 1], [2.5, 2.0, 1], [2.3, 1.96, 1], [3.0, 2.5, 1], [10, 0.04, 10]]
+    )
+    got = w.supported(feet, 1.0, 0.05)
+    # Sphere centre feet + (0, 1, 0); supported iff its distance to the box is <= 1.05:
+    # 1.0, 1.2, hypot(0.5, 1) = 1.118, hypot(0.3, 0.96) = 1.006, hypot(1, 1.5); ground y 0.04.
+    assert got.tolist() == [True, False, False, True, False, True]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-1, 3),
+            st.sampled_from([0.0, 1.0, -5.0, 1e7, np.nan, np.inf, 40.0, 3.0]),
+            st.sampled_from([0.0, 0.05, -1.0, np.nan, 1e16, 0.5, 2.0]),
+        ),
+        max_size=25,
+    )
+)
+def test_hostile_batches_never_corrupt_state(rows):
+    m = MovementChecker(collision=BoxWorld([(10, 0, 10, 12, 4, 12)]))
+    m.add_players([0, 1, 2, 3], np.zeros((4, 3)), 0.0)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    pos = np.array([[r[1], abs(r[1]) % 7, r[1]] for r in rows]).reshape(-1, 3)
+    ct = np.array([r[2] for r in rows])
+    r = m.step(batch(ids, pos, ct, np.where(np.isfinite(ct), np.abs(ct), ct)))
+    assert len(r.reason) == len(rows)
+    lv = m.levels([0, 1, 2, 3])
+    assert np.isfinite(lv).all()
+    assert (lv >= 0).all()
+    assert np.isfinite(m.positions([0, 1, 2, 3])).all()
+    assert not np.isnan(m._state[: len(m)]).any()
