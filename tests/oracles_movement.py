@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# ruff: noqa: ARG002  (protocol methods keep the protocol's full signature)
 """Brute-force CollisionQueries over axis-aligned boxes + the ground plane (pure numpy).
 
 Shares no code with fbsim. The vertical capsule (feet p, radius r, height h) is its axis
@@ -65,9 +66,7 @@ class BoxWorld:
             c = feet + np.array([0.0, radius, 0.0])
             reach = radius + tolerance
             # Cull by bounds, then the exact sphere-box distance on the candidates.
-            near = ((c[:, None] >= lo[None] - reach) & (c[:, None] <= hi[None] + reach)).all(
-                axis=2
-            )
+            near = ((c[:, None] >= lo[None] - reach) & (c[:, None] <= hi[None] + reach)).all(axis=2)
             rows, boxes = np.nonzero(near)
             if len(rows):
                 d = np.maximum(np.maximum(lo[boxes] - c[rows], 0.0), c[rows] - hi[boxes])

@@ -61,7 +61,8 @@ def test_config_derives_from_roblox_model():
     assert c.speed_buffer == pytest.approx(WALK / 8)
     # The plan's table is a preset, not the default.
     p = MovementConfig.enterprise_plan()
-    assert p.walk_speed == 50.0 and p.max_gap == 5.0
+    assert p.walk_speed == 50.0
+    assert p.max_gap == 5.0
     assert p.walk_speed * 1.0 + p.teleport_excess == 100.0  # maxDistance 100 in 1 s
     assert c.walk_speed != p.walk_speed
 
@@ -235,7 +236,8 @@ def test_timer_fast_clock_is_dropped():
             assert r.accepted[0]
         elif r.reason[0] == Reason.TIMER and flagged is None:
             flagged = real
-    assert flagged is not None and flagged - 3 < 0.25  # 0.15 s lead at 1 s/s
+    assert flagged is not None
+    assert flagged - 3 < 0.25
 
 
 def test_grant_speed_allows_boost_until_expiry_plus_grace():
@@ -350,7 +352,8 @@ def test_server_time_going_backwards_is_rejected():
 def test_empty_batch():
     m = MovementChecker()
     r = m.step(batch(np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(0)))
-    assert r.accepted.shape == (0,) and r.accepted.dtype == bool
+    assert r.accepted.shape == (0,)
+    assert r.accepted.dtype == bool
     assert r.setback.shape == (0, 3)
     assert r.reason.shape == (0,)
     assert r.levels.shape == (0, 5)
@@ -414,7 +417,8 @@ def test_add_players_all_or_nothing():
         m.add_players([2, 1], [[0, 0, 0], [0, 0, 0]], 0.0)
     with pytest.raises(ValueError, match="positions"):
         m.add_players([2, 3], [[0, 0, 0], [np.nan, 0, 0]], 0.0)
-    assert len(m) == 1 and 2 not in m
+    assert len(m) == 1
+    assert 2 not in m
 
 
 # -- violations, actions, audit and bans ----------------------------------------------------
@@ -435,11 +439,14 @@ def test_persistent_cheater_is_kicked_then_banned_with_evidence(tmp_path):
         assert r.actions[1] == Action.NONE
     assert Action.KICK in actions
     assert actions[-1] == Action.BAN
-    assert m.bans.is_banned(5) and not m.bans.is_banned(6)
+    assert m.bans.is_banned(5)
+    assert not m.bans.is_banned(6)
     ban = m.bans.for_player(5)[0]
     assert ban.reason == Check.TELEPORT.name.lower()
     assert len(ban.evidence) >= MovementConfig().ban_min_events
-    lines = [__import__("json").loads(s) for s in (tmp_path / "audit.jsonl").read_text().split("\n") if s]
+    lines = [
+        __import__("json").loads(s) for s in (tmp_path / "audit.jsonl").read_text().split("\n") if s
+    ]
     ids = {e["correlation_id"] for e in lines}
     assert set(ban.evidence) <= ids  # the evidence is in the log
     for e in lines:
@@ -469,10 +476,12 @@ def test_audit_events_match_violations():
     m = MovementChecker(audit=fbsim.AuditLog(callback=events.append))
     m.add_players([1, 2], np.zeros((2, 3)), 0.0)
     r = m.step(batch([1, 2], [[50, 0, 0], [0.1, 0, 0]], [0.05, 0.05]))
-    assert r.correlation_id[0] and not r.correlation_id[1]
+    assert r.correlation_id[0]
+    assert not r.correlation_id[1]
     assert len(events) == 1
     ev = events[0]
-    assert ev["player"] == 1 and ev["check"] == "teleport"
+    assert ev["player"] == 1
+    assert ev["check"] == "teleport"
     assert ev["correlation_id"] == r.correlation_id[0]
     assert ev["measured"] == pytest.approx(50.0)
     assert ev["allowed"] == pytest.approx(WALK * 0.1 * 1.02)  # first packet: 0.1 s since add
@@ -490,24 +499,27 @@ def _run(make, seed):
     return traces[0], S.run(traces, m, world=world, **kw)[traces[0].pid]
 
 
+SLOW_SEEDS = [pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, 7)]
+
+
+@pytest.mark.parametrize("seed", [1, *SLOW_SEEDS])
 @pytest.mark.parametrize("name", sorted(S.HONEST))
-def test_honest_scenario_never_flagged(name):
-    for seed in (1, 2):
-        _tr, o = _run(S.HONEST[name], seed)
-        assert o.rows > 100
-        assert not o.flagged, (name, seed, o.flags[:3], o.actions[:3])
+def test_honest_scenario_never_flagged(name, seed):
+    _tr, o = _run(S.HONEST[name], seed)
+    assert o.rows > 100
+    assert not o.flagged, (name, seed, o.flags[:3], o.actions[:3])
 
 
+@pytest.mark.parametrize("seed", [1, *SLOW_SEEDS])
 @pytest.mark.parametrize("name", sorted(S.CHEATS))
-def test_cheater_flagged_within_bound(name):
+def test_cheater_flagged_within_bound(name, seed):
     make, bound = S.CHEATS[name]
-    for seed in (1, 2):
-        tr, o = _run(make, seed)
-        lat = o.latency()
-        assert lat is not None, (name, seed)
-        # "Immediately" = the first packet carrying the cheat (latency 0).
-        assert lat <= bound + 1e-9, (name, seed, lat)
-        assert not [f for f in o.flags if f[0] < o.first_cheat_arrival - 1e-9], "flag before cheat"
+    _tr, o = _run(make, seed)
+    lat = o.latency()
+    assert lat is not None, (name, seed)
+    # "Immediately" = the first packet carrying the cheat (latency 0).
+    assert lat <= bound + 1e-9, (name, seed, lat)
+    assert not [f for f in o.flags if f[2] < o.first_cheat_send - 1e-9], "flag before cheat"
 
 
 def test_rapid_flood_is_stopped_immediately():
@@ -515,7 +527,8 @@ def test_rapid_flood_is_stopped_immediately():
     t = np.arange(600) / 600.0  # 600 requests/s for 1 s
     ok = r.allow(np.full(600, 9), "place", t)
     first_denied = t[np.argmin(ok)]
-    assert not ok.all() and first_denied < 0.15
+    assert not ok.all()
+    assert first_denied < 0.15
     assert ok.sum() <= 60 + 25 * 1.0 + 1
 
 
@@ -530,3 +543,70 @@ def test_population_false_positive_rate():
     ub = S.clopper_pearson_upper(k, n)
     print(f"\nhonest population: {k}/{n} traces flagged, 95% upper bound {ub:.4f}")
     assert k == 0
+
+
+# -- the oracle itself, against sampling ------------------------------------------------------
+
+
+def _capsule_box_distance_sampled(feet, lo, hi, radius=1.0, height=5.0, k=60):
+    """Distance from the capsule axis to the box minus the radius, by sampling the axis."""
+    ys = np.linspace(radius, height - radius, k)
+    pts = feet[None] + np.column_stack([np.zeros(k), ys, np.zeros(k)])
+    d = np.maximum(np.maximum(lo - pts, 0.0), pts - hi)
+    return float(np.sqrt((d * d).sum(axis=1)).min()) - radius
+
+
+@given(
+    st.tuples(st.floats(-6, 6), st.floats(0, 6), st.floats(-6, 6)),
+    st.tuples(st.floats(-6, 6), st.floats(0, 6), st.floats(-6, 6)),
+)
+def test_oracle_sweep_is_conservative_against_sampling(a, b):
+    lo, hi = np.array([-1.0, 1.0, -1.0]), np.array([1.0, 3.0, 1.0])
+    w = BoxWorld([(*lo, *hi)])
+    start, end = np.array([a]), np.array([b])
+    toi, _ = w.sweep(start, end, 1.0, 5.0)
+    ts = np.linspace(0, 1, 201)
+    dist = [_capsule_box_distance_sampled(start[0] + t * (end[0] - start[0]), lo, hi) for t in ts]
+    hit_sampled = [t for t, d in zip(ts, dist, strict=True) if d < -1e-6]
+    if hit_sampled:
+        # The true capsule overlaps the box: the oracle (square-edged, so conservative) must
+        # report a hit no later than the first sampled overlap.
+        assert toi[0] <= hit_sampled[0] + 1e-9
+    if not np.isfinite(toi[0]):
+        assert not hit_sampled
+
+
+def test_oracle_supported_is_exact_sphere_distance():
+    w = BoxWorld([(0, 0, 0, 2, 2, 2)])
+    feet = np.array(
+        [[1, 2.0, 1], [1, 2.2, 1], [2.5, 2.0, 1], [2.3, 1.96, 1], [3.0, 2.5, 1], [10, 0.04, 10]]
+    )
+    got = w.supported(feet, 1.0, 0.05)
+    # Sphere centre feet + (0, 1, 0); supported iff its distance to the box is <= 1.05:
+    # 1.0, 1.2, hypot(0.5, 1) = 1.118, hypot(0.3, 0.96) = 1.006, hypot(1, 1.5); ground y 0.04.
+    assert got.tolist() == [True, False, False, True, False, True]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-1, 3),
+            st.sampled_from([0.0, 1.0, -5.0, 1e7, np.nan, np.inf, 40.0, 3.0]),
+            st.sampled_from([0.0, 0.05, -1.0, np.nan, 1e16, 0.5, 2.0]),
+        ),
+        max_size=25,
+    )
+)
+def test_hostile_batches_never_corrupt_state(rows):
+    m = MovementChecker(collision=BoxWorld([(10, 0, 10, 12, 4, 12)]))
+    m.add_players([0, 1, 2, 3], np.zeros((4, 3)), 0.0)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    pos = np.array([[r[1], abs(r[1]) % 7, r[1]] for r in rows]).reshape(-1, 3)
+    ct = np.array([r[2] for r in rows])
+    r = m.step(batch(ids, pos, ct, np.where(np.isfinite(ct), np.abs(ct), ct)))
+    assert len(r.reason) == len(rows)
+    lv = m.levels([0, 1, 2, 3])
+    assert np.isfinite(lv).all()
+    assert (lv >= 0).all()
+    assert np.isfinite(m.positions([0, 1, 2, 3])).all()
+    assert not np.isnan(m._state[: len(m)]).any()

@@ -102,6 +102,8 @@ cdef enum: NCHK = 5
 cdef enum: INT64_MAX = 9223372036854775807
 
 # Bits of the per-row `support` input.
+# Times beyond 1e15 s (3e7 years) are rejected: at that magnitude float64 steps are 0.125 s.
+cdef double MAX_TIME = 1e15
 cdef enum: SUP_TIGHT = 1
 cdef enum: SUP_REJUMP = 2
 
@@ -240,7 +242,7 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
     cdef double out_a[8]
     cdef double out_b[8]
     cdef double dt_s, dt_c, dt_eff, k, o, ref, lead, vmax, allowed_h, s_air, v_launch
-    cdef double ground_y, level
+    cdef double ground_y, level, t_move
     cdef int code_a, code_b, code, chk, sup
     cdef bint first, use_b, fresh_air
     cdef double* chosen
@@ -262,7 +264,8 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
             # is read, so a NaN can never enter a counter.
             if not (isfinite(p[0]) and isfinite(p[1]) and isfinite(p[2]) and isfinite(ct[i])
                     and isfinite(st[i])) or fabs(p[0]) > cfg[C_MAXC] or \
-                    fabs(p[1]) > cfg[C_MAXC] or fabs(p[2]) > cfg[C_MAXC]:
+                    fabs(p[1]) > cfg[C_MAXC] or fabs(p[2]) > cfg[C_MAXC] or \
+                    fabs(ct[i]) > MAX_TIME or fabs(st[i]) > MAX_TIME:
                 reason[i] = R_INVALID
                 continue
             first = state[s, S_HAS_CT] == 0.0
@@ -320,15 +323,19 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                 evidence[i, 2] = cfg[C_MAX_LEAD]
             else:
                 state[s, S_TIMER_REF] = ref
+                # When the move happened, on the server clock: client time plus the lowest
+                # offset. Grants that end at a server time are compared with this, so moves
+                # delivered late by a lag spike keep the allowances they were made under.
+                t_move = ct[i] + ref
                 if first:
                     dt_c = dt_s
                 else:
                     dt_c = ct[i] - state[s, S_LAST_CT]
                 dt_eff = dt_c if dt_c < cfg[C_MAX_GAP] else cfg[C_MAX_GAP]
                 vmax = cfg[C_WALK]
-                if st[i] <= state[s, S_BOOST_UNTIL] + cfg[C_BOOST_GRACE]:
+                if t_move <= state[s, S_BOOST_UNTIL] + cfg[C_BOOST_GRACE]:
                     vmax = vmax * state[s, S_BOOST_MULT]
-                if st[i] <= state[s, S_EXTRA_UNTIL]:
+                if t_move <= state[s, S_EXTRA_UNTIL]:
                     vmax = vmax + state[s, S_EXTRA]
                 allowed_h = vmax * dt_eff * (1.0 + cfg[C_TOL])
                 if state[s, S_PENDING] >= 3.0 and \
@@ -353,7 +360,7 @@ def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const dou
                 na[1] = normal_a[i, 1]
                 na[2] = normal_a[i, 2]
                 sup = support[i]
-                if st[i] <= state[s, S_CARRIED_UNTIL]:
+                if t_move <= state[s, S_CARRIED_UNTIL]:
                     # Riding a platform the server declared: the client stands on it even
                     # where the server's copy of the platform has already moved on.
                     sup = sup | SUP_TIGHT | SUP_REJUMP

@@ -131,7 +131,7 @@ class AuditLog:
                         if size > 0 and size + len(data) > self.max_bytes:
                             f.close()
                             self._rotate()
-                            f = self.path.open("a", encoding="utf-8")  # noqa: SIM115
+                            f = self.path.open("a", encoding="utf-8")
                             size = 0
                         f.write(data)
                         size += len(data)
@@ -224,9 +224,8 @@ class BanRegistry:
         ValueError
             ``time`` is not finite.
         """
-        if isinstance(player, bool) or not isinstance(player, int):
-            if not hasattr(player, "__index__"):
-                raise TypeError("player must be an int id")
+        if isinstance(player, bool) or not hasattr(player, "__index__"):
+            raise TypeError("player must be an int id")
         time = float(time)
         if not math.isfinite(time):
             raise ValueError(f"time is {time}; it must be finite")

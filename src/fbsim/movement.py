@@ -353,9 +353,7 @@ class MovementChecker:
         self._ref = grow(None if first else self._ref, (cap, 3), np.float64)
         self._pend = grow(None if first else self._pend, (cap, 3), np.float64)
         self._state = grow(None if first else self._state, (cap, ns), np.float64)
-        self._levels = grow(
-            None if first else self._levels, (cap, _movement.N_CHECKS), np.float64
-        )
+        self._levels = grow(None if first else self._levels, (cap, _movement.N_CHECKS), np.float64)
         self._counters = grow(None if first else self._counters, (cap, 2), np.int64)
         self._cap = cap
 
@@ -524,8 +522,12 @@ class MovementChecker:
         normal = np.ascontiguousarray(normal, dtype=np.float64)
         if toi.shape != (n,) or normal.shape != (n, 3):
             raise ValueError("collision.sweep returned wrong shapes")
-        toi = np.where(np.isnan(toi), np.inf, toi)
-        return toi, np.nan_to_num(normal)
+        bad = ~np.isfinite(toi)
+        if bad.any():
+            toi = np.where(bad, np.inf, toi)
+        if not np.isfinite(normal).all():
+            normal = np.nan_to_num(normal, nan=0.0, posinf=0.0, neginf=0.0)
+        return toi, normal
 
     def _sweep(
         self, start: FloatArray, end: FloatArray
@@ -597,14 +599,20 @@ class MovementChecker:
         evidence = np.zeros((n, 4))
         occ = _movement.occurrence(slots, len(self._index))
         # Sanitised copy for the collision queries: hostile rows never reach the world.
-        finite = np.isfinite(pos).all(axis=1) & (np.abs(pos) <= _core.MAX_COORDINATE).all(axis=1)
+        if n and np.abs(pos).max() <= _core.MAX_COORDINATE:  # NaN fails this: slow path
+            finite = np.ones(n, dtype=bool)
+        else:
+            finite = np.isfinite(pos).all(axis=1) & (np.abs(pos) <= _core.MAX_COORDINATE).all(
+                axis=1
+            )
         n_rounds = int(occ.max()) + 1 if n else 0
         pend_col = _movement.STATE_FIELDS.index("pending")
+        simple = n_rounds == 1 and bool(occ.min() == 0)  # one row per known player
         for r in range(n_rounds):
-            rows = np.flatnonzero(occ == r)
-            s = slots[rows]
-            p = pos[rows]
-            q = np.where(finite[rows, None], p, self._ref[s])
+            rows = np.arange(n) if simple else np.flatnonzero(occ == r)
+            s = slots if simple else slots[rows]
+            p = pos if simple else pos[rows]
+            q = p if finite[rows].all() else np.where(finite[rows, None], p, self._ref[s])
             support = self._support(q)
             toi_a, d_a, n_a = self._sweep(self._ref[s], q)
             toi_b = np.full(len(rows), np.inf)
@@ -643,17 +651,22 @@ class MovementChecker:
                 sb_r,
                 ev_r,
             )
-            accepted[rows] = acc_r
-            reason[rows] = rea_r
-            sb_r[acc_r.astype(bool)] = p[acc_r.astype(bool)]
-            setback[rows] = sb_r
-            evidence[rows] = ev_r
-        return self._finish(ids, slots, st, accepted, reason, setback, evidence)
+            ok = acc_r.view(bool)
+            sb_r[ok] = p[ok]
+            if simple:
+                accepted, reason, setback, evidence = acc_r, rea_r, sb_r, ev_r
+            else:
+                accepted[rows] = acc_r
+                reason[rows] = rea_r
+                setback[rows] = sb_r
+                evidence[rows] = ev_r
+        return self._finish(ids, slots, occ, st, accepted, reason, setback, evidence)
 
     def _finish(
         self,
         ids: np.ndarray,
         slots: np.ndarray,
+        occ: np.ndarray,
         st: FloatArray,
         accepted: np.ndarray,
         reason: np.ndarray,
@@ -663,10 +676,9 @@ class MovementChecker:
         cfg = self.config
         n = len(ids)
         known = slots >= 0
-        _, first = np.unique(ids[known], return_index=True)
-        order = np.sort(first)
-        players = ids[known][order]
-        pslots = slots[known][order]
+        firsts = occ == 0  # each known player's first row, in batch order
+        players = ids[firsts]
+        pslots = slots[firsts]
         levels = self._levels[pslots].copy()
         actions = np.zeros(len(players), dtype=np.int8)
         violating = (reason >= Reason.SPEED) & (reason <= Reason.TIMER)

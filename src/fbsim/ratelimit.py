@@ -76,18 +76,22 @@ DEFAULT_DUPLICATION = Rule.per_window(5, 60.0)
 ENTERPRISE_PLAN_DUPLICATION = Rule.per_window(5, 60.0)
 
 
+#: Largest accepted time value, seconds (3e7 years): finite, and far from float64 overflow.
+_MAX_TIME = 1e15
+
+
 def _times(now: Any, n: int, name: str = "now") -> np.ndarray:
     if np.ndim(now) == 0:
         if now is None:
             raise TypeError(f"{name} must be a number, not None")
         if isinstance(now, bool):
             raise TypeError(f"{name} must be a real number")
-        arr = _core.as_rows(np.full(n, now) if n else np.zeros(0), name, 0, math.inf)
+        arr = _core.as_rows(np.full(n, now) if n else np.zeros(0), name, 0, _MAX_TIME)
         if n == 0:
             # Still check the scalar itself, so a NaN time is an error even on empty input.
-            _core.as_rows(np.array([now]), name, 0, math.inf)
+            _core.as_rows(np.array([now]), name, 0, _MAX_TIME)
         return arr
-    arr = _core.as_rows(now, name, 0, math.inf)
+    arr = _core.as_rows(now, name, 0, _MAX_TIME)
     if len(arr) != n:
         raise ValueError(f"{name} has {len(arr)} rows but player_ids has {n}")
     return arr
