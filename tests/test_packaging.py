@@ -59,3 +59,24 @@ def test_cpp_example_builds_and_runs_against_installed_package(tmp_path):
     exe = next(p for p in build.rglob("cpp_server") if p.is_file())
     run = subprocess.run([str(exe)], capture_output=True, text=True, check=True)
     assert "linked and working" in run.stdout
+
+
+@pytest.mark.skipif(shutil.which("nm") is None, reason="binutils nm not installed")
+def test_core_library_has_no_conflicting_inline_definitions():
+    """Two subsystems defining the same fbsim:: name differently is an ODR violation the linker
+    resolves silently (it once made the octree use the broad phase's id map). Inline symbols
+    emitted by several objects must at least agree in size."""
+    lib = _paths.get_cmake_dir().parents[1] / "libfbsim_core.a"
+    out = subprocess.run(
+        ["nm", "-S", "-C", "--defined-only", str(lib)], capture_output=True, text=True, check=True
+    ).stdout
+    sizes: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) == 4 and parts[2] in "WV" and "fbsim::" in parts[3]:
+            name = parts[3]
+            if "std::" in name or "[clone" in name or "lambda" in name:
+                continue
+            sizes.setdefault(name, set()).add(parts[1])
+    conflicting = {k: v for k, v in sizes.items() if len(v) > 1}
+    assert not conflicting, sorted(conflicting)[:10]
