@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "fbsim/broadphase.hpp"
 #include "fbsim/fbsim.hpp"
+#include "fbsim/narrowphase.hpp"
 
 int main() {
     if (!fbsim::version_matches_headers()) {
@@ -41,6 +43,31 @@ int main() {
         std::fprintf(stderr, "unexpected extent %.17g (want %.17g)\n", aabbs[9], expected);
         return 1;
     }
+    // May a new box go flush on top of box 0? Exact SAT, touching within 1e-3 is legal.
+    const fbsim::Obb floor_box{{0, 0.5, 0}, {0, 0, 0, 1}, {0.5, 0.5, 0.5}};
+    const fbsim::Obb on_top{{0, 1.5, 0}, {0, 0, 0, 1}, {0.5, 0.5, 0.5}};
+    const fbsim::Obb sunk{{0, 1.4, 0}, {0, 0, 0, 1}, {0.5, 0.5, 0.5}};
+    if (fbsim::sat_obb_overlap(floor_box, on_top, 1e-3) || !fbsim::sat_obb_overlap(floor_box, sunk, 1e-3)) {
+        std::fprintf(stderr, "SAT disagrees with the analytic answer\n");
+        return 1;
+    }
+    // The server's broad phase: which of the three boxes' AABBs overlap a query box?
+    fbsim::DynamicTree tree(0.1);
+    const std::int64_t ids[3] = {10, 11, 12};
+    std::vector<double> lo(9), hi(9);
+    for (std::size_t i = 0; i < n; ++i)
+        for (int k = 0; k < 3; ++k) {
+            lo[3 * i + k] = aabbs[6 * i + k];
+            hi[3 * i + k] = aabbs[6 * i + 3 + k];
+        }
+    if (!tree.insert(ids, lo.data(), hi.data(), n).ok()) {
+        std::fprintf(stderr, "broad-phase insert failed\n");
+        return 1;
+    }
+    std::vector<std::int64_t> pairs;
+    tree.pairs(pairs);
+    std::printf("broad phase: %zu boxes, %zu overlapping pairs\n", tree.size(), pairs.size() / 2);
+    if (!pairs.empty()) return 1;  // the three boxes are far apart
     // A NaN from a hostile client is rejected, not simulated.
     centers[4] = std::nan("");
     if (fbsim::validate_obb_arrays(centers.data(), quats.data(), half_extents.data(), n, nullptr).ok()) {

@@ -2,9 +2,14 @@
 // fbsim: umbrella header and version of the simulation core.
 #pragma once
 
+#include "fbsim/broadphase.hpp"
 #include "fbsim/geometry.hpp"
+#include "fbsim/narrowphase.hpp"
+#include "fbsim/octree.hpp"
+#include "fbsim/pathfinding.hpp"
 #include "fbsim/status.hpp"
 #include "fbsim/validate.hpp"
+#include "fbsim/voxelize.hpp"
 
 #define FBSIM_VERSION_MAJOR 0
 #define FBSIM_VERSION_MINOR 1
