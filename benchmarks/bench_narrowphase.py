@@ -14,8 +14,8 @@ from .workloads_narrowphase import random_capsules, random_obb_pairs
 class BoxPairs:
     """Pairwise queries on n random OBB pairs (half extents 0.25-1, cube of side 3)."""
 
-    params = [1_000, 100_000]  # noqa: RUF012 (asv reads class attributes)
-    param_names = ["pairs"]  # noqa: RUF012
+    params = [1_000, 100_000]
+    param_names = ["pairs"]
 
     def setup(self, n):
         (ca, qa, ha), (cb, qb, hb) = random_obb_pairs(n, seed=0)
@@ -42,8 +42,8 @@ class BoxPairs:
 class OneVsMany:
     """Placement: one new box against K candidate boxes (broadcast batch of length 1)."""
 
-    params = [16, 1_024, 65_536]  # noqa: RUF012 (asv reads class attributes)
-    param_names = ["candidates"]  # noqa: RUF012
+    params = [16, 1_024, 65_536]
+    param_names = ["candidates"]
 
     def setup(self, k):
         (c, q, h), _ = random_obb_pairs(k + 1, seed=1)
@@ -57,8 +57,8 @@ class OneVsMany:
 class PlayerSweeps:
     """Noclip checks: capsules swept against boxes, and rays against boxes."""
 
-    params = [1_000, 20_000]  # noqa: RUF012 (asv reads class attributes)
-    param_names = ["pairs"]  # noqa: RUF012
+    params = [1_000, 20_000]
+    param_names = ["pairs"]
 
     def setup(self, n):
         p0, p1, r = random_capsules(n, seed=2, side=8.0)

@@ -17,8 +17,8 @@ from .workloads_octree import (
 
 
 class OctreeBuild:
-    params = [10_000, 100_000, 1_000_000]  # noqa: RUF012 - asv reads class attributes
-    param_names = ["n"]  # noqa: RUF012
+    params = [10_000, 100_000, 1_000_000]
+    param_names = ["n"]
 
     def setup(self, n):
         self.points = unit_cube_points(n)
@@ -31,8 +31,8 @@ class OctreeBuild:
 
 
 class OctreeQueries:
-    params = [100_000, 1_000_000]  # noqa: RUF012 - asv reads class attributes
-    param_names = ["n"]  # noqa: RUF012
+    params = [100_000, 1_000_000]
+    param_names = ["n"]
 
     def setup(self, n):
         self.tree = fbsim.Octree(unit_cube_points(n))
@@ -55,8 +55,8 @@ class OctreeQueries:
 class OctreeTick:
     """Move 10% of the points, then answer 10,000 k=8 queries (one server tick)."""
 
-    params = [100_000, 1_000_000]  # noqa: RUF012 - asv reads class attributes
-    param_names = ["n"]  # noqa: RUF012
+    params = [100_000, 1_000_000]
+    param_names = ["n"]
 
     def setup(self, n):
         self.points = unit_cube_points(n)
@@ -70,8 +70,8 @@ class OctreeTick:
 
 
 class OctreeBoxes:
-    params = [10_000, 100_000]  # noqa: RUF012 - asv reads class attributes
-    param_names = ["n"]  # noqa: RUF012
+    params = [10_000, 100_000]
+    param_names = ["n"]
 
     def setup(self, n):
         self.tree = fbsim.Octree.from_aabbs(world_aabbs(n))
@@ -94,8 +94,8 @@ class OctreeBoxes:
 
 
 class QuadtreeQueries:
-    params = [100_000]  # noqa: RUF012 - asv reads class attributes
-    param_names = ["n"]  # noqa: RUF012
+    params = [100_000]
+    param_names = ["n"]
 
     def setup(self, n):
         rng = np.random.default_rng(0)

@@ -63,12 +63,28 @@ CASES = [
         (0, 6),
         sizes=("radii",),
     ),
-    Case("Boxes", fbsim.Boxes, {"centers": [[0, 0, 0]] * 2, "quats": ROT, "half_extents": [[1, 1, 1]] * 2},
-         None, sizes=("half_extents",), quats=("quats",)),
-    Case("Spheres", fbsim.Spheres, {"centers": [[0, 0, 0]] * 2, "radii": [1.0, 1.0]}, None,
-         sizes=("radii",)),
-    Case("Capsules", fbsim.Capsules, {"p0": [[0, 0, 0]] * 2, "p1": [[0, 1, 0]] * 2, "radii": [1.0, 1.0]},
-         None, sizes=("radii",)),
+    Case(
+        "Boxes",
+        fbsim.Boxes,
+        {"centers": [[0, 0, 0]] * 2, "quats": ROT, "half_extents": [[1, 1, 1]] * 2},
+        None,
+        sizes=("half_extents",),
+        quats=("quats",),
+    ),
+    Case(
+        "Spheres",
+        fbsim.Spheres,
+        {"centers": [[0, 0, 0]] * 2, "radii": [1.0, 1.0]},
+        None,
+        sizes=("radii",),
+    ),
+    Case(
+        "Capsules",
+        fbsim.Capsules,
+        {"p0": [[0, 0, 0]] * 2, "p1": [[0, 1, 0]] * 2, "radii": [1.0, 1.0]},
+        None,
+        sizes=("radii",),
+    ),
 ]
 IDS = [c.name for c in CASES]
 
@@ -199,7 +215,10 @@ def test_id_index_rejects_bad_batches_without_change():
         with pytest.raises(exc, match=match):
             idx.add(bad)
         np.testing.assert_array_equal(idx.ids(), before)
-    for bad, match in [([3, 9], r"ids\[1\] = 9 does not exist"), ([3, 3], r"ids\[1\] = 3 is repeated")]:
+    for bad, match in [
+        ([3, 9], r"ids\[1\] = 9 does not exist"),
+        ([3, 3], r"ids\[1\] = 3 is repeated"),
+    ]:
         with pytest.raises(ValueError, match=match):
             idx.remove(bad)
         np.testing.assert_array_equal(idx.ids(), before)

@@ -23,7 +23,9 @@ def test_quat_to_matrix_matches_scipy(rng):
 
 def test_quat_to_matrix_single_quaternion_returns_3x3():
     m = fbsim.quat_to_matrix([0, 0, np.sin(np.pi / 4), np.cos(np.pi / 4)])
-    np.testing.assert_allclose(m, Rotation.from_euler("z", 90, degrees=True).as_matrix(), atol=1e-15)
+    np.testing.assert_allclose(
+        m, Rotation.from_euler("z", 90, degrees=True).as_matrix(), atol=1e-15
+    )
 
 
 def test_matrix_to_quat_matches_scipy_up_to_sign(rng):
@@ -133,9 +135,11 @@ def test_obb_to_aabb_commutes_with_translation(centers, translation, angles):
     np.testing.assert_allclose(moved, base + np.tile(translation, 2), atol=1e-8)
 
 
-@given(q=arrays(np.float64, 4, elements=st.floats(-1e3, 1e3)).filter(
-    lambda q: np.linalg.norm(q) > 1e-3
-))
+@given(
+    q=arrays(np.float64, 4, elements=st.floats(-1e3, 1e3)).filter(
+        lambda q: np.linalg.norm(q) > 1e-3
+    )
+)
 def test_quat_round_trip_is_same_rotation(q):
     back = fbsim.matrix_to_quat(fbsim.quat_to_matrix(q))
     unit = q / np.linalg.norm(q)

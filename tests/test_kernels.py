@@ -39,7 +39,7 @@ class IdIndexMachine(RuleBasedStateMachine):
             self.model.pop()
         for dst, src in moves:  # what a store does with the moves
             self.rows[dst] = self.rows[src]
-        del self.rows[len(self.model):]
+        del self.rows[len(self.model) :]
 
     @invariant()
     def agrees_with_model(self):

@@ -61,6 +61,7 @@ def test_voxelize_matches_brute_force_on_random_rotated_boxes(rng):
         must |= np.any(np.all(np.abs(local) < h - 1e-7, axis=2), axis=1)
     must = must.reshape(shape)
     assert not np.any(must & ~occ), np.argwhere(must & ~occ)[:5]
+
     # Every other occupied cell must really overlap some box (LP margin > 0), and every free
     # cell next to a box must not overlap any box by more than the touching tolerance.
     def best_margin(i, j, k):
