@@ -10,7 +10,7 @@ a loop bound.
 """
 
 from cython.operator cimport dereference as deref
-from libc.stdint cimport int64_t
+from libc.stdint cimport int16_t, int64_t, uint8_t
 from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 
@@ -168,3 +168,87 @@ cdef class IdIndex:
                 self._ids.pop_back()
                 self._index_of.erase(a[i])
         return removed, moves[:m].copy()
+
+
+def resolve_in_order(
+    const int64_t[::1] live,
+    const int64_t[::1] conf_off,
+    const int64_t[::1] conf_idx,
+    const int64_t[::1] sup_off,
+    const int64_t[::1] sup_idx,
+    const uint8_t[::1] supported,
+    const int64_t[::1] player,
+    const int64_t[::1] kind,
+    const int64_t[::1] plot,
+    const int64_t[::1] source_plot,
+    int64_t[:, ::1] count_player,
+    int64_t[:, ::1] count_plot,
+    int64_t[:, ::1] inventory,
+    const int64_t[::1] max_per_player,
+    const int64_t[::1] max_per_plot,
+    bint is_move,
+    int16_t[::1] reason,
+    uint8_t[::1] accepted,
+    int code_conflict,
+    int code_unsupported,
+    int code_player_limit,
+    int code_plot_limit,
+    int code_no_inventory,
+):
+    """The sequential part of placement validation, in request order (first wins).
+
+    Request i (an index into the batch) is refused if an earlier accepted request overlaps it
+    (CSR conf_off/conf_idx), if it needs support that neither the world (`supported`) nor an
+    earlier accepted request (sup_off/sup_idx) gives, or if a limit or the inventory is
+    exhausted. `player`/`plot` are dense rows of count_player/count_plot/inventory, which are
+    updated as requests are accepted. Moves count only against the target plot, and only when
+    it differs from `source_plot`. All indices were produced by the caller from validated data,
+    so bounds checks are off.
+    """
+    cdef Py_ssize_t t, i, j, m = live.shape[0]
+    cdef int64_t p, k, q
+    cdef bint ok
+    with nogil:
+        for t in range(m):
+            i = live[t]
+            ok = True
+            for j in range(conf_off[i], conf_off[i + 1]):
+                if accepted[conf_idx[j]]:
+                    ok = False
+                    break
+            if not ok:
+                reason[i] = code_conflict
+                continue
+            if not supported[i]:
+                ok = False
+                for j in range(sup_off[i], sup_off[i + 1]):
+                    if accepted[sup_idx[j]]:
+                        ok = True
+                        break
+                if not ok:
+                    reason[i] = code_unsupported
+                    continue
+            p = player[i]
+            k = kind[i]
+            q = plot[i]
+            if is_move:
+                if source_plot[i] != q:
+                    if count_plot[q, k] >= max_per_plot[k]:
+                        reason[i] = code_plot_limit
+                        continue
+                    count_plot[q, k] += 1
+                accepted[i] = 1
+                continue
+            if count_player[p, k] >= max_per_player[k]:
+                reason[i] = code_player_limit
+                continue
+            if count_plot[q, k] >= max_per_plot[k]:
+                reason[i] = code_plot_limit
+                continue
+            if inventory[p, k] < 1:
+                reason[i] = code_no_inventory
+                continue
+            accepted[i] = 1
+            count_player[p, k] += 1
+            count_plot[q, k] += 1
+            inventory[p, k] -= 1

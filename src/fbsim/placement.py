@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fbsim import _core
+from fbsim._kernels import resolve_in_order
 from fbsim.geometry import Boxes
 from fbsim.world import Action, World
 
@@ -709,66 +710,64 @@ class PlacementValidator:
         tol = cfg.support_tolerance
         tree.insert(live, aabb[live, :3] - tol, aabb[live, 3:] + tol)
         pairs = tree.pairs()
-        conflicts: dict[int, list[int]] = {}
-        supports: dict[int, list[int]] = {}
+        conflicts = supports = np.empty((0, 2), dtype=np.int64)
         if len(pairs):
             a, b = pairs[:, 0], pairs[:, 1]  # a < b: a is the earlier request
             ba, bb = new_boxes.take(a), new_boxes.take(b)
             hit = overlap(ba, bb, tol=cfg.touch_tolerance)
             d, _, _ = distance(ba, bb)
-            for x, y in zip(a[hit].tolist(), b[hit].tolist(), strict=True):
-                conflicts.setdefault(y, []).append(x)
-            touch = ~hit & (d <= tol)
-            for x, y in zip(a[touch].tolist(), b[touch].tolist(), strict=True):
-                supports.setdefault(y, []).append(x)
-        accepted = np.zeros(len(reason), dtype=bool)
-        per_player: dict[tuple[int, int], int] = {}
-        per_plot: dict[tuple[int, int], int] = {}
-        inventories: dict[int, np.ndarray] = {}
-        placed_p: dict[int, np.ndarray] = {}
-        placed_q: dict[int, np.ndarray] = {}
-        for i in live.tolist():
-            p, k, pl = int(player[i]), int(kind[i]), int(plot[i])
-            if any(accepted[j] for j in conflicts.get(i, ())):
-                reason[i] = Reason.BATCH_CONFLICT
-                continue
-            if not supported[i] and not any(accepted[j] for j in supports.get(i, ())):
-                reason[i] = Reason.UNSUPPORTED
-                continue
-            if p not in placed_p:
-                placed_p[p] = w.placed_counts(player_id=p)
-                inventories[p] = w.inventory(p)
-            if pl not in placed_q:
-                placed_q[pl] = w.placed_counts(plot_id=pl)
-            if action == "move":
-                # A move keeps its owner's count; it only adds to the target plot's if it
-                # changes plot.
-                src = int(w._items.column("plot")[w._items.index.lookup(item[i : i + 1])[0]])
-                nq = placed_q[pl][k] + per_plot.get((pl, k), 0)
-                if src != pl and nq >= cat.max_per_plot[k]:
-                    reason[i] = Reason.PLOT_LIMIT
-                    continue
-                accepted[i] = True
-                if src != pl:
-                    per_plot[(pl, k)] = per_plot.get((pl, k), 0) + 1
-                continue
-            np_ = placed_p[p][k] + per_player.get((p, k), 0)
-            if np_ >= cat.max_per_player[k]:
-                reason[i] = Reason.PLAYER_LIMIT
-                continue
-            nq = placed_q[pl][k] + per_plot.get((pl, k), 0)
-            if nq >= cat.max_per_plot[k]:
-                reason[i] = Reason.PLOT_LIMIT
-                continue
-            if inventories[p][k] - per_player.get((p, k), 0) < 1:
-                reason[i] = Reason.NO_INVENTORY
-                continue
-            if cfg.same_kind_limit is not None and not self._same_kind_ok(p, k, now):
-                reason[i] = Reason.SAME_KIND_RATE
-                continue
-            accepted[i] = True
-            per_player[(p, k)] = per_player.get((p, k), 0) + 1
-            per_plot[(pl, k)] = per_plot.get((pl, k), 0) + 1
+            conflicts = pairs[hit]
+            supports = pairs[~hit & (d <= tol)]
+        n = len(reason)
+        conf_off, conf_idx = _csr_by_target(conflicts, n)
+        sup_off, sup_idx = _csr_by_target(supports, n)
+        # Dense rows for players and plots so the kernel counts in small arrays.
+        pu, pinv = np.unique(player[live], return_inverse=True)
+        qu, qinv = np.unique(plot[live], return_inverse=True)
+        pdense = np.zeros(n, dtype=np.int64)
+        qdense = np.zeros(n, dtype=np.int64)
+        pdense[live] = pinv
+        qdense[live] = qinv
+        count_player = np.stack([w.placed_counts(player_id=int(p)) for p in pu.tolist()])
+        count_plot = np.stack([w.placed_counts(plot_id=int(q)) for q in qu.tolist()])
+        inventory = np.stack([w.inventory(int(p)) for p in pu.tolist()])
+        source = np.full(n, -1, dtype=np.int64)
+        if action == "move":
+            src_plot = w._items.column("plot")[np.maximum(w._items.index.lookup(item[live]), 0)]
+            # Dense index of the source plot in qu, or -1 when it is not a target of the batch.
+            pos = np.minimum(np.searchsorted(qu, src_plot), len(qu) - 1)
+            source[live] = np.where(qu[pos] == src_plot, pos, -1)
+        accepted = np.zeros(n, dtype=np.uint8)
+        resolve_in_order(
+            live.astype(np.int64),
+            conf_off,
+            conf_idx,
+            sup_off,
+            sup_idx,
+            supported.astype(np.uint8),
+            pdense,
+            np.ascontiguousarray(kind, dtype=np.int64),
+            qdense,
+            source,
+            count_player,
+            count_plot,
+            inventory,
+            cat.max_per_player,
+            cat.max_per_plot,
+            action == "move",
+            reason,
+            accepted,
+            int(Reason.BATCH_CONFLICT),
+            int(Reason.UNSUPPORTED),
+            int(Reason.PLAYER_LIMIT),
+            int(Reason.PLOT_LIMIT),
+            int(Reason.NO_INVENTORY),
+        )
+        if cfg.same_kind_limit is not None and action == "place":
+            # The enterprise plan's duplication heuristic sits on top of the batch decision.
+            for i in np.flatnonzero(accepted).tolist():
+                if not self._same_kind_ok(int(player[i]), int(kind[i]), now):
+                    reason[i] = Reason.SAME_KIND_RATE
 
     def _same_kind_ok(self, player: int, kind: int, now: float) -> bool:
         limit, window = self.config.same_kind_limit
@@ -779,6 +778,14 @@ class PlacementValidator:
         stamps.append(now)
         self._same_kind[(player, kind)] = stamps
         return True
+
+
+def _csr_by_target(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of (earlier, later) request pairs keyed by the later request."""
+    order = np.argsort(pairs[:, 1], kind="stable")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs[:, 1], minlength=n), out=offsets[1:])
+    return offsets, np.ascontiguousarray(pairs[order, 0], dtype=np.int64)
 
 
 def _check_now(now) -> None:
