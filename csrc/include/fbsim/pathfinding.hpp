@@ -77,7 +77,9 @@ void grid_astar(const GridView& grid, std::int64_t start, std::int64_t goal,
 /// Optimal path by jump point search (Harabor & Grastien 2011, no-corner-cutting variant):
 /// 2D grids, uniform costs (passable set, or every finite cost equal to 1), connectivity 8.
 /// Same optimal cost as grid_astar, far fewer expansions. Returns found = false without
-/// searching when the grid does not qualify (see jps_supported). Thread-safe.
+/// searching when the grid does not qualify (see jps_supported). Allocates a padded byte copy
+/// of the grid ((rows + 2) * (cols + 2) bytes, once per worker in a batch) so that jumps need
+/// no bounds checks, plus the same node state as grid_astar. Thread-safe.
 void grid_jps(const GridView& grid, std::int64_t start, std::int64_t goal,
               const PathSettings& settings, PathResult* out);
 
