@@ -39,6 +39,7 @@ class Model:
     height: float = 5.0
     reach: float = 24.0
     tol: float = 1e-3
+    other_player_margin: float = 5.0
 
 
 def _aabb(center, half, yaw_steps):
@@ -164,8 +165,9 @@ def validate(model: Model, requests: list[dict]) -> list[str]:
             out.append("OVERLAPS_ITEM")
             continue
         if any(
-            _capsule_box_distance(f, model.radius, model.height, box) < -tol
-            for f in model.players.values()
+            _capsule_box_distance(f, model.radius, model.height, box)
+            < (-tol if pid == player else model.other_player_margin)
+            for pid, f in model.players.items()
         ):
             out.append("OVERLAPS_PLAYER")
             continue

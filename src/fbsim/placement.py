@@ -74,7 +74,7 @@ MESSAGES = {
     Reason.OUT_OF_REACH: "target is beyond the player's reach",
     Reason.NO_LINE_OF_SIGHT: "an item blocks the line of sight to the target",
     Reason.OVERLAPS_ITEM: "item would overlap an existing item",
-    Reason.OVERLAPS_PLAYER: "item would overlap a player",
+    Reason.OVERLAPS_PLAYER: "item would overlap you, or come too near another player",
     Reason.BATCH_CONFLICT: "item overlaps an earlier accepted request in the same batch",
     Reason.UNSUPPORTED: "item must rest on the ground or another item",
     Reason.PLAYER_LIMIT: "player's limit for this kind is reached",
@@ -104,6 +104,10 @@ class PlacementConfig:
     rotation_tolerance: float = 1e-4  # radians
     unit_tolerance: float = 1e-3  # | |q| - 1 | allowed for a client quaternion
     reach: float = 24.0
+    # Other players may already be up to ~0.3 s of walking (16 studs/s) past where the server
+    # last saw them: keep new items that far from them, or an honest player walks into an item
+    # their client has not received yet (and looks like noclip). Your own position is exact.
+    other_player_margin: float = 5.0
     reach_tolerance: float = 1e-6
     los_tolerance: float = 1e-3
     rate: float = 15.0
@@ -530,7 +534,7 @@ class PlacementValidator:
         self._check_item_overlap(new_boxes, aabb, reason, exclude)
         timer["overlap_items"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        self._check_player_overlap(new_boxes, aabb, reason)
+        self._check_player_overlap(new_boxes, aabb, reason, player)
         timer["overlap_players"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -658,19 +662,31 @@ class PlacementValidator:
         bad[q[hit]] = True
         reason[bad & (reason == 0)] = Reason.OVERLAPS_ITEM
 
-    def _check_player_overlap(self, new_boxes, aabb, reason):
-        from fbsim.collision import overlap
+    def _check_player_overlap(self, new_boxes, aabb, reason, player):
+        """Refuse items overlapping the requester's capsule (beyond the touch tolerance) or
+        coming within other_player_margin of another player's capsule."""
+        from fbsim.collision import distance, overlap
 
-        w = self.world
+        w, cfg = self.world, self.config
         live = np.flatnonzero(reason == 0)
         if not len(live) or w.player_count == 0:
             return
-        offsets, ids = w._player_tree.query_aabb(aabb[live, :3], aabb[live, 3:])
+        m = cfg.other_player_margin
+        offsets, ids = w._player_tree.query_aabb(aabb[live, :3] - m, aabb[live, 3:] + m)
         if not len(ids):
             return
         q = live[np.repeat(np.arange(len(live)), np.diff(offsets))]
         rows = w._players.rows(ids)
-        hit = overlap(new_boxes.take(q), w.player_capsules(rows), tol=self.config.touch_tolerance)
+        boxes, caps = new_boxes.take(q), w.player_capsules(rows)
+        own = ids == player[q]
+        hit = np.zeros(len(q), dtype=bool)
+        if own.any():
+            sel = np.flatnonzero(own)
+            hit[sel] = overlap(_subset(boxes, sel), _subset(caps, sel), tol=cfg.touch_tolerance)
+        if (~own).any():
+            sel = np.flatnonzero(~own)
+            d, _, _ = distance(_subset(boxes, sel), _subset(caps, sel))
+            hit[sel] = d < m
         bad = np.zeros(len(reason), dtype=bool)
         bad[q[hit]] = True
         reason[bad & (reason == 0)] = Reason.OVERLAPS_PLAYER
@@ -778,6 +794,15 @@ class PlacementValidator:
         stamps.append(now)
         self._same_kind[(player, kind)] = stamps
         return True
+
+
+def _subset(shapes, idx):
+    """Rows `idx` of a Boxes or Capsules batch."""
+    from fbsim.geometry import Capsules
+
+    if isinstance(shapes, Capsules):
+        return Capsules(shapes.p0[idx], shapes.p1[idx], shapes.radii[idx])
+    return Boxes(shapes.centers[idx], shapes.quats[idx], shapes.half_extents[idx])
 
 
 def _csr_by_target(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

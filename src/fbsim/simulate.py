@@ -182,24 +182,21 @@ def _door_mask(ring: np.ndarray, w: int, d: int, side: int) -> np.ndarray:
 
 
 def walkable_grid(world: World, layout: Layout, clearance: int = 2) -> np.ndarray:
-    """bool[z, x] at 1 stud: cells whose column up to head height is free of items, eroded by
-    the player's radius (+ margin) so a path through cell centres keeps the capsule clear."""
+    """bool[z, x] at 1 stud: voxelize the world's items (conservatively: a cell an item touches
+    is blocked) up to head height, then erode by the player's radius (+ margin) so a path
+    through cell centres keeps the capsule clear of every item."""
     size = layout.size
-    blocked = np.zeros((size, size), dtype=bool)
+    height = math.ceil(world.config.player_height)
     items = world.items()
-    if len(items["ids"]):
-        from fbsim.geometry import obb_to_aabb
-
-        aabb = obb_to_aabb(items["position"], items["rotation"], items["half_extents"])
-        low = aabb[:, 1] < world.config.player_height
-        x0 = np.clip(np.floor(aabb[low, 0] - layout.origin).astype(int), 0, size - 1)
-        x1 = np.clip(np.ceil(aabb[low, 3] - layout.origin).astype(int), 1, size)
-        z0 = np.clip(np.floor(aabb[low, 2] - layout.origin).astype(int), 0, size - 1)
-        z1 = np.clip(np.ceil(aabb[low, 5] - layout.origin).astype(int), 1, size)
-        one = (x1 - x0 == 1) & (z1 - z0 == 1)
-        blocked[z0[one], x0[one]] = True
-        for a, b, c, e in zip(x0[~one], x1[~one], z0[~one], z1[~one], strict=True):
-            blocked[c:e, a:b] = True
+    occupied = pathfinding.voxelize_boxes(
+        items["position"],
+        items["rotation"],
+        items["half_extents"],
+        origin=[layout.origin, 0.0, layout.origin],
+        cell_size=1.0,
+        shape=(height, size, size),
+    )
+    blocked = occupied.any(axis=0)
     grown = blocked.copy()
     for dz in range(-clearance, clearance + 1):
         for dx in range(-clearance, clearance + 1):
@@ -497,7 +494,7 @@ class Simulation:
                 )
                 b.path_i[i] = 0
                 continue
-            path, cost = pathfinding.astar(self.layout.walkable, s, g, connectivity=8)
+            path, cost = pathfinding.jps(self.layout.walkable, s, g)
             if not np.isfinite(cost) or len(path) < 2:
                 b.paths[i] = np.empty((0, 2))
                 continue
@@ -559,8 +556,11 @@ class Simulation:
         for k in np.flatnonzero(blocked).tolist():
             i = idx[k]
             back = max(0.0, toi[k] - 1e-3)
-            b.pos[i, [0, 2]] = before[i, [0, 2]] + back * d[k, [0, 2]]
-            b.paths[i] = np.empty((0, 2))  # re-plan around the obstacle
+            b.pos[i] = before[i] + back * d[k]
+            if normal[k, 1] > 0.5:  # landed on top of an item: stand on it
+                b.vy[i] = 0.0
+            else:
+                b.paths[i] = np.empty((0, 2))  # walked into something: re-plan around it
 
     def mark_blocked(
         self, centers: np.ndarray, half_extents: np.ndarray, clearance: int = 2
