@@ -37,11 +37,11 @@ except PackageNotFoundError:  # running from a source tree without metadata
 __all__ = [
     "MAX_COORDINATE",
     "MAX_RAY_DISTANCE",
-    "Octree",
-    "Quadtree",
     "Boxes",
     "Capsules",
     "Hulls",
+    "Octree",
+    "Quadtree",
     "Spheres",
     "__version__",
     "capsule_to_aabb",
