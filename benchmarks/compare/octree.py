@@ -176,8 +176,10 @@ def main() -> None:
     record(f"box queries, {nb:,} over {nb:,} boxes", measure(box, args.repeats))
 
     # Markdown table.
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores shared, Python {platform.python_version()}"
+        f"{platform.machine()}, {os.cpu_count()} cores shared (load average {load} at the end),"
+        f" Python {platform.python_version()}"
     )
     lines = [
         "# Octree performance (benchmarks/compare/octree.py)",

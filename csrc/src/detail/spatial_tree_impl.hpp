@@ -284,11 +284,26 @@ struct TreeImpl {
     // Builds the subtree of node ni over src[b, e). The caller has set ni's count and bounds.
     // Partitions ping-pong between src and dst (no copy back), and child bounds are gathered
     // in the same pass, so each level streams the entries exactly once.
+    // Bulk build: entries arrive with their input row in `slot`; slots are numbered in tree
+    // order instead, so the slot table is written sequentially (a random write per item into a
+    // 16-byte-per-item table was a large part of the build).
+    const std::int64_t* build_ids_ = nullptr;
+    std::int32_t next_slot_ = 0;
+    void place_built(std::int32_t node, Entry e) {
+        const auto row = static_cast<std::size_t>(e.slot);
+        const std::int32_t si = next_slot_++;
+        const std::int64_t id = build_ids_ ? build_ids_[row] : static_cast<std::int64_t>(row);
+        slots[static_cast<std::size_t>(si)].id = id;
+        id_to_slot.add(id, si);
+        e.slot = si;
+        place(node, e);
+    }
+
     void build_node(std::int32_t ni, Entry* src, Entry* dst, std::size_t b, std::size_t e,
                     int depth) {
         if (e - b <= kLeaf || depth >= kTreeMaxDepth) {
             nodes[static_cast<std::size_t>(ni)].items.reserve(e - b);
-            for (std::size_t i = b; i < e; ++i) place(ni, src[i]);
+            for (std::size_t i = b; i < e; ++i) place_built(ni, src[i]);
             return;
         }
         // Counting sort by child code; code kChildren = too large for a child, stays here.
@@ -326,7 +341,7 @@ struct TreeImpl {
         code.shrink_to_fit();
         // Large items stay at this node.
         const std::size_t stay_b = b + bucket[kChildren], stay_e = b + bucket[kChildren + 1];
-        for (std::size_t i = stay_b; i < stay_e; ++i) place(ni, dst[i]);
+        for (std::size_t i = stay_b; i < stay_e; ++i) place_built(ni, dst[i]);
         const std::int32_t first = alloc_children(ni);
         nodes[static_cast<std::size_t>(ni)].first_child = first;
         for (int k = 0; k < kChildren; ++k) {

@@ -63,12 +63,11 @@ TreeStatus SpatialTree<D>::build(const double* items, const std::int64_t* ids, s
         const std::size_t w = fresh.width();
         for (std::size_t i = 0; i < count; ++i) {
             std::memcpy(es[i].v, items + i * w, sizeof(es[i].v));
-            es[i].slot = static_cast<std::int32_t>(i);
-            const std::int64_t id = ids ? ids[i] : static_cast<std::int64_t>(i);
-            fresh.slots[i].id = id;
-            fresh.id_to_slot.add(id, static_cast<std::int32_t>(i));
+            es[i].slot = static_cast<std::int32_t>(i);  // input row until placed
         }
+        fresh.build_ids_ = ids;
         fresh.build_all(es);
+        fresh.build_ids_ = nullptr;
         t = std::move(fresh);
         return st;
     });
