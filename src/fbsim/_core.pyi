@@ -115,3 +115,13 @@ class _Tree:
 
 class Octree(_Tree): ...
 class Quadtree(_Tree): ...
+
+# issue 11: world sharding (fbsim.shard)
+MAX_SERVERS: int
+MAX_SHARD_WEIGHT: float
+
+def kd_partition(
+    positions: object, weights: object, n_servers: object
+) -> tuple[
+    npt.NDArray[np.int32], _F, npt.NDArray[np.int32], _F, npt.NDArray[np.int32]
+]: ...
