@@ -480,6 +480,11 @@ class Sharding:
         self._ids = id_arr.copy()
         self._sorted_ids = sorted_ids
         self._order = order
+        dense = n > 0 and sorted_ids[-1] - sorted_ids[0] == n - 1
+        self._dense_base = int(sorted_ids[0]) if dense else None  # ids = base + row
+        if dense and not np.array_equal(order, np.arange(n)):
+            self._dense_base = None  # a permuted range: rows are not id - base
+        self._scratch = np.zeros(n, dtype=np.int64)  # duplicate detection in O(m)
         self._pos = pos.copy()
         self._w = w.copy() if w.sum() > 0 else np.ones(n)
         servers, regions, axis, split, children = _core.kd_partition(pos, w, k)
@@ -596,25 +601,31 @@ class Sharding:
         return result
 
     def _rows(self, ids: npt.ArrayLike, name: str) -> IntArray:
+        """Row of each id; ValueError naming the first unknown or repeated one. O(m) when
+        the ids are a contiguous range (the default), else O(m log n)."""
         if isinstance(ids, (list, tuple)) and len(ids) == 0:
             ids = np.empty(0, dtype=np.int64)  # an empty list is float64 to numpy
         arr = _core.as_ids(ids, name)
-        pos = np.searchsorted(self._sorted_ids, arr)
-        pos_c = np.minimum(pos, max(self._sorted_ids.size - 1, 0))
-        bad = (
-            (pos >= self._sorted_ids.size) | (self._sorted_ids[pos_c] != arr)
-            if arr.size
-            else np.zeros(0, bool)
-        )
+        n = self._sorted_ids.size
+        if self._dense_base is not None:
+            rows = arr - self._dense_base
+            bad = (arr < self._dense_base) | (rows >= n)
+        else:
+            pos = np.searchsorted(self._sorted_ids, arr)
+            pos_c = np.minimum(pos, max(n - 1, 0))
+            bad = (pos >= n) | (self._sorted_ids[pos_c] != arr) if n else np.ones(arr.size, bool)
+            rows = self._order[pos_c].astype(np.int64) if n else arr
         if np.any(bad):
             i = int(np.argmax(bad))
             raise ValueError(f"{name}[{i}] = {int(arr[i])} is not a known id")
-        rows = self._order[pos_c].astype(np.int64)
         if rows.size > 1:
-            s = np.sort(rows)
-            d = np.flatnonzero(s[1:] == s[:-1])
-            if d.size:
-                i = int(np.flatnonzero(rows == s[d[0]])[1])
+            # duplicates without sorting: the last write to a scratch slot wins, so an id seen
+            # twice reads back a different position at its first occurrence
+            order = np.arange(rows.size)
+            self._scratch[rows] = order
+            dup = self._scratch[rows] != order
+            if dup.any():
+                i = int(np.argmax(dup))
                 raise ValueError(f"{name}[{i}] = {int(arr[i])} is a duplicate; ids must be unique")
         return rows
 
