@@ -73,8 +73,10 @@ def _n_servers(n_servers: object) -> int:
 
 
 def _float_arg(value: object, name: str, lo: float, hi: float) -> float:
-    if value is None or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number")
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
+        value, (bool, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
