@@ -264,6 +264,14 @@ def _point_box_distance(points: FloatArray, boxes: FloatArray) -> FloatArray:
     return np.sqrt(np.einsum("ij,ij->i", d, d))
 
 
+def _outside_sq(points: FloatArray, boxes: FloatArray) -> FloatArray:
+    """Squared distance from each point to its box (0 inside), row by row. Per axis, at most
+    one of ``lo - p`` and ``p - hi`` is positive because ``lo <= hi``."""
+    d = np.maximum(boxes[:, :3] - points, points - boxes[:, 3:])
+    np.maximum(d, 0.0, out=d)
+    return np.einsum("ij,ij->i", d, d)
+
+
 def border_sets(
     positions: npt.ArrayLike,
     servers: npt.ArrayLike,
@@ -689,26 +697,37 @@ class Sharding:
         self._pos[rows] = pts
         self._tick += 1
         cand = rows
+        cand_pts = pts  # positions of cand, gathered only when cand is not just rows
         if self._pending.size:
             cand = np.union1d(rows, self._pending)
+            cand_pts = None
         if (
             self.rebalance_every
             and self._tick % self.rebalance_every == 0
             and self._shift_boundaries()
         ):
             # a boundary moved: anyone may now be outside their region (O(n), once a period)
-            outside = _point_box_distance(self._pos, self._regions[self._server]) > self.margin
-            cand = np.union1d(cand, np.flatnonzero(outside))
-        dist = _point_box_distance(self._pos[cand], self._regions[self._server[cand]])
-        want = dist > self.margin
-        cand, dist = cand[want], dist[want]
+            far = _outside_sq(self._pos, self._regions[self._server]) > self.margin**2
+            cand = np.union1d(cand, np.flatnonzero(far))
+            cand_pts = None
+        if cand_pts is None:
+            cand_pts = self._pos[cand]
+        # squared distance outside the current region vs margin^2: no sqrt on the hot path
+        d2 = _outside_sq(cand_pts, self._regions[self._server[cand]])
+        want = d2 > self.margin**2
+        cand, d2 = cand[want], d2[want]
         if cand.size > self.max_migrations:
-            pick = np.lexsort((self._ids[cand], -dist))  # farthest first, then by id
+            pick = np.lexsort((self._ids[cand], -d2))  # farthest first, then by id
             go = cand[pick[: self.max_migrations]]
             self._pending = np.sort(cand[pick[self.max_migrations :]])
         else:
             go = cand
-            self._pending = np.empty(0, dtype=np.int64)
+            if self._pending.size:
+                self._pending = np.empty(0, dtype=np.int64)
+        if go.size == 0:
+            self._migrations.append(0)
+            empty = np.empty(0, dtype=np.int32)
+            return Migration(np.empty(0, dtype=np.int64), empty, empty.copy())
         src = self._server[go]
         dst = self._natural(self._pos[go])
         self._server[go] = dst
