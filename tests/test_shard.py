@@ -340,3 +340,47 @@ def test_sharding_update_by_custom_ids():
     mig = sh.update([ids[3]], [[split + 50.0, 0, 0]])
     np.testing.assert_array_equal(mig.ids, [ids[3]])
     assert sh.servers[3] == 1
+
+
+def test_hilbert_keys_form_a_continuous_curve():
+    # With a far corner at 2^16 - 1, cells are the integer coordinates. A Hilbert curve starting
+    # at the origin fills the 4x4x4 corner block with its first 64 keys, each step moving to a
+    # face neighbour: checked without any Hilbert code, from the definition.
+    g = np.stack(np.meshgrid(np.arange(4), np.arange(4), np.arange(4), indexing="ij"), -1)
+    pts = np.concatenate([g.reshape(-1, 3), [[65535, 65535, 65535]]]).astype(float)
+    keys = shard._hilbert_keys(pts)[:64]
+    np.testing.assert_array_equal(np.sort(keys), np.arange(64))
+    path = pts[:64][np.argsort(keys)]
+    steps = np.abs(np.diff(path, axis=0)).sum(axis=1)
+    np.testing.assert_array_equal(steps, 1)
+
+
+def test_partition_is_thread_safe_and_deterministic(rng):
+    import concurrent.futures as cf
+
+    pos = clustered_world(rng, 50_000)
+    w = rng.integers(1, 4, size=50_000).astype(float)
+    ref = shard.partition(pos, w, 37)
+    with cf.ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: shard.partition(pos, w, 37), range(8)))
+    for s, r in outs:
+        np.testing.assert_array_equal(s, ref[0])
+        np.testing.assert_array_equal(r, ref[1])
+
+
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 20))
+def test_sharding_entities_stay_within_margin_of_their_region(seed, k):
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-40, 40, size=(200, 3))
+    sh = shard.Sharding(
+        pos, None, k, margin=2.0, rebalance_every=3, max_shift=0.5, max_migrations=10**6
+    )
+    for _ in range(10):
+        moved = rng.choice(200, 30, replace=False)
+        sh.update(moved, np.clip(sh.positions[moved] + rng.normal(0, 3, (30, 3)), -60, 60))
+        reg = sh.regions[sh.servers]
+        p = sh.positions
+        d = np.linalg.norm(np.maximum(reg[:, :3] - p, 0) + np.maximum(p - reg[:, 3:], 0), axis=1)
+        assert np.all(d <= 2.0 + 1e-9)
+        np.testing.assert_allclose(sh.loads, np.bincount(sh.servers, minlength=k), atol=1e-9)
+        assert np.all(sh.regions[:, :3] <= sh.regions[:, 3:])
