@@ -575,7 +575,11 @@ class Sharding:
         stack = [(0, np.array([-lim] * 3), np.array([lim] * 3))]
         while stack:
             node, lo, hi = stack.pop()
-            a, s = int(self._axis[node]), float(self._split[node])
+            a = int(self._axis[node])
+            # a parent's plane may have moved past this one: keep it inside its region, so
+            # every region stays a box (lo <= hi) and the regions keep tiling the world
+            s = min(max(float(self._split[node]), lo[a]), hi[a])
+            self._split[node] = s
             lhi, rlo = hi.copy(), lo.copy()
             lhi[a] = s
             rlo[a] = s
@@ -655,13 +659,7 @@ class Sharding:
         lim = float(_core.MAX_COORDINATE)
         step = np.where(err > 0, -self.max_shift, self.max_shift)
         self._split = np.where(move, np.clip(self._split + step, -lim, lim), self._split)
-        # keep each plane inside its parent's region so that regions stay boxes
-        self._recompute_regions()
-        lo_ok = self._regions[:, :3] <= self._regions[:, 3:]
-        if not lo_ok.all():  # a child plane crossed its parent's: undo this adjustment
-            self._split = np.where(move, self._split - step, self._split)
-            self._recompute_regions()
-            return False
+        self._recompute_regions()  # clamps child planes into their (moved) parent's region
         return True
 
     # ---------------------------------------------------------------- the tick
