@@ -429,7 +429,9 @@ class Sharding:
         after a migration an entity is inside its new region, so each further migration needs
         more than ``margin`` studs of travel; over a walk of length L an entity migrates at most
         ``L / margin`` times, and a player oscillating across a border with amplitude below
-        ``margin`` never migrates.
+        ``margin`` never migrates. Boundary shifts count as relative motion: the bound becomes
+        ``(L + S) / margin`` where S is the total distance the planes around the entity
+        travelled (at most ``max_shift`` per ``rebalance_every`` ticks per plane).
     max_migrations : int
         Cap on migrations per tick (default 1024). Excess candidates stay pending, farthest
         outside first, and migrate on later ticks.
