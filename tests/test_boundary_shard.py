@@ -225,3 +225,20 @@ def test_sharding_empty_world_and_empty_update():
     assert sh.regions.shape == (3, 6)
     with pytest.raises(ValueError, match="moved_ids"):
         sh.update([0], np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("method", ["kd", "hilbert"])
+@pytest.mark.parametrize(
+    ("workers", "exc"),
+    [
+        (0, ValueError),
+        (-2, ValueError),
+        (1000, ValueError),
+        (1.5, TypeError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_partition_rejects_bad_workers(method, workers, exc):
+    with pytest.raises(exc, match="workers"):
+        shard.partition(GOOD_POS, GOOD_W, 4, method=method, workers=workers)

@@ -384,3 +384,13 @@ def test_sharding_entities_stay_within_margin_of_their_region(seed, k):
         assert np.all(d <= 2.0 + 1e-9)
         np.testing.assert_allclose(sh.loads, np.bincount(sh.servers, minlength=k), atol=1e-9)
         assert np.all(sh.regions[:, :3] <= sh.regions[:, 3:])
+
+
+def test_partition_workers_do_not_change_the_result(rng):
+    pos = np.round(clustered_world(rng, 200_000))  # ties too
+    w = np.where(rng.random(200_000) < 0.1, 10.0, 1.0)
+    ref = shard.partition(pos, w, 37)
+    for workers in (2, 4, -1):
+        s, r = shard.partition(pos, w, 37, workers=workers)
+        np.testing.assert_array_equal(s, ref[0])
+        np.testing.assert_array_equal(r, ref[1])

@@ -4,9 +4,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fbsim/shard.hpp"
 #include "fbsim/validate.hpp"
@@ -39,9 +42,24 @@ std::string text(double v) {
     return r.cast<std::string>();
 }
 
-py::tuple kd_partition_py(py::handle positions, py::handle weights, py::handle n_servers) {
+// scipy's convention: workers >= 1 threads, or -1 for one per hardware thread.
+int workers_arg(py::handle obj) {
+    if (obj.is_none() || py::isinstance<py::bool_>(obj) || !PyIndex_Check(obj.ptr())) {
+        throw py::type_error("workers must be an int");
+    }
+    const long long w = py::int_(py::reinterpret_borrow<py::object>(obj)).cast<long long>();
+    if (w == -1) return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (w < 1 || w > 256) {
+        throw py::value_error("workers must be in [1, 256] or -1, got " + std::to_string(w));
+    }
+    return static_cast<int>(w);
+}
+
+py::tuple kd_partition_py(py::handle positions, py::handle weights, py::handle n_servers,
+                          py::handle workers) {
     Rows pos = args::rows(positions, "positions", 3);
     const int k = servers_arg(n_servers);
+    const int threads = workers_arg(workers);
     const auto n = static_cast<std::size_t>(pos.shape(0));
     Rows w;
     const bool have_weights = !weights.is_none();
@@ -68,7 +86,7 @@ py::tuple kd_partition_py(py::handle positions, py::handle weights, py::handle n
     {
         py::gil_scoped_release release;
         kd_partition(pos.data(), have_weights ? w.data() : nullptr, n, k, server.mutable_data(),
-                     regions.mutable_data(), nodes.data());
+                     regions.mutable_data(), nodes.data(), threads);
     }
     auto* ax = axis.mutable_data();
     auto* sp = split.mutable_data();
@@ -88,7 +106,7 @@ void register_shard(py::module_& m) {
     m.attr("MAX_SERVERS") = kMaxServers;
     m.attr("MAX_SHARD_WEIGHT") = kMaxShardWeight;
     m.def("kd_partition", &kd_partition_py, py::arg("positions"), py::arg("weights"),
-          py::arg("n_servers"),
+          py::arg("n_servers"), py::arg("workers") = 1,
           "Weighted k-d partition: (server int32 (n,), regions (n_servers, 6), node_axis int32, "
           "node_split float64, node_children int32 (n_servers - 1, 2); child < 0 is server "
           "-child - 1).");

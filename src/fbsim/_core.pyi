@@ -121,7 +121,7 @@ MAX_SERVERS: int
 MAX_SHARD_WEIGHT: float
 
 def kd_partition(
-    positions: object, weights: object, n_servers: object
+    positions: object, weights: object, n_servers: object, workers: object = 1
 ) -> tuple[
     npt.NDArray[np.int32], _F, npt.NDArray[np.int32], _F, npt.NDArray[np.int32]
 ]: ...

@@ -204,6 +204,7 @@ def partition(
     weights: npt.ArrayLike | None,
     n_servers: int,
     method: str = "kd",
+    workers: int = 1,
 ) -> tuple[npt.NDArray[np.int32], FloatArray]:
     """Assign every entity to a server, balancing summed weight, with compact regions.
 
@@ -223,6 +224,9 @@ def partition(
         their bounding box, cut into ``n_servers`` runs of equal weight; regions are the
         bounding boxes of each server's entities (they may overlap; an empty server gets the
         zero box).
+    workers : int
+        Threads for the ``"kd"`` method (scipy's convention: ``-1`` = one per CPU). Subtrees
+        of at least 65,536 entities are built in parallel; the result never depends on it.
 
     Returns
     -------
@@ -253,8 +257,10 @@ def partition(
     k = _n_servers(n_servers)
     w = _weights(weights, pos.shape[0])
     if method == "hilbert":
+        if _int_arg(workers, "workers", -1, 256) == 0:
+            raise ValueError("workers must be in [1, 256] or -1, got 0")
         return _hilbert_partition(pos, w, k)
-    servers, regions, _, _, _ = _core.kd_partition(pos, w, k)
+    servers, regions, _, _, _ = _core.kd_partition(pos, w, k, workers)
     return servers, regions
 
 

@@ -21,14 +21,14 @@ struct Out {
     std::vector<KdNode> nodes;
 };
 
-Out run(const std::vector<double>& pos, const std::vector<double>* w, int k) {
+Out run(const std::vector<double>& pos, const std::vector<double>* w, int k, int workers = 1) {
     Out o;
     const std::size_t n = pos.size() / 3;
     o.server.assign(n, -7);
     o.regions.assign(static_cast<std::size_t>(k) * 6, 0.0);
     o.nodes.resize(static_cast<std::size_t>(k - 1));
     kd_partition(pos.data(), w ? w->data() : nullptr, n, k, o.server.data(), o.regions.data(),
-                 o.nodes.data());
+                 o.nodes.data(), workers);
     return o;
 }
 
@@ -127,9 +127,30 @@ void test_sorted_input_is_fine() {
     CHECK(*mx - *mn <= 1);
 }
 
+void test_workers_do_not_change_the_result() {
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<double> u(-1000, 1000);
+    std::vector<double> pos(300000 * 3), w(300000);
+    for (double& v : pos) v = std::round(u(rng));  // many ties
+    for (double& v : w) v = (rng() % 10 == 0) ? 10.0 : 1.0;
+    for (int k : {2, 37, 64}) {
+        const Out a = run(pos, &w, k, 1);
+        for (int workers : {2, 3, 8}) {
+            const Out b = run(pos, &w, k, workers);
+            CHECK(a.server == b.server);
+            CHECK(a.regions == b.regions);
+            for (std::size_t i = 0; i < a.nodes.size(); ++i) {
+                CHECK(a.nodes[i].axis == b.nodes[i].axis && a.nodes[i].split == b.nodes[i].split &&
+                      a.nodes[i].left == b.nodes[i].left && a.nodes[i].right == b.nodes[i].right);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
+    test_workers_do_not_change_the_result();
     test_line_split();
     test_counts_exact_for_any_k();
     test_all_ties_and_empty();
