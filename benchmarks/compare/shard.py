@@ -96,6 +96,7 @@ def main() -> None:
         med = race(
             {
                 "fbsim kd": lambda pos=pos, w=w: shard.partition(pos, w, k),
+                "fbsim kd workers=2": lambda pos=pos, w=w: shard.partition(pos, w, k, workers=2),
                 "numpy RCB": lambda pos=pos, w=w: numpy_rcb(pos, w, k),
                 "scipy cKDTree": lambda pos=pos, leaf=leaf: cKDTree(
                     pos, leafsize=leaf, balanced_tree=True
