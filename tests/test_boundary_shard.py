@@ -242,3 +242,17 @@ def test_sharding_empty_world_and_empty_update():
 def test_partition_rejects_bad_workers(method, workers, exc):
     with pytest.raises(exc, match="workers"):
         shard.partition(GOOD_POS, GOOD_W, 4, method=method, workers=workers)
+
+
+def test_core_entities_outside_regions_rejects_bad_input():
+    servers, regions = shard.partition(GOOD_POS, None, 4)
+    with pytest.raises(ValueError, match=r"servers\[2\]"):
+        _core.entities_outside_regions(GOOD_POS, np.r_[0, 1, 9, servers[3:]], regions, 1.0)
+    with pytest.raises(ValueError, match="servers"):
+        _core.entities_outside_regions(GOOD_POS, servers[:-1], regions, 1.0)
+    with pytest.raises(ValueError, match="margin"):
+        _core.entities_outside_regions(GOOD_POS, servers, regions, -1.0)
+    with pytest.raises(ValueError, match="regions"):
+        _core.entities_outside_regions(GOOD_POS, servers, regions[:, :4], 1.0)
+    with pytest.raises(TypeError, match="positions"):
+        _core.entities_outside_regions(None, servers, regions, 1.0)

@@ -394,3 +394,23 @@ def test_partition_workers_do_not_change_the_result(rng):
         s, r = shard.partition(pos, w, 37, workers=workers)
         np.testing.assert_array_equal(s, ref[0])
         np.testing.assert_array_equal(r, ref[1])
+
+
+@given(
+    n=st.integers(0, 300),
+    k=st.integers(1, 9),
+    margin=st.floats(0, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_entities_outside_regions_matches_brute_force(n, k, margin, seed):
+    from fbsim import _core
+
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-60, 60, size=(n, 3))
+    _, regions = shard.partition(rng.uniform(-40, 40, size=(50, 3)), None, k)
+    servers = rng.integers(0, k, size=n)
+    got = _core.entities_outside_regions(pos, servers, regions, margin)
+    box = regions[servers]
+    nearest = np.clip(pos, box[:, :3], box[:, 3:])
+    d = np.sqrt(((pos - nearest) ** 2).sum(axis=1))
+    np.testing.assert_array_equal(got, np.flatnonzero(d > margin))

@@ -100,6 +100,33 @@ py::tuple kd_partition_py(py::handle positions, py::handle weights, py::handle n
     return py::make_tuple(server, regions, axis, split, children);
 }
 
+py::array_t<std::int64_t> outside_py(py::handle positions, py::handle servers, py::handle regions,
+                                     py::handle margin) {
+    Rows pos = args::rows(positions, "positions", 3);
+    args::Ids srv = args::ids(servers, "servers");
+    Rows reg = args::rows(regions, "regions", 6);
+    const double m = args::scalar(margin, "margin", 0.0, kMaxCoordinate);
+    args::same_length({{"servers", srv.shape(0)}, {"positions", pos.shape(0)}});
+    const auto n = static_cast<std::size_t>(pos.shape(0));
+    const std::int64_t k = reg.shape(0);
+    const std::int64_t* sp = srv.data();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (sp[i] < 0 || sp[i] >= k) {
+            throw py::value_error("servers[" + std::to_string(i) + "] = " + std::to_string(sp[i]) +
+                                  " is not a server in [0, " + std::to_string(k) + ")");
+        }
+    }
+    std::vector<std::int64_t> rows(n);
+    std::size_t found = 0;
+    {
+        py::gil_scoped_release release;
+        found = entities_outside_regions(pos.data(), sp, n, reg.data(), m, rows.data());
+    }
+    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(found));
+    std::copy(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(found), out.mutable_data());
+    return out;
+}
+
 }  // namespace
 
 void register_shard(py::module_& m) {
@@ -110,6 +137,9 @@ void register_shard(py::module_& m) {
           "Weighted k-d partition: (server int32 (n,), regions (n_servers, 6), node_axis int32, "
           "node_split float64, node_children int32 (n_servers - 1, 2); child < 0 is server "
           "-child - 1).");
+    m.def("entities_outside_regions", &outside_py, py::arg("positions"), py::arg("servers"),
+          py::arg("regions"), py::arg("margin"),
+          "Rows (int64, ascending) more than margin outside regions[servers[row]].");
 }
 
 }  // namespace fbsim::python

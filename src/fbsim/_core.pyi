@@ -125,3 +125,6 @@ def kd_partition(
 ) -> tuple[
     npt.NDArray[np.int32], _F, npt.NDArray[np.int32], _F, npt.NDArray[np.int32]
 ]: ...
+def entities_outside_regions(
+    positions: object, servers: object, regions: object, margin: object
+) -> _I: ...

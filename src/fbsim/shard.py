@@ -25,9 +25,12 @@ neighbouring regions share faces. Entity ids are row indices into ``positions`` 
 ``ids`` are given to :class:`Sharding`.
 
 Costs (measured in ``docs/performance_shard.md``): :func:`partition` is expected
-O(n log n_servers) in C++; a :meth:`Sharding.update` tick is O(m log n + p) for m moved ids and
-p pending migrations, except every ``rebalance_every``-th tick, which also scans all n
-entities (vectorised) to find those a boundary shift has left outside their region.
+O(n log n_servers) in C++ (``workers=`` threads optional); a :meth:`Sharding.update` tick is
+O(m + p log p) for m moved ids (contiguous ids; O(m log n) for arbitrary ids) and p pending
+migrations, except a tick on which a boundary actually shifts (at most every
+``rebalance_every``-th), which also scans all n entities (vectorised) to find those the shift
+has left outside their region. The Hilbert method is numpy (a sort of n keys), several times
+slower than ``"kd"``.
 """
 
 from __future__ import annotations
@@ -506,7 +509,7 @@ class Sharding:
         self._pos = pos.copy()
         self._w = w.copy() if w.sum() > 0 else np.ones(n)
         servers, regions, axis, split, children = _core.kd_partition(pos, w, k)
-        self._server = servers.astype(np.int32)
+        self._server = servers.astype(np.int64)  # int64: the core's row/id type, no copies
         self._regions = regions
         self._axis = axis.astype(np.int64)
         self._split = split.copy()
@@ -532,8 +535,8 @@ class Sharding:
 
     @property
     def servers(self) -> npt.NDArray[np.int32]:
-        """Current server of each entity, in row order (copy)."""
-        return self._server.copy()
+        """Current server of each entity, in row order (int32 copy)."""
+        return self._server.astype(np.int32)
 
     @property
     def regions(self) -> FloatArray:
@@ -713,8 +716,10 @@ class Sharding:
             and self._shift_boundaries()
         ):
             # a boundary moved: anyone may now be outside their region (O(n), once a period)
-            far = _outside_sq(self._pos, self._regions[self._server]) > self.margin**2
-            cand = np.union1d(cand, np.flatnonzero(far))
+            far = _core.entities_outside_regions(
+                self._pos, self._server, self._regions, self.margin
+            )
+            cand = np.union1d(cand, far)
             cand_pts = None
         if cand_pts is None:
             cand_pts = self._pos[cand]
@@ -734,7 +739,7 @@ class Sharding:
             self._migrations.append(0)
             empty = np.empty(0, dtype=np.int32)
             return Migration(np.empty(0, dtype=np.int64), empty, empty.copy())
-        src = self._server[go]
+        src = self._server[go].astype(np.int32)
         dst = self._natural(self._pos[go])
         self._server[go] = dst
         np.subtract.at(self._loads, src, self._w[go])

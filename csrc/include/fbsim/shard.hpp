@@ -65,4 +65,14 @@ void kd_partition(const double* positions, const double* weights, std::size_t co
                   int n_servers, std::int32_t* out_server, double* out_regions,
                   KdNode* out_nodes, int workers = 1);
 
+/// Rows i, ascending, whose position lies more than `margin` (Euclidean distance, studs)
+/// outside the box regions[servers[i]] (rows of 6: lo xyz, hi xyz). This is the hysteresis
+/// test of an incremental sharding after its boundaries moved: one fused pass instead of
+/// gathering a box per entity. Preconditions: 0 <= servers[i] < n_servers, finite inputs,
+/// margin >= 0; out_rows has room for `count` entries. Returns the number written.
+/// O(count), no allocation, thread-safe.
+std::size_t entities_outside_regions(const double* positions, const std::int64_t* servers,
+                                     std::size_t count, const double* regions, double margin,
+                                     std::int64_t* out_rows) noexcept;
+
 }  // namespace fbsim
