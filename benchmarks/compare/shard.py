@@ -139,12 +139,13 @@ def main() -> None:
     for name, t in med.items():
         rows.append((f"tick: 10,000 moved of {n:,}, {k} servers", name, t * 1e3, t / base, None))
         print(f"tick      {name:22s} {t * 1e3:9.2f} ms  ratio {t / base:7.2f}")
-    # tolerance 0: the first tick shifts planes, so it pays the O(n) rescan
-    rb = shard.Sharding(pos, w, k, rebalance_every=1, tolerance=0.0)
-    t0 = time.perf_counter()
+    # tolerance 0: the second tick shifts planes, so it pays the O(n) rescan (the first warms up)
+    rb = shard.Sharding(pos, w, k, rebalance_every=2, tolerance=0.0)
     rb.update(ids, frames[0])
+    t0 = time.perf_counter()
+    rb.update(ids, frames[1])
     t_rb = time.perf_counter() - t0
-    assert rb.report()["ticks"] == 1
+    assert rb.report()["ticks"] == 2
     rows.append(
         (
             f"tick with boundary shift (every rebalance_every ticks), {n:,}",
@@ -186,6 +187,17 @@ def main() -> None:
         r = f"{ratio:.2f}" if ratio is not None else ""
         i = f"{imb:.4f}" if imb is not None else ""
         out.append(f"| {wl} | {name} | {ms:.2f} | {r} | {i} |")
+    out += [
+        "",
+        "Issue 11's targets: 1,000,000 entities into 64 servers under 100 ms, an incremental",
+        "tick with 10,000 moved players under 2 ms. The tick is O(moved) and meets its target",
+        "even on this shared machine. The partition is O(n log n_servers), about one pass over",
+        "40-byte entity records per tree level (Floyd-Rivest selection); its time here depends",
+        "on how many of the two cores other jobs take, so compare its ratios, and read the",
+        "absolute figure against the machine load named above. `workers=` splits subtrees over",
+        "threads (no gain while the cores are busy). The boundary-shift tick rescans all",
+        "entities once (fused C++ pass); it happens at most every `rebalance_every` ticks.",
+    ]
     Path("docs").mkdir(exist_ok=True)
     Path("docs/performance_shard.md").write_text("\n".join(out) + "\n")
     print("\n".join(out))
