@@ -19,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
     fbsim::python::register_broadphase(m);
     fbsim::python::register_pathfinding(m);
     fbsim::python::register_octree(m);
+    fbsim::python::register_shard(m);  // issue 11
 }

@@ -11,5 +11,6 @@ void register_narrowphase(pybind11::module_& m);
 void register_broadphase(pybind11::module_& m);
 void register_pathfinding(pybind11::module_& m);
 void register_octree(pybind11::module_& m);
+void register_shard(pybind11::module_& m);  // issue 11
 
 }  // namespace fbsim::python

@@ -48,6 +48,7 @@ from fbsim.movement import Reason as MovementReason
 from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator
 from fbsim.placement import Reason as PlacementReason
 from fbsim.ratelimit import DuplicationDetector, RateLimiter, Rule
+from fbsim.shard import Sharding, shard_report  # issue 11: world sharding
 from fbsim.spatial import DynamicTree, SpatialHash, SweepAndPrune
 from fbsim.spatial_tree import MAX_RAY_DISTANCE, Octree, Quadtree
 from fbsim.world import Action as PlotAction
@@ -90,6 +91,7 @@ __all__ = [
     "Role",
     "Rule",
     "ServerMoveKind",
+    "Sharding",
     "SnapshotError",
     "SpatialHash",
     "Spheres",
@@ -111,6 +113,8 @@ __all__ = [
     "quat_to_matrix",
     "raycast",
     "shapecast",
+    "shard",
+    "shard_report",
     "spatial",
     "sphere_to_aabb",
     "transform_points",
