@@ -197,24 +197,29 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
 
 
 def occurrence(const int64_t[::1] slots, int64_t n_players):
-    """Round of each row: 0 for a player's first row in the batch, 1 for its second, ...
+    """(round, n_rounds, n_unknown): round of each row is 0 for a player's first row in the
+    batch, 1 for its second, ...; rows whose slot is negative (unknown players) get -1.
 
-    Rows whose slot is negative (unknown players) get -1. Rows of one round have distinct
-    players, so each round can be checked with one vectorised collision query.
+    Rows of one round have distinct players, so each round can be checked with one
+    vectorised collision query.
     """
     cdef Py_ssize_t n = slots.shape[0], i
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out
     counts_arr = np.zeros(max(n_players, 1), dtype=np.int64)
     cdef int64_t[::1] counts = counts_arr
+    cdef int64_t rounds = 0, unknown = 0
     with nogil:
         for i in range(n):
             if slots[i] < 0 or slots[i] >= n_players:
                 o[i] = -1
+                unknown += 1
             else:
                 o[i] = counts[slots[i]]
                 counts[slots[i]] += 1
-    return out
+                if counts[slots[i]] > rounds:
+                    rounds = counts[slots[i]]
+    return out, rounds, unknown
 
 
 def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const double[::1] ct,
