@@ -178,10 +178,12 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
                 # A surface is close below: the player may have landed and jumped again
                 # between two samples (bunny hopping with a lost packet).
                 out[4] = 1.0
-            elif vy < 0.0 and dt_c * dt_c * cfg[C_GRAVITY] >= 2.0 * (ref[1] - ground_y) and \
+            elif vy < 0.0 and \
+                    -vy * dt_c + 0.5 * cfg[C_GRAVITY] * dt_c * dt_c >= ref[1] - ground_y and \
                     p[1] - ground_y <= envelope(v_launch, cfg[C_GRAVITY], 0.0) + cfg[C_VTOL]:
-                # It was falling, had time to reach its take-off height even from rest, and is
-                # now within one jump of it: a landing and re-jump hidden by lost packets.
+                # It was falling, had time to fall back to its take-off height at the speed it
+                # was falling, and is now within one jump of it: a landing and re-jump hidden
+                # by lost packets.
                 out[4] = 2.0
             else:
                 out[0] = fly_excess
