@@ -6,7 +6,9 @@ STATE_FIELDS: tuple[str, ...]
 N_STATE: int
 N_CHECKS: int
 
-def occurrence(slots: npt.NDArray[np.int64], n_players: int) -> npt.NDArray[np.int64]: ...
+def occurrence(
+    slots: npt.NDArray[np.int64], n_players: int
+) -> tuple[npt.NDArray[np.int64], int, int]: ...
 def movement_round(
     slots: npt.NDArray[np.int64],
     pos: npt.NDArray[np.float64],

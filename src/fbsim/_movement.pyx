@@ -178,10 +178,12 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
                 # A surface is close below: the player may have landed and jumped again
                 # between two samples (bunny hopping with a lost packet).
                 out[4] = 1.0
-            elif vy < 0.0 and dt_c * dt_c * cfg[C_GRAVITY] >= 2.0 * (ref[1] - ground_y) and \
+            elif vy < 0.0 and \
+                    -vy * dt_c + 0.5 * cfg[C_GRAVITY] * dt_c * dt_c >= ref[1] - ground_y and \
                     p[1] - ground_y <= envelope(v_launch, cfg[C_GRAVITY], 0.0) + cfg[C_VTOL]:
-                # It was falling, had time to reach its take-off height even from rest, and is
-                # now within one jump of it: a landing and re-jump hidden by lost packets.
+                # It was falling, had time to fall back to its take-off height at the speed it
+                # was falling, and is now within one jump of it: a landing and re-jump hidden
+                # by lost packets.
                 out[4] = 2.0
             else:
                 out[0] = fly_excess
@@ -197,24 +199,29 @@ cdef inline int evaluate(const double* ref, const double* p, double allowed_h, d
 
 
 def occurrence(const int64_t[::1] slots, int64_t n_players):
-    """Round of each row: 0 for a player's first row in the batch, 1 for its second, ...
+    """(round, n_rounds, n_unknown): round of each row is 0 for a player's first row in the
+    batch, 1 for its second, ...; rows whose slot is negative (unknown players) get -1.
 
-    Rows whose slot is negative (unknown players) get -1. Rows of one round have distinct
-    players, so each round can be checked with one vectorised collision query.
+    Rows of one round have distinct players, so each round can be checked with one
+    vectorised collision query.
     """
     cdef Py_ssize_t n = slots.shape[0], i
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out
     counts_arr = np.zeros(max(n_players, 1), dtype=np.int64)
     cdef int64_t[::1] counts = counts_arr
+    cdef int64_t rounds = 0, unknown = 0
     with nogil:
         for i in range(n):
             if slots[i] < 0 or slots[i] >= n_players:
                 o[i] = -1
+                unknown += 1
             else:
                 o[i] = counts[slots[i]]
                 counts[slots[i]] += 1
-    return out
+                if counts[slots[i]] > rounds:
+                    rounds = counts[slots[i]]
+    return out, rounds, unknown
 
 
 def movement_round(const int64_t[::1] slots, const double[:, ::1] pos, const double[::1] ct,

@@ -522,11 +522,8 @@ class MovementChecker:
         normal = np.ascontiguousarray(normal, dtype=np.float64)
         if toi.shape != (n,) or normal.shape != (n, 3):
             raise ValueError("collision.sweep returned wrong shapes")
-        bad = ~np.isfinite(toi)
-        if bad.any():
-            toi = np.where(bad, np.inf, toi)
-        if not np.isfinite(normal).all():
-            normal = np.nan_to_num(normal, nan=0.0, posinf=0.0, neginf=0.0)
+        # NaN toi fails every comparison below and in the kernel, so it reads as "no hit";
+        # normals are only used (and cleaned) on hit rows.
         return toi, normal
 
     def _sweep(
@@ -546,10 +543,13 @@ class MovementChecker:
         toi, normal = self._sweep_once(start, end)
         hit = np.flatnonzero((toi >= 0.0) & (toi <= 1.0))
         if len(hit):
+            normal = normal.copy()
+            normal[hit] = np.nan_to_num(normal[hit], nan=0.0, posinf=0.0, neginf=0.0)
             d = end[hit] - start[hit]
             a1 = np.maximum(-(d * normal[hit]).sum(axis=1), 0.0)  # depth gained per unit t
             t1 = toi[hit]
             toi_r, normal_r = self._sweep_once(end[hit], start[hit])
+            normal_r = np.nan_to_num(normal_r, nan=0.0, posinf=0.0, neginf=0.0)
             t2 = 1.0 - toi_r
             b2 = np.maximum((d * normal_r).sum(axis=1), 0.0)
             exits = (toi_r > 0.0) & (toi_r <= 1.0) & (t2 > t1) & (a1 + b2 > 0.0)
@@ -597,7 +597,7 @@ class MovementChecker:
         reason = np.full(n, int(Reason.UNKNOWN_PLAYER), dtype=np.int64)
         setback = np.full((n, 3), np.nan)
         evidence = np.zeros((n, 4))
-        occ = _movement.occurrence(slots, len(self._index))
+        occ, n_rounds, n_unknown = _movement.occurrence(slots, len(self._index))
         # Sanitised copy for the collision queries: hostile rows never reach the world.
         if n and np.abs(pos).max() <= _core.MAX_COORDINATE:  # NaN fails this: slow path
             finite = np.ones(n, dtype=bool)
@@ -605,9 +605,8 @@ class MovementChecker:
             finite = np.isfinite(pos).all(axis=1) & (np.abs(pos) <= _core.MAX_COORDINATE).all(
                 axis=1
             )
-        n_rounds = int(occ.max()) + 1 if n else 0
         pend_col = _movement.STATE_FIELDS.index("pending")
-        simple = n_rounds == 1 and bool(occ.min() == 0)  # one row per known player
+        simple = n_rounds == 1 and n_unknown == 0  # one row per player, all known
         for r in range(n_rounds):
             rows = np.arange(n) if simple else np.flatnonzero(occ == r)
             s = slots if simple else slots[rows]
@@ -708,13 +707,13 @@ class MovementChecker:
                         "setback": setback[i].tolist(),
                     }
                 )
-        kick = (levels >= cfg.kick_level).any(axis=1) & (
-            self._counters[pslots, 0] >= cfg.kick_min_events
-        )
-        ban = (levels.sum(axis=1) >= cfg.ban_level) & (
-            self._counters[pslots, 0] >= cfg.ban_min_events
-        )
-        if kick.any() or ban.any():
+        # Common case first: nobody near a threshold (one pass over the levels).
+        high = len(levels) > 0 and levels.max() >= min(cfg.kick_level, cfg.ban_level / 5)
+        if high:
+            counts = self._counters[pslots, 0]
+            kick = (levels >= cfg.kick_level).any(axis=1) & (counts >= cfg.kick_min_events)
+            ban = (levels.sum(axis=1) >= cfg.ban_level) & (counts >= cfg.ban_min_events)
+        if high and (kick.any() or ban.any()):
             last_time: dict[int, float] = {}
             for i in range(n):
                 if known[i] and math.isfinite(st[i]):
