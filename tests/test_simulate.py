@@ -235,3 +235,28 @@ def test_export_rejects_foreign_logs(tmp_path):
     bad.write_text('{"a": 1}\n')
     with pytest.raises(ValueError, match="not an fbsim movement log"):
         export_log(bad, tmp_path / "ds", server="0")
+
+
+def test_simulate_with_servers_reports_sharding(capsys):
+    code = cli.main(
+        [
+            "simulate",
+            "--ticks",
+            "30",
+            "--items",
+            "800",
+            "--players",
+            "12",
+            "--cheats",
+            "speed2",
+            "--servers",
+            "4",
+            "--json",
+        ]
+    )
+    assert code == 0
+    sh = json.loads(capsys.readouterr().out)["sharding"]
+    assert sh["n_servers"] == 4
+    assert sh["imbalance"] <= 1.05 + 1e-9
+    assert sh["ticks"] > 0
+    assert 0.0 <= sh["border_fraction"] <= 1.0

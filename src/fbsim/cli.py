@@ -115,6 +115,14 @@ def format_report(r: dict) -> str:
             else "NOT caught"
         )
         lines.append(f"    {c['kind']:<10} {status}")
+    if "sharding" in r:
+        sh = r["sharding"]
+        lines.append(
+            f"  sharding over {int(sh['n_servers'])} servers: max/mean load {sh['imbalance']:.3f}, "
+            f"border fraction {sh['border_fraction']:.3f} (radius 64), migrations per tick "
+            f"{sh['migrations_per_tick']:.3f} (max {int(sh['max_migrations_per_tick'])}), "
+            f"update p99 {sh['update_ms']['p99']:.3f} ms"
+        )
     lines.append(f"  honest players flagged: {r['honest_flagged']}")
     lines += [
         f"    {h['role']} #{h['index']} at {h['at']} s by {h['check']}"
@@ -142,6 +150,7 @@ def _simulate(parser: argparse.ArgumentParser, args) -> int:
         audit_path=args.audit,
         progress=not (args.no_progress or args.json),
         metrics_port=args.metrics_port,
+        servers=args.servers,
     )
     try:
         cfg.check()
@@ -252,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object instead of the text report"
     )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sim.add_argument(
+        "--servers",
+        type=int,
+        metavar="N",
+        help="also shard the world over N servers each tick and report load balance, "
+        "border fraction and migrations per tick",
+    )
     sim.add_argument(
         "--metrics-port",
         type=int,

@@ -73,6 +73,7 @@ class SimulationConfig:
     audit_path: str | None = None
     progress: bool = True
     metrics_port: int | None = None  # serve Prometheus metrics on 127.0.0.1:PORT
+    servers: int | None = None  # also shard the world over this many servers and report
 
     def check(self) -> None:
         if self.ticks < 1:
@@ -86,6 +87,8 @@ class SimulationConfig:
         unknown = set(self.cheat_kinds) - set(CHEAT_KINDS)
         if unknown:
             raise ValueError(f"unknown cheat kinds {sorted(unknown)}; choose from {CHEAT_KINDS}")
+        if self.servers is not None and not 1 <= self.servers <= 65536:
+            raise ValueError("servers must be in [1, 65536]")
         if self.players < self.cheaters_per_kind * len(self.cheat_kinds) + 1:
             raise ValueError("players must exceed the number of cheaters")
 
@@ -346,6 +349,10 @@ class Simulation:
         self.inbox: dict[int, list[tuple]] = {}
         self.blinked: set[int] = set()
         self.request_ids = np.zeros(len(self.bots.ids), dtype=np.int64)
+        self.sharding = None
+        self.shard_ms: list[float] = []
+        if cfg.servers is not None:
+            self._start_sharding(cfg.servers)
         self.log = None
         if cfg.log_path:
             self._open_log(Path(cfg.log_path))
@@ -450,6 +457,33 @@ class Simulation:
             bots.path_i[i] = 0
             return
         bots.role[i] = "walker"  # no suitable wall in a tiny world
+
+    # -- sharding ------------------------------------------------------------------------------
+
+    PLAYER_ENTITY_OFFSET = 1 << 40  # players and items share the sharding's id space
+    PLAYER_WEIGHT = 20.0  # a player costs a server far more than a static item
+
+    def _start_sharding(self, n_servers: int) -> None:
+        from fbsim.shard import Sharding
+
+        items = self.world.items()
+        ids = np.concatenate([items["ids"], self.bots.ids + self.PLAYER_ENTITY_OFFSET])
+        pos = np.vstack([items["position"], self.bots.pos])
+        weights = np.concatenate(
+            [np.ones(len(items["ids"])), np.full(len(self.bots.ids), self.PLAYER_WEIGHT)]
+        )
+        self.sharding = Sharding(pos, weights, n_servers, ids=ids)
+
+    def _update_sharding(self, moves) -> None:
+        if self.sharding is None or moves is None:
+            return
+        t0 = time.perf_counter()
+        ids = moves["player_id"]
+        _, last_rev = np.unique(ids[::-1], return_index=True)
+        last = len(ids) - 1 - last_rev
+        held = self.world.player_positions(ids[last])  # what the server accepted
+        self.sharding.update(ids[last] + self.PLAYER_ENTITY_OFFSET, held)
+        self.shard_ms.append((time.perf_counter() - t0) * 1e3)
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -691,6 +725,7 @@ class Simulation:
             moves = self._collect_moves(tick)
             place_res, move_res = self.server.tick(now, places, moves, extra_ms=path_ms)
             self._apply_setbacks(move_res, moves)
+            self._update_sharding(moves)
             if place_res is not None and place_res.ok.any():
                 ok = place_res.ok & ~place_res.duplicate
                 self.mark_blocked(place_res.position[ok], place_res.half_extents[ok])
@@ -724,6 +759,15 @@ class Simulation:
 
     def report(self) -> dict:
         srv = self.server
+        extra = {}
+        if self.sharding is not None:
+            extra["sharding"] = self.sharding.report(radius=64.0)
+            a = np.asarray(self.shard_ms) if self.shard_ms else np.zeros(1)
+            extra["sharding"]["update_ms"] = {
+                "p50": round(float(np.percentile(a, 50)), 4),
+                "p99": round(float(np.percentile(a, 99)), 4),
+                "max": round(float(a.max()), 4),
+            }
         return make_report(
             self.cfg,
             self.bots.role,
@@ -738,6 +782,7 @@ class Simulation:
                 "placement_outcomes": dict(sorted(srv.place_outcomes.items())),
                 "world_build_s": round(self.build_seconds, 3),
                 "wall_s": round(getattr(self, "wall_seconds", 0.0), 3),
+                **extra,
             },
         )
 
