@@ -207,40 +207,6 @@ def closest_point_on_boxes(points, centers, quats, half_extents) -> np.ndarray:
     return centers + np.einsum("nij,nj->ni", mats, clamped)
 
 
-class _TokenBuckets:
-    """Per-player token buckets, vectorised: rows of one player in a batch are served in
-    order, so the first ``floor(tokens)`` of them pass."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens: dict[int, float] = {}
-        self.stamp: dict[int, float] = {}
-
-    def take(self, players: np.ndarray, now: float, commit: bool) -> np.ndarray:
-        ok = np.zeros(len(players), dtype=bool)
-        if not len(players):
-            return ok
-        uniq, inv = np.unique(players, return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        starts = np.searchsorted(inv[order], np.arange(len(uniq)))
-        rank = np.empty(len(players), dtype=np.int64)
-        rank[order] = np.arange(len(players)) - np.repeat(
-            starts, np.diff(np.append(starts, len(players)))
-        )
-        avail = np.empty(len(uniq))
-        for i, p in enumerate(uniq.tolist()):
-            last = self.stamp.get(p, now)
-            elapsed = max(0.0, now - last)  # time going backwards refills nothing
-            avail[i] = min(self.burst, self.tokens.get(p, self.burst) + elapsed * self.rate)
-        ok = rank < np.floor(avail[inv])
-        if commit:
-            used = np.bincount(inv[ok], minlength=len(uniq))
-            for i, p in enumerate(uniq.tolist()):
-                self.tokens[p] = avail[i] - used[i]
-                self.stamp[p] = max(now, self.stamp.get(p, now))
-        return ok
-
-
 class PlacementValidator:
     """Validates placement requests against a World.
 
@@ -248,12 +214,25 @@ class PlacementValidator:
     ----------
     world : World
     config : PlacementConfig, optional
+    rate_limiter : fbsim.RateLimiter, optional
+        Its ``"place"`` rule meters placements, moves and removals per player. Default: a
+        limiter with ``config.rate`` / ``config.burst``.
     """
 
-    def __init__(self, world: World, config: PlacementConfig | None = None) -> None:
+    def __init__(
+        self, world: World, config: PlacementConfig | None = None, rate_limiter=None
+    ) -> None:
+        from fbsim.ratelimit import RateLimiter, Rule
+
         self.world = world
         self.config = config if config is not None else PlacementConfig()
-        self._buckets = _TokenBuckets(self.config.rate, self.config.burst)
+        # Placements draw from the "place" bucket of a RateLimiter, which a server may share
+        # with its other request handlers.
+        self.rate_limiter = (
+            rate_limiter
+            if rate_limiter is not None
+            else RateLimiter({"place": Rule(rate=self.config.rate, burst=self.config.burst)})
+        )
         self._same_kind: dict[tuple[int, int], list[float]] = {}
         self.rule_seconds: dict[str, float] = {}  # time spent per rule in the last batch
 
@@ -407,7 +386,7 @@ class PlacementValidator:
         # requests must not buy expensive checks. Unknown ids cost nothing (and so cannot
         # grow the bucket table).
         metered = live & (prow >= 0)
-        ok_rate = self._buckets.take(player[metered], now, commit=True)
+        ok_rate = self.rate_limiter.allow(player[metered], "place", now)
         rate_fail = np.zeros(len(rid), dtype=bool)
         rate_fail[np.flatnonzero(metered)[~ok_rate]] = True
         _fail(reason, rate_fail, Reason.RATE_LIMITED)
