@@ -119,7 +119,9 @@ def _slab(q0, d, lo, hi):
         moving = np.abs(da) > 1e-12
         inside = (q0[:, a] > lo[:, a]) & (q0[:, a] < hi[:, a])
         ok &= moving | inside
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(
+            divide="ignore", invalid="ignore", over="ignore"
+        ):  # np.where evaluates both sides
             t1 = np.where(moving, (lo[:, a] - q0[:, a]) / da, -np.inf)
             t2 = np.where(moving, (hi[:, a] - q0[:, a]) / da, np.inf)
         near = np.minimum(t1, t2)
