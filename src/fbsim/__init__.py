@@ -45,6 +45,7 @@ from fbsim.movement import (
     StepResult,
 )
 from fbsim.movement import Reason as MovementReason
+from fbsim.pipeline import contacts
 from fbsim.placement import PlacementConfig, PlacementResults, PlacementValidator
 from fbsim.placement import Reason as PlacementReason
 from fbsim.ratelimit import DuplicationDetector, RateLimiter, Rule
@@ -101,6 +102,7 @@ __all__ = [
     "WorldConfig",
     "__version__",
     "capsule_to_aabb",
+    "contacts",
     "default_catalog",
     "distance",
     "geometry",
