@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fbsim/limits.hpp"
 #include "fbsim/pathfinding.hpp"
 #include "numpy_args.hpp"
 #include "register.hpp"
@@ -55,6 +56,11 @@ GridArg grid_arg(py::handle obj) {
     v.depth = v.ndim == 3 ? a.shape(0) : 1;
     v.rows = a.shape(v.ndim - 2);
     v.cols = a.shape(v.ndim - 1);
+    // Before any conversion: a broadcast view of 1e12 cells costs nothing until copied.
+    if (!grid_within_limit(v.depth, v.rows, v.cols)) {
+        throw py::value_error("grid has shape " + shape_text(a) + ", more cells than the limit " +
+                              std::to_string(kMaxGridCells) + " (fbsim.MAX_GRID_CELLS)");
+    }
     const char kind = a.dtype().kind();
     if (kind == 'b') {
         auto b = py::array_t<bool, py::array::c_style>::ensure(a);
@@ -266,6 +272,7 @@ py::tuple smooth_path_py(py::handle grid, py::handle path) {
 }  // namespace
 
 void register_pathfinding(py::module_& m) {
+    m.attr("MAX_GRID_CELLS") = kMaxGridCells;  // issue 10: documented size limit
     m.def("grid_path", &grid_path, py::arg("grid"), py::arg("start"), py::arg("goal"),
           py::arg("connectivity") = 8, py::arg("method") = "astar", py::arg("max_expansions") = 0,
           "One optimal grid path: (cells int64[L, ndim], cost, expansions). See fbsim.pathfinding.");

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <thread>
 #include <unordered_map>
@@ -40,15 +41,38 @@ void parallel_chunks(std::size_t count, int workers, Fn&& fn) {
         fn(std::size_t{0}, std::size_t{0}, count);
         return;
     }
+    // An exception escaping a std::thread, or a joinable std::thread destroyed during
+    // unwinding, calls std::terminate and takes the whole server down (issue 10). So every
+    // chunk stores its exception (std::bad_alloc from a huge result), all threads are joined,
+    // then the first one is rethrown; a thread that cannot be started runs its chunk inline.
+    const std::size_t step = (count + w - 1) / w;
+    std::vector<std::exception_ptr> errors(w);
+    const auto guarded = [&fn, &errors](std::size_t t, std::size_t b, std::size_t e) {
+        try {
+            fn(t, b, e);
+        } catch (...) {
+            errors[t] = std::current_exception();
+        }
+    };
     std::vector<std::thread> threads;
     threads.reserve(w - 1);
-    const std::size_t step = (count + w - 1) / w;
-    for (std::size_t t = 1; t < w; ++t) {
-        const std::size_t b = std::min(count, t * step), e = std::min(count, b + step);
-        threads.emplace_back([&fn, t, b, e] { fn(t, b, e); });
+    std::size_t started = 1;
+    for (; started < w; ++started) {
+        const std::size_t b = std::min(count, started * step), e = std::min(count, b + step);
+        try {
+            threads.emplace_back([&guarded, t = started, b, e] { guarded(t, b, e); });
+        } catch (...) {
+            break;  // could not start a thread: the caller runs the rest below
+        }
     }
-    fn(0, 0, std::min(count, step));
+    guarded(0, 0, std::min(count, step));
+    for (std::size_t t = started; t < w; ++t) {
+        const std::size_t b = std::min(count, t * step), e = std::min(count, b + step);
+        guarded(t, b, e);
+    }
     for (auto& th : threads) th.join();
+    for (auto& err : errors)
+        if (err) std::rethrow_exception(err);
 }
 
 // Insertion sort for the <= 8 child entries of one node: cheaper than std::sort at this size.
