@@ -26,6 +26,8 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def rng() -> np.random.Generator:
     """A seeded generator: every test run sees the same random data."""
     return np.random.default_rng(20261127)
+
+
 # .ci/sanitize runs the suite under ASan/UBSan (several times slower): fewer examples there.
 settings.register_profile(
     "sanitize",

@@ -37,7 +37,7 @@ def test_fuzz_corpus_input_raises_only_documented_errors(path):
 def test_fuzz_harness_reports_undocumented_exceptions(monkeypatch):
     """A kernel raising anything but the documented errors must escape one_input."""
 
-    def boom(*args, **kwargs):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("finding")
 
     monkeypatch.setattr(HARNESS.geometry, "quat_to_matrix", boom)

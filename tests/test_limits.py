@@ -47,7 +47,7 @@ def test_grid_at_limit_shape_is_accepted_by_the_check():
 
 def test_knn_k_past_item_count_is_a_value_error():
     tree = fbsim.Octree(np.zeros((3, 3)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="k"):
         tree.knn(np.zeros((1, 3)), 2**40)
 
 

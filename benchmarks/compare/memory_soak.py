@@ -20,6 +20,7 @@ Run from the repo root: ``python -m benchmarks.compare.memory_soak [--ticks N] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -44,16 +45,27 @@ def rss_mib(pid: int | str = "self") -> float:
 def soak_simulate(ticks: int, items: int, players: int, interval: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
-            sys.executable, "-m", "fbsim", "simulate", "--ticks", str(ticks), "--items", str(items),
-            "--players", str(players), "--no-progress", "--json",
-            "--audit", str(Path(tmp) / "audit.jsonl"),
+            sys.executable,
+            "-m",
+            "fbsim",
+            "simulate",
+            "--ticks",
+            str(ticks),
+            "--items",
+            str(items),
+            "--players",
+            str(players),
+            "--no-progress",
+            "--json",
+            "--audit",
+            str(Path(tmp) / "audit.jsonl"),
         ]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         samples: list[tuple[float, float]] = []
         while proc.poll() is None:
             r = rss_mib(proc.pid)
-            if r == r:  # not nan
+            if not np.isnan(r):
                 samples.append((time.perf_counter() - t0, r))
             time.sleep(interval)
         out, err = proc.communicate()
@@ -84,8 +96,8 @@ def soak_simulate(ticks: int, items: int, players: int, interval: float) -> dict
 
 
 def churn(rounds: int) -> dict:
-    import fbsim  # noqa: PLC0415
-    from fbsim import collision, pathfinding  # noqa: PLC0415
+    import fbsim
+    from fbsim import collision, pathfinding
 
     rng = np.random.default_rng(7)
     n = 2000
@@ -103,20 +115,17 @@ def churn(rounds: int) -> dict:
             bp.query_aabb(c[:200] - 5, c[:200] + 5)
             bp.update(np.arange(100), c[:100] - h[:100] + 1, c[:100] + h[:100] + 1)
             bp.remove(np.arange(50))
-            for call in (lambda bp=bp: bp.insert([1], bad, bad), lambda bp=bp: bp.remove([10**9])):
-                try:
-                    call()
-                except ValueError:
-                    pass
+            with contextlib.suppress(ValueError):
+                bp.insert([1], bad, bad)
+            with contextlib.suppress(ValueError):
+                bp.remove([10**9])
         tree = fbsim.Octree(c, np.arange(n))
         tree.knn(c[:200], 5)
         tree.radius(c[:200], 4.0)
         tree.insert(np.arange(n, n + 100), c[:100] + 0.5)
         tree.remove(np.arange(n, n + 100))
-        try:
+        with contextlib.suppress(ValueError):
             tree.insert([0], [[np.inf, 0, 0]])
-        except ValueError:
-            pass
         boxes = fbsim.Boxes(c[:500], q[:500], h[:500])
         spheres = fbsim.Spheres(c[500:1000], h[500:1000, 0])
         collision.overlap(boxes, spheres)
@@ -165,13 +174,17 @@ def main() -> None:
         "",
         "| run | RSS start (MiB) | RSS after warm-up | RSS end | peak | growth |",
         "| --- | --- | --- | --- | --- | --- |",
-        f"| `fbsim simulate --ticks {sim['ticks']} --items {sim['items']} --players {sim['players']}`"
-        f" ({sim['wall_s']:.0f} s) | {sim['rss_first']:.1f} | {sim['rss_warm']:.1f} | "
-        f"{sim['rss_end']:.1f} | {sim['rss_peak']:.1f} | "
-        f"{sim['growth_per_1000_ticks']:+.2f} MiB / 1000 ticks |",
-        f"| churn: every structure built, queried, mutated, dropped, {ch['rounds']} rounds | - | "
-        f"{ch['rss_after_10']:.1f} (round 10) | {ch['rss_end']:.1f} | - | "
-        f"{ch['rss_end'] - ch['rss_after_10']:+.1f} MiB |",
+        (
+            f"| `fbsim simulate --ticks {sim['ticks']} --items {sim['items']} "
+            f"--players {sim['players']}` ({sim['wall_s']:.0f} s) | {sim['rss_first']:.1f} | "
+            f"{sim['rss_warm']:.1f} | {sim['rss_end']:.1f} | {sim['rss_peak']:.1f} | "
+            f"{sim['growth_per_1000_ticks']:+.2f} MiB / 1000 ticks |"
+        ),
+        (
+            f"| churn: every structure built, queried, mutated, dropped, {ch['rounds']} rounds "
+            f"| - | {ch['rss_after_10']:.1f} (round 10) | {ch['rss_end']:.1f} | - | "
+            f"{ch['rss_end'] - ch['rss_after_10']:+.1f} MiB |"
+        ),
         "",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -61,8 +61,8 @@ except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = f"{_v // 10000}.{_v // 100 % 100}.{_v % 100}"
 
 __all__ = [
-    "MAX_GRID_CELLS",
     "MAX_COORDINATE",
+    "MAX_GRID_CELLS",
     "MAX_RAY_DISTANCE",
     "AppealState",
     "AuditLog",

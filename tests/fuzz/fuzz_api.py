@@ -30,8 +30,30 @@ EXPECTED = (TypeError, ValueError, IndexError, KeyError)
 
 # Values chosen to hit every branch of the boundary checks and the numerics behind them.
 _SPECIAL = np.array(
-    [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e-9, 5e-324, 2.2e-308, 1e5, -1e5, 1e6, 1e6 + 1, 1e300,
-     -1e300, np.nan, np.inf, -np.inf, 3.0, 7.0, 100.0, 1e-3]
+    [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        2.0,
+        1e-9,
+        5e-324,
+        2.2e-308,
+        1e5,
+        -1e5,
+        1e6,
+        1e6 + 1,
+        1e300,
+        -1e300,
+        np.nan,
+        np.inf,
+        -np.inf,
+        3.0,
+        7.0,
+        100.0,
+        1e-3,
+    ]
 )
 
 
@@ -133,11 +155,10 @@ def _grid(s: _Source) -> object:
         return s.array(None)
     h, w = 1 + s.int(12), 1 + s.int(12)
     if m == 1:
-        g = np.array([s.value() for _ in range(h * w)]).reshape(h, w)  # cost grid, hostile
-        return g
+        return np.array([s.value() for _ in range(h * w)]).reshape(h, w)  # cost grid, hostile
     if m == 2:
         d = 1 + s.int(4)
-        return (np.random.default_rng(s.byte()).random((d, h, w)) < 0.3)
+        return np.random.default_rng(s.byte()).random((d, h, w)) < 0.3
     return np.random.default_rng(s.byte()).random((h, w)) < 0.25
 
 
@@ -248,8 +269,12 @@ def _stateful(s: _Source) -> None:
                     obj.query_aabb_count(s.array(cols, n), s.array(cols, n), workers=s.int(4))  # type: ignore[attr-defined]
             else:
                 if op in (0, 1):
-                    obj.insert(s.ids(n), s.array(3, n), s.array(3, n),  # type: ignore[attr-defined]
-                               layers=s.ids(n) if s.int(4) == 0 else None)
+                    obj.insert(
+                        s.ids(n),
+                        s.array(3, n),
+                        s.array(3, n),  # type: ignore[attr-defined]
+                        layers=s.ids(n) if s.int(4) == 0 else None,
+                    )
                 elif op == 2:
                     obj.update(s.ids(n), s.array(6, n))  # type: ignore[attr-defined]
                 elif op == 3:
@@ -294,7 +319,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    import atheris  # noqa: PLC0415  (only the fuzzing job needs it)
+    import atheris
 
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
