@@ -23,7 +23,9 @@ def brute_pairs(ids, lo, hi, layers=None, masks=None) -> np.ndarray:
     out = []
     for s in range(0, n, 1024):  # chunks keep the n x n masks small
         e = min(n, s + 1024)
-        ov = np.all((lo[s:e, None, :] <= hi[None, :, :]) & (lo[None, :, :] <= hi[s:e, None, :]), axis=2)
+        ov = np.all(
+            (lo[s:e, None, :] <= hi[None, :, :]) & (lo[None, :, :] <= hi[s:e, None, :]), axis=2
+        )
         if layers is not None:
             la, ma = np.asarray(layers, np.int64), np.asarray(masks, np.int64)
             ov &= ((la[s:e, None] & ma[None, :]) != 0) & ((la[None, :] & ma[s:e, None]) != 0)

@@ -420,9 +420,7 @@ def _ledges(rng, pid=1):
     w = BoxWorld()
     for k in range(6):
         w.add((k * 20 - 2, 0, -50), (k * 20 + 10, 10 - k, 50))
-    return [
-        simulate("ledges", pid, w, (0, 10, 0), 9, straight(WALK), rng, Net.random(rng, 9))
-    ], w
+    return [simulate("ledges", pid, w, (0, 10, 0), 9, straight(WALK), rng, Net.random(rng, 9))], w
 
 
 @honest("server_teleport_and_respawn")

@@ -63,10 +63,16 @@ def test_replay_reaches_the_same_verdicts(small_run):
 
 
 def test_same_seed_same_run():
-    a = Simulation(SimulationConfig(ticks=60, items=1000, players=12, seed=5, progress=False,
-                                    cheat_kinds=("speed2",))).run()
-    b = Simulation(SimulationConfig(ticks=60, items=1000, players=12, seed=5, progress=False,
-                                    cheat_kinds=("speed2",))).run()
+    a = Simulation(
+        SimulationConfig(
+            ticks=60, items=1000, players=12, seed=5, progress=False, cheat_kinds=("speed2",)
+        )
+    ).run()
+    b = Simulation(
+        SimulationConfig(
+            ticks=60, items=1000, players=12, seed=5, progress=False, cheat_kinds=("speed2",)
+        )
+    ).run()
     assert a["cheaters"] == b["cheaters"]
     assert a["placement_outcomes"] == b["placement_outcomes"]
     assert a["movement_packets"] == b["movement_packets"]
@@ -77,8 +83,22 @@ def test_cli_json_and_plot(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     png = tmp_path / "out.png"
     code = cli.main(
-        ["simulate", "--ticks", "40", "--items", "500", "--players", "10", "--cheats", "speed2",
-         "--json", "--plot", str(png), "--seed", "1"]
+        [
+            "simulate",
+            "--ticks",
+            "40",
+            "--items",
+            "500",
+            "--players",
+            "10",
+            "--cheats",
+            "speed2",
+            "--json",
+            "--plot",
+            str(png),
+            "--seed",
+            "1",
+        ]
     )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
@@ -93,7 +113,16 @@ def test_cli_help_documents_options(capsys):
     with pytest.raises(SystemExit):
         cli.main(["simulate", "--help"])
     text = capsys.readouterr().out
-    for opt in ("--ticks", "--items", "--players", "--seed", "--json", "--plot", "--log", "--realtime"):
+    for opt in (
+        "--ticks",
+        "--items",
+        "--players",
+        "--seed",
+        "--json",
+        "--plot",
+        "--log",
+        "--realtime",
+    ):
         assert opt in text
 
 

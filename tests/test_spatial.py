@@ -114,7 +114,9 @@ def check_everything(s, ids, lo, hi, rng):
     centers = (qlo + qhi) / 2
     radii = rng.uniform(0, 5, size=len(centers))
     radii[:2] = 0.0
-    for got, ref in zip(s.query_sphere(centers, radii), brute_query_sphere(ids, lo, hi, centers, radii)):
+    for got, ref in zip(
+        s.query_sphere(centers, radii), brute_query_sphere(ids, lo, hi, centers, radii)
+    ):
         np.testing.assert_array_equal(got, ref)
     dirs = rng.normal(size=(len(centers), 3))
     dirs[:3] = [[1, 0, 0], [0, -1, 0], [0, 0, 2]]  # axis-aligned: the zero-component path
@@ -196,7 +198,9 @@ def test_aabb_batch_form_and_contains():
 def test_ray_analytic():
     t = fbsim.SweepAndPrune()
     t.insert([1, 2, 3], [[2, -1, -1], [5, -1, -1], [-1, -1, -1]], [[3, 1, 1], [6, 1, 1], [1, 1, 1]])
-    gid, gt = t.raycast_first([[0, 0, 0], [10, 0, 0], [0, 5, 0]], [[1, 0, 0], [-2, 0, 0], [1, 0, 0]], 100)
+    gid, gt = t.raycast_first(
+        [[0, 0, 0], [10, 0, 0], [0, 5, 0]], [[1, 0, 0], [-2, 0, 0], [1, 0, 0]], 100
+    )
     # From inside box 3 (t = 0); from the far side box 2 entered at x = 6; a miss.
     assert gid.tolist() == [3, 2, -1]
     assert gt[:2].tolist() == [0.0, 4.0]
@@ -362,7 +366,9 @@ class Churn(RuleBasedStateMachine):
         b = np.array(boxes, dtype=float).reshape(-1, 6)
         return b[:, :3], b[:, :3] + b[:, 3:]
 
-    @rule(new=st.lists(st.tuples(st.integers(-50, 50), box_st), max_size=8, unique_by=lambda t: t[0]))
+    @rule(
+        new=st.lists(st.tuples(st.integers(-50, 50), box_st), max_size=8, unique_by=lambda t: t[0])
+    )
     def insert(self, new):
         fresh = [(i, b) for i, b in new if i not in self.model]
         ids = np.array([i for i, _ in fresh], dtype=np.int64)

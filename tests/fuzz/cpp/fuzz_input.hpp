@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -49,7 +50,8 @@ class Input {
 
 /// A finding: print and abort so libFuzzer records the input (as a crash would be recorded).
 [[noreturn]] inline void fail(const char* what) {
-    __builtin_printf("FUZZ FINDING: %s\n", what);
+    std::fflush(stdout);
+    std::fprintf(stderr, "FUZZ FINDING: %s\n", what);
     __builtin_trap();
 }
 

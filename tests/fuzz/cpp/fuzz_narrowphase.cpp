@@ -55,7 +55,10 @@ void make(fuzz::Input& in, std::size_t n, Batch& b) {
 
 void check_unit_or_zero(const double* n) {
     const double len = std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-    if (!(len == 0.0 || std::fabs(len - 1.0) < 1e-6)) fuzz::fail("normal neither unit nor zero");
+    if (!(len == 0.0 || std::fabs(len - 1.0) < 1e-6)) {
+        __builtin_printf("normal = (%.17g, %.17g, %.17g)\n", n[0], n[1], n[2]);
+        fuzz::fail("normal neither unit nor zero");
+    }
 }
 
 }  // namespace

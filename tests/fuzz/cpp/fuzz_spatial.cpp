@@ -105,8 +105,9 @@ void run_tree(fuzz::Input& in, bool boxes) {
         const std::size_t before = tree.size();
         const auto ids_before = tree.ids();
         fbsim::TreeStatus st;
+        int op = 0;
         const int workers = 1 + static_cast<int>(in.below(3));
-        switch (in.below(7)) {
+        switch (op = static_cast<int>(in.below(7))) {
             case 0: st = tree.build(items.data(), id.data(), n); break;
             case 1: case 2: st = tree.insert(id.data(), items.data(), n); break;
             case 3: st = tree.move(id.data(), items.data(), n); break;
@@ -136,8 +137,11 @@ void run_tree(fuzz::Input& in, bool boxes) {
                 check_csr(offs, got, n);
             }
         }
-        if (!st.ok() && (tree.size() != before || tree.ids() != ids_before))
+        if (!st.ok() && (tree.size() != before || tree.ids() != ids_before)) {
+            __builtin_printf("op %d code %d index %zu: size %zu -> %zu\n", op,
+                             static_cast<int>(st.code), st.index, before, tree.size());
             fuzz::fail("rejected tree batch changed the structure");
+        }
         if (!tree.check_invariants()) fuzz::fail("tree invariants broken");
     }
 }
