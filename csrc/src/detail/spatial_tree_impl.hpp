@@ -88,7 +88,11 @@ inline void sort_small(std::pair<double, int>* a, int m) {
 // id -> slot. Game ids are mostly small and dense (0..n-1 entity indices), so those live in a
 // flat array (one load, no hashing); any other int64 goes to a hash map. The array grows
 // geometrically but never past 2 * size + 1024 entries, so hostile ids cannot blow up memory.
-class IdMap {
+// Named TreeIdMap, not IdMap: broadphase.hpp declares a different fbsim::detail::IdMap, and
+// two classes of one name with inline members are an ODR violation. The linker kept one
+// set of inline bodies for both, so a binary linking the broad phase and the octree got a
+// corrupted tree (found by fuzz_spatial; issue 10).
+class TreeIdMap {
 public:
     std::int32_t find(std::int64_t id) const {
         if (id >= 0 && static_cast<std::uint64_t>(id) < dense_.size())
@@ -198,7 +202,7 @@ struct TreeImpl {
     std::vector<std::int32_t> free_blocks;  // first index of unused child blocks
     std::vector<Slot> slots;
     std::vector<std::int32_t> free_slots;
-    IdMap id_to_slot;
+    TreeIdMap id_to_slot;
     std::vector<std::uint32_t> stamp_;  // per slot: last batch that named it (duplicate check)
     std::uint32_t epoch_ = 0;
 

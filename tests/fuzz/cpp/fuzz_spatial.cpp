@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -104,6 +106,7 @@ void run_tree(fuzz::Input& in, bool boxes) {
                     items[width * i + D + k] = items[width * i + k] + std::fabs(items[width * i + D + k]);
         const std::size_t before = tree.size();
         const auto ids_before = tree.ids();
+        if (std::getenv("FUZZ_TRACE")) std::fprintf(stderr, "pre inv %d nodes %zu\n", (int)tree.check_invariants(), tree.node_count());
         fbsim::TreeStatus st;
         int op = 0;
         const int workers = 1 + static_cast<int>(in.below(3));
@@ -137,12 +140,30 @@ void run_tree(fuzz::Input& in, bool boxes) {
                 check_csr(offs, got, n);
             }
         }
+        if (std::getenv("FUZZ_TRACE")) {
+            std::fprintf(stderr, "op %d code %d n %zu size %zu -> %zu\n", op,
+                         static_cast<int>(st.code), n, before, tree.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                std::fprintf(stderr, "  id %lld:", static_cast<long long>(id[i]));
+                for (std::size_t k = 0; k < width; ++k) std::fprintf(stderr, " %a", items[width * i + k]);
+                std::fprintf(stderr, "\n");
+            }
+        }
         if (!st.ok() && (tree.size() != before || tree.ids() != ids_before)) {
             __builtin_printf("op %d code %d index %zu: size %zu -> %zu\n", op,
                              static_cast<int>(st.code), st.index, before, tree.size());
             fuzz::fail("rejected tree batch changed the structure");
         }
-        if (!tree.check_invariants()) fuzz::fail("tree invariants broken");
+        if (!tree.check_invariants()) {
+            std::fprintf(stderr, "D=%d boxes=%d op %d code %d n %zu size %zu -> %zu\n", D,
+                         boxes ? 1 : 0, op, static_cast<int>(st.code), n, before, tree.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                std::fprintf(stderr, "  id %lld:", static_cast<long long>(id[i]));
+                for (std::size_t k = 0; k < width; ++k) std::fprintf(stderr, " %a", items[width * i + k]);
+                std::fprintf(stderr, "\n");
+            }
+            fuzz::fail("tree invariants broken");
+        }
     }
 }
 
