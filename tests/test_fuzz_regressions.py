@@ -11,7 +11,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import fbsim
+from fbsim import _core
 
 FUZZ = Path(__file__).parent / "fuzz"
 CORPUS = sorted((FUZZ / "corpus" / "api").glob("*"))
@@ -44,3 +48,29 @@ def test_fuzz_harness_reports_undocumented_exceptions(monkeypatch):
     # byte 1: stateless; byte 1: n = 1; byte 0: op 0 = quat_to_matrix
     with pytest.raises(RuntimeError, match="finding"):
         HARNESS.one_input(bytes([1, 1, 0, 2, 2, 2, 2, 2, 2]))
+
+
+def test_raycast_from_just_outside_a_face_returns_a_unit_normal():
+    """fuzz_narrowphase finding: normal of length 1.0003 for an origin 3e-12 outside a face."""
+    boxes = fbsim.Boxes([[7, 7, 7]], [[7, 7, 7, 7]], [[7, 7, 7]])
+    origin = [[-2.9367792919732234e-12, 3.25, 1e-09]]
+    direction = [[-8.546264520854999e-129, -1.0, 5e-324]]
+    t, normal = fbsim.raycast(boxes, origin, direction, [75.0])
+    assert t[0] == 0.0
+    assert np.linalg.norm(normal[0]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_penetration_near_contact_returns_a_unit_normal():
+    """fuzz_narrowphase finding: EPA's GJK branch divided by a separately rounded distance."""
+    p0 = np.array([[8.75, 8.75, 8.75], [8.75, 8.75, 8.75]])
+    p1 = np.array([[8.75, 5.375, 5.375], [5.375, 5.375, 5.375]])
+    radii = np.array([5.375, 5.375])
+    centers = np.array([[6.5, 5.0, 6.5], [6.5, 6.5, 6.5]])
+    quats = np.array([[6.5, 6.5, -9.875, -10.0], [-10.0, 8.125, 1e-09, 1e-09]])
+    half = np.full((2, 3), 1e-09)
+    for iters in (44, 64):
+        depth, normal = _core.penetration(
+            ("capsule", p0, p1, radii), ("box", centers, quats, half), max_iterations=iters
+        )
+        assert np.all(depth > 0)
+        np.testing.assert_allclose(np.linalg.norm(normal, axis=1), 1.0, atol=1e-12)

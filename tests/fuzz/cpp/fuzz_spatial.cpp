@@ -118,7 +118,9 @@ void run_tree(fuzz::Input& in, bool boxes) {
             case 5: {
                 auto q = values(in, D * n);
                 if (!valid(q, D)) break;
-                const std::size_t k = in.below(5);
+                // knn's precondition (the binding checks it): 1 <= k <= size.
+                const std::size_t k = tree.size() ? 1 + in.below(std::min<std::size_t>(5, tree.size())) : 0;
+                if (k == 0) break;
                 std::vector<double> dist(n * k);
                 std::vector<std::int64_t> out(n * k);
                 tree.knn(q.data(), n, k, workers, dist.data(), out.data());
