@@ -74,3 +74,17 @@ def test_penetration_near_contact_returns_a_unit_normal():
         )
         assert np.all(depth > 0)
         np.testing.assert_allclose(np.linalg.norm(normal, axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["SpatialHash", "SweepAndPrune", "DynamicTree"])
+def test_broadphase_rejects_the_reserved_id_int64_min(kind):
+    """fuzz_spatial finding: id INT64_MIN is the free-slot marker; inserting it broke the index."""
+    bp = getattr(fbsim, kind)()
+    bp.insert([1], [[0.0, 0.0, 0.0]], [[1.0, 1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"ids\[1\] = -9223372036854775808 is reserved"):
+        bp.insert([2, -(2**63)], [[0.0, 0.0, 0.0]] * 2, [[1.0, 1.0, 1.0]] * 2)
+    assert len(bp) == 1
+    assert bp.check_invariants()
+    bp.insert([-(2**63) + 1], [[0.5, 0.5, 0.5]], [[2.0, 2.0, 2.0]])  # the next id is fine
+    assert bp.check_invariants()
+    np.testing.assert_array_equal(bp.pairs(), [[-(2**63) + 1, 1]])

@@ -88,6 +88,9 @@ void raise_status(const BroadphaseStatus& s, bool inserting) {
                                              : " is repeated in the batch"));
         case BroadphaseError::kUnknownId:
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) + " is not present");
+        case BroadphaseError::kReservedId:
+            throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
+                                  " is reserved (INT64_MIN); use any other int64 id");
         case BroadphaseError::kOk: break;
     }
 }

@@ -22,6 +22,7 @@ const char* broadphase_error_message(BroadphaseError code) noexcept {
         case BroadphaseError::kInverted: return "lo is greater than hi";
         case BroadphaseError::kDuplicateId: return "duplicate id";
         case BroadphaseError::kUnknownId: return "unknown id";
+        case BroadphaseError::kReservedId: return "reserved id (INT64_MIN)";
     }
     return "unknown error";
 }
@@ -240,6 +241,14 @@ BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const doub
         return s;
     }
     for (std::size_t i = 0; i < count; ++i) {
+        // INT64_MIN is kFreeSlot: stored as an id it made its slot look free and broke the
+        // structure (fuzz_spatial; issue 10).
+        if (ids[i] == kFreeSlot) {
+            s.code = BroadphaseError::kReservedId;
+            s.index = i;
+            s.id = ids[i];
+            return s;
+        }
         if (contains(ids[i])) {
             s.code = BroadphaseError::kDuplicateId;
             s.index = i;

@@ -51,5 +51,18 @@ int main() {
         CHECK(t == 0.0);
         CHECK_NEAR(std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1.0, 1e-12);
     }
+    // fuzz_spatial: INT64_MIN is the broad phase's free-slot marker; inserting it as an id
+    // made its slot look free and broke the index. Now rejected, structure unchanged.
+    {
+        fbsim::SweepAndPrune sap;
+        const std::int64_t ids[2] = {5, INT64_MIN};
+        const double lo[6] = {0, 0, 0, 0, 0, 0};
+        const double hi[6] = {1, 1, 1, 1, 1, 1};
+        const fbsim::BroadphaseStatus s = sap.insert(ids, lo, hi, 2);
+        CHECK(s.code == fbsim::BroadphaseError::kReservedId);
+        CHECK(s.index == 1);
+        CHECK(sap.size() == 0);
+        CHECK(sap.check_invariants());
+    }
     TEST_MAIN_END();
 }

@@ -32,6 +32,7 @@ enum class BroadphaseError : std::uint8_t {
     kInverted,      ///< lo > hi on axis `component`.
     kDuplicateId,   ///< Id repeated within the batch, or (insert) already present.
     kUnknownId,     ///< update/remove of an id that is not present.
+    kReservedId,    ///< insert of INT64_MIN, which marks free slots internally.
 };
 
 /// Result of validating a batch: the first bad row (`index`) and, for box errors, the axis

@@ -59,7 +59,8 @@ void run_broadphase(fuzz::Input& in, fbsim::Broadphase& bp) {
         std::vector<std::int64_t> pairs_before;
         bp.pairs(pairs_before);
         fbsim::BroadphaseStatus st;
-        switch (in.below(6)) {
+        const int bop = static_cast<int>(in.below(6));
+        switch (bop) {
             case 0: case 1: st = bp.insert(id.data(), lo.data(), hi.data(), n); break;
             case 2: st = bp.update(id.data(), lo.data(), hi.data(), n); break;
             case 3: st = bp.remove(id.data(), n); break;
@@ -87,6 +88,13 @@ void run_broadphase(fuzz::Input& in, fbsim::Broadphase& bp) {
             bp.pairs(pairs_after);
             if (bp.size() != before || pairs_after != pairs_before)
                 fuzz::fail("rejected broad-phase batch changed the structure");
+        }
+        if (std::getenv("FUZZ_TRACE") || !bp.check_invariants()) {
+            std::fprintf(stderr, "bp op %d code %d n %zu size %zu -> %zu\n", bop,
+                         static_cast<int>(st.code), n, before, bp.size());
+            for (std::size_t i = 0; i < n; ++i)
+                std::fprintf(stderr, "  id %lld: %a %a %a / %a %a %a\n", static_cast<long long>(id[i]),
+                             lo[3 * i], lo[3 * i + 1], lo[3 * i + 2], hi[3 * i], hi[3 * i + 1], hi[3 * i + 2]);
         }
         if (!bp.check_invariants()) fuzz::fail("broad-phase invariants broken");
     }
