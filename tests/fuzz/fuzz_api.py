@@ -23,8 +23,15 @@ import warnings
 
 import numpy as np
 
-import fbsim
-from fbsim import collision, geometry, pathfinding
+if __name__ == "__main__":  # fuzzing: coverage feedback from fbsim's Python layer
+    import atheris
+
+    with atheris.instrument_imports(include=["fbsim"]):
+        import fbsim
+        from fbsim import collision, geometry, pathfinding
+else:  # replayed by tests/test_fuzz_regressions.py, no atheris needed
+    import fbsim
+    from fbsim import collision, geometry, pathfinding
 
 EXPECTED = (TypeError, ValueError, IndexError, KeyError)
 
@@ -324,8 +331,6 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    import atheris
-
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
 
