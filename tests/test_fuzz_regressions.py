@@ -88,3 +88,12 @@ def test_broadphase_rejects_the_reserved_id_int64_min(kind):
     bp.insert([-(2**63) + 1], [[0.5, 0.5, 0.5]], [[2.0, 2.0, 2.0]])  # the next id is fine
     assert bp.check_invariants()
     np.testing.assert_array_equal(bp.pairs(), [[-(2**63) + 1, 1]])
+
+
+def test_smooth_path_with_huge_cells_is_a_value_error_without_overflow():
+    """atheris + UBSan finding: a cell of 2**62 overflowed int64 before the range check."""
+    grid = np.ones((4, 4), dtype=bool)
+    with pytest.raises(ValueError, match="outside the grid"):
+        fbsim.pathfinding.smooth_path(grid, np.array([[2**62, 2**62], [0, 0]], dtype=np.int64))
+    with pytest.raises(ValueError, match="outside the grid"):
+        fbsim.pathfinding.astar(grid, [0, 2**62], [0, 0])

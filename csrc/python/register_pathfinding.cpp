@@ -140,7 +140,9 @@ std::vector<std::int64_t> cells_arg(const GridView& g, py::handle obj, const cha
             const std::int64_t v = p[i * static_cast<std::size_t>(g.ndim) + static_cast<std::size_t>(k)];
             txt += (k ? ", " : "") + std::to_string(v);
             if (v < 0 || v >= dims[k + off]) inside = false;
-            f = f * dims[k + off] + v;
+            // Only combine in-range coordinates: f * dims + v overflowed int64 (UB) for a
+            // hostile 2**62 before the range error was raised (atheris + UBSan; issue 10).
+            if (inside) f = f * dims[k + off] + v;
         }
         const std::string where = single ? std::string(name) : std::string(name) + "[" + std::to_string(i) + "]";
         if (!inside) {
