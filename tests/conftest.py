@@ -26,3 +26,15 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def rng() -> np.random.Generator:
     """A seeded generator: every test run sees the same random data."""
     return np.random.default_rng(20261127)
+
+
+# .ci/sanitize runs the suite under ASan/UBSan (several times slower): fewer examples there.
+settings.register_profile(
+    "sanitize",
+    deadline=None,
+    max_examples=15,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+if os.environ.get("FBSIM_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["FBSIM_HYPOTHESIS_PROFILE"])

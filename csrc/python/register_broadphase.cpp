@@ -91,6 +91,9 @@ void raise_status(const BroadphaseStatus& s, bool inserting) {
                                   " is reserved (INT64_MIN); use another id");
         case BroadphaseError::kUnknownId:
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) + " is not present");
+        case BroadphaseError::kReservedId:
+            throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
+                                  " is reserved (INT64_MIN); use any other int64 id");
         case BroadphaseError::kOk: break;
     }
 }

@@ -205,6 +205,17 @@ struct PyTree {
         const int workers = workers_arg(workers_obj);
         if (k <= 0) throw py::value_error("k must be >= 1, got " + std::to_string(k));
         const auto n = count_of(q);
+        {
+            // Check k before allocating the (n, k) outputs: k = 2**40 must be a ValueError,
+            // not an 8 TiB MemoryError (issue 10). Re-checked under the lock below, as a
+            // writer may remove items in between.
+            std::shared_lock lock(mu);
+            if (static_cast<unsigned long long>(k) > tree.size()) {
+                throw py::value_error("k = " + std::to_string(k) +
+                                      " exceeds the number of items (" +
+                                      std::to_string(tree.size()) + ")");
+            }
+        }
         Rows dist({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
         Ids out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
         std::size_t size = 0;

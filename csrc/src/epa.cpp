@@ -215,7 +215,11 @@ PenetrationResult epa_penetration(const Convex& a, const Convex& b,
     if (!c.intersecting) {
         if (c.distance >= rsum) return r;  // separated or touching: depth 0
         r.depth = rsum - c.distance;
-        r.normal = (1.0 / c.distance) * (c.point_b - c.point_a);
+        // Normalise the difference itself: near contact, dividing by the separately rounded
+        // c.distance gave normals of length 1 +- 1e-5 (fuzz_narrowphase; issue 10).
+        const Vec3 ab = c.point_b - c.point_a;
+        const double len = length(ab);
+        r.normal = len > 0.0 ? (1.0 / len) * ab : Vec3{0.0, 1.0, 0.0};
         return r;
     }
     const CoreDepth d = epa_core(a, b, shift, c.simplex);

@@ -20,6 +20,17 @@ constexpr int kMaxCastIterations = 64;
 // Relative separation at which hit normals are measured when the cores nearly touch: large
 // enough that the direction has ~1e-10 relative error, small enough to stay on the hit feature.
 constexpr double kNormalBackoff = 1e-6;
+
+// v / |v|, or unit(fallback) when v is zero (or fallback itself when that is zero too).
+Vec3 unit_or(Vec3 v, Vec3 fallback) noexcept {
+    double len = length(v);
+    if (!(len > 0.0)) {
+        v = fallback;
+        len = length(v);
+        if (!(len > 0.0)) return v;
+    }
+    return (1.0 / len) * v;
+}
 }  // namespace
 
 CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& target,
@@ -46,7 +57,10 @@ CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& targ
             r.converged = true;
             return r;
         }
-        const Vec3 n = (1.0 / c.distance) * (c.point_a - c.point_b);  // target -> mover
+        // Normalise the point difference itself rather than dividing by c.distance: when the
+        // cores are ~1e-12 apart the two are rounded differently and the quotient was not a
+        // unit vector (length 1.0003 found by fuzz_narrowphase; issue 10).
+        const Vec3 n = unit_or(c.point_a - c.point_b, -displacement);  // target -> mover
         last_normal = n;
         const double gap = c.distance - rsum;
         if (gap <= slop) {
@@ -62,7 +76,7 @@ CastResult shapecast(const Convex& moving, Vec3 displacement, const Convex& targ
                 const detail::CoreDistance cb =
                     detail::gjk_core(translated(moving, tb * displacement), target, shift, settings);
                 if (!cb.intersecting && cb.distance > 0.0) {
-                    r.normal = (1.0 / cb.distance) * (cb.point_a - cb.point_b);
+                    r.normal = unit_or(cb.point_a - cb.point_b, r.normal);
                 }
             }
             r.converged = true;

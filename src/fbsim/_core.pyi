@@ -191,3 +191,4 @@ def kd_partition(
 def entities_outside_regions(
     positions: object, servers: object, regions: object, margin: object
 ) -> _I: ...
+MAX_GRID_CELLS: int

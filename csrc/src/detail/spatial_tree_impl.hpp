@@ -81,6 +81,10 @@ inline void sort_small(std::pair<double, int>* a, int m) {
 // id -> slot. Game ids are mostly small and dense (0..n-1 entity indices), so those live in a
 // flat array (one load, no hashing); any other int64 goes to a hash map. The array grows
 // geometrically but never past 2 * size + 1024 entries, so hostile ids cannot blow up memory.
+// Named TreeIdMap, not IdMap: broadphase.hpp declares a different fbsim::detail::IdMap, and
+// two classes of one name with inline members are an ODR violation: the linker kept one set of
+// inline bodies for both, so a binary linking the broad phase and the octree got a corrupted
+// tree (tests/test_packaging.py now checks inline symbol sizes; issue 10).
 class TreeIdMap {
 public:
     std::int32_t find(std::int64_t id) const {

@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: MIT
+"""Memory soak: is fbsim's memory flat over a long run? (issue 10)
+
+Two measurements, both printed and written to docs/performance_memory.md:
+
+1. ``fbsim simulate`` as a subprocess for ``--ticks`` ticks (default 36,000 = 10 minutes of
+   game time at 60 ticks/s, run as fast as possible), its RSS sampled from /proc every
+   ``--interval`` seconds. Reported: RSS after warm-up (the first sample once 10 % of the run
+   is done), at the end, the peak, and the growth per 1,000 ticks after warm-up. The world
+   itself grows while builders place items, so some growth is state, not a leak; the run's own
+   item count is printed beside it.
+2. A churn loop in this process: every stateful structure created, filled, queried, mutated
+   and dropped, and every stateless kernel called (including rejected calls that raise), for
+   ``--churn`` rounds. Nothing is kept between rounds, so RSS after the last round minus
+   RSS after the first rounds is what leaks.
+
+Run from the repo root: ``python -m benchmarks.compare.memory_soak [--ticks N] [--churn N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident set size of a process, MiB (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return float("nan")
+
+
+def soak_simulate(ticks: int, items: int, players: int, interval: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "fbsim",
+            "simulate",
+            "--ticks",
+            str(ticks),
+            "--items",
+            str(items),
+            "--players",
+            str(players),
+            "--no-progress",
+            "--json",
+            "--audit",
+            str(Path(tmp) / "audit.jsonl"),
+        ]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        samples: list[tuple[float, float]] = []
+        while proc.poll() is None:
+            r = rss_mib(proc.pid)
+            if not np.isnan(r):
+                samples.append((time.perf_counter() - t0, r))
+            time.sleep(interval)
+        out, err = proc.communicate()
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"fbsim simulate failed ({proc.returncode}):\n{err[-2000:]}")
+    if len(samples) < 4:
+        raise SystemExit("run too short to sample; raise --ticks")
+    times = np.array([s[0] for s in samples])
+    rss = np.array([s[1] for s in samples])
+    warm = int(np.searchsorted(times, 0.1 * wall))
+    warm = min(warm, len(rss) - 2)
+    # RSS growth rate after warm-up, as ticks are spread evenly over the wall time.
+    slope = np.polyfit(times[warm:], rss[warm:], 1)[0]  # MiB per second
+    ticks_per_s = ticks / wall
+    return {
+        "ticks": ticks,
+        "items": items,
+        "players": players,
+        "wall_s": wall,
+        "rss_first": float(rss[0]),
+        "rss_warm": float(rss[warm]),
+        "rss_end": float(rss[-1]),
+        "rss_peak": float(rss.max()),
+        "growth_per_1000_ticks": float(slope / ticks_per_s * 1000.0),
+        "report_tail": out.strip()[-400:],
+    }
+
+
+def churn(rounds: int) -> dict:
+    import fbsim
+    from fbsim import collision, pathfinding
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    c = rng.uniform(-100, 100, (n, 3))
+    h = rng.uniform(0.5, 2, (n, 3))
+    q = rng.normal(size=(n, 4))
+    grid = rng.random((64, 64)) > 0.2  # True = passable
+    grid[0, 0] = grid[63, 63] = True
+    bad = np.full((3, 3), np.nan)
+
+    def one_round():
+        for cls in (fbsim.SpatialHash, fbsim.SweepAndPrune, fbsim.DynamicTree):
+            bp = cls()
+            bp.insert(np.arange(n), c - h, c + h)
+            bp.pairs()
+            bp.query_aabb(c[:200] - 5, c[:200] + 5)
+            bp.update(np.arange(100), c[:100] - h[:100] + 1, c[:100] + h[:100] + 1)
+            bp.remove(np.arange(50))
+            with contextlib.suppress(ValueError):
+                bp.insert([1], bad, bad)
+            with contextlib.suppress(ValueError):
+                bp.remove([10**9])
+        tree = fbsim.Octree(c, np.arange(n))
+        tree.knn(c[:200], 5)
+        tree.radius(c[:200], 4.0)
+        tree.insert(np.arange(n, n + 100), c[:100] + 0.5)
+        tree.remove(np.arange(n, n + 100))
+        with contextlib.suppress(ValueError):
+            tree.insert([0], [[np.inf, 0, 0]])
+        boxes = fbsim.Boxes(c[:500], q[:500], h[:500])
+        spheres = fbsim.Spheres(c[500:1000], h[500:1000, 0])
+        collision.overlap(boxes, spheres)
+        collision.distance(boxes, spheres)
+        collision.penetration(boxes, spheres)
+        fbsim.obb_to_aabb(c, q, h)
+        pathfinding.astar(grid, [0, 0], [63, 63])
+        pathfinding.flow_field(grid, np.array([[0, 0]]))
+
+    one_round()
+    samples = []
+    for i in range(rounds):
+        one_round()
+        if i == min(9, rounds - 1) or i == rounds - 1:
+            samples.append(rss_mib())
+    return {"rounds": rounds, "rss_after_10": samples[0], "rss_end": samples[-1]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ticks", type=int, default=36_000)
+    ap.add_argument("--items", type=int, default=50_000)
+    ap.add_argument("--players", type=int, default=200)
+    ap.add_argument("--interval", type=float, default=0.5)
+    ap.add_argument("--churn", type=int, default=300)
+    ap.add_argument("--out", default="docs/performance_memory.md")
+    args = ap.parse_args()
+
+    ch = churn(args.churn)
+    print(
+        f"churn: {ch['rounds']} rounds, RSS after 10 rounds {ch['rss_after_10']:.1f} MiB, "
+        f"after {ch['rounds']} {ch['rss_end']:.1f} MiB "
+        f"(+{ch['rss_end'] - ch['rss_after_10']:.1f} MiB)"
+    )
+    sim = soak_simulate(args.ticks, args.items, args.players, args.interval)
+    print(
+        f"simulate: {sim['ticks']} ticks, {sim['items']} items, {sim['players']} players, "
+        f"{sim['wall_s']:.0f} s wall; RSS first {sim['rss_first']:.1f} MiB, after warm-up "
+        f"{sim['rss_warm']:.1f}, end {sim['rss_end']:.1f}, peak {sim['rss_peak']:.1f}; "
+        f"growth after warm-up {sim['growth_per_1000_ticks']:+.2f} MiB per 1000 ticks"
+    )
+    lines = [
+        "# Memory soak (benchmarks/compare/memory_soak.py)",
+        "",
+        f"Machine: {os.cpu_count()} CPUs. Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        "| run | RSS start (MiB) | RSS after warm-up | RSS end | peak | growth |",
+        "| --- | --- | --- | --- | --- | --- |",
+        (
+            f"| `fbsim simulate --ticks {sim['ticks']} --items {sim['items']} "
+            f"--players {sim['players']}` ({sim['wall_s']:.0f} s) | {sim['rss_first']:.1f} | "
+            f"{sim['rss_warm']:.1f} | {sim['rss_end']:.1f} | {sim['rss_peak']:.1f} | "
+            f"{sim['growth_per_1000_ticks']:+.2f} MiB / 1000 ticks |"
+        ),
+        (
+            f"| churn: every structure built, queried, mutated, dropped, {ch['rounds']} rounds "
+            f"| - | {ch['rss_after_10']:.1f} (round 10) | {ch['rss_end']:.1f} | - | "
+            f"{ch['rss_end'] - ch['rss_after_10']:+.1f} MiB |"
+        ),
+        "",
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Regression tests for findings of the fuzzers and sanitizers (issue 10). Each case names the
+// harness that found it. This binary links the broad phase and the octree together on
+// purpose: the first finding only showed in a program that used both.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "check.hpp"
+#include "fbsim/broadphase.hpp"
+#include "fbsim/narrowphase.hpp"
+#include "fbsim/octree.hpp"
+
+int main() {
+    // fuzz_spatial: fbsim::detail::IdMap was two different classes (broadphase.hpp and the
+    // octree's private header). A program linking both got one set of inline bodies for both,
+    // and a plain Quadtree insert broke the tree's invariants.
+    {
+        fbsim::SpatialHash hash;
+        const std::int64_t hid[2] = {1, 2};
+        const double lo[6] = {0, 0, 0, 5, 5, 5};
+        const double hi[6] = {1, 1, 1, 6, 6, 6};
+        CHECK(hash.insert(hid, lo, hi, 2).ok());
+        CHECK(hash.check_invariants());
+
+        fbsim::SpatialTree<2> tree(false);
+        const std::int64_t ids[2] = {14, 12};
+        const double pts[4] = {4.9406564584124654e-324, 5.2301927407316627e-281, 8.375, 1.375};
+        CHECK(tree.insert(ids, pts, 2).ok());
+        CHECK(tree.check_invariants());
+        CHECK(tree.size() == 2);
+        CHECK(tree.contains(14) && tree.contains(12) && !tree.contains(1));
+        std::vector<std::int64_t> pairs;
+        hash.pairs(pairs);
+        CHECK(pairs.empty());
+        CHECK(hash.contains(1) && hash.contains(2) && !hash.contains(14));
+    }
+    // fuzz_narrowphase: a ray starting ~3e-12 outside a box face returned a normal of length
+    // 1.0003 (the point difference was divided by a separately rounded distance).
+    {
+        const double c[3] = {7, 7, 7}, q[4] = {7, 7, 7, 7}, h[3] = {7, 7, 7};
+        fbsim::ShapeBatch box;
+        box.kind = fbsim::ShapeKind::kBox;
+        box.count = 1;
+        box.centers = c, box.quats = q, box.half_extents = h;
+        const double origin[3] = {-2.9367792919732234e-12, 3.25, 1e-09};
+        const double dir[3] = {-8.546264520854999e-129, -1.0, 5e-324};
+        const double max_t = 75.0;
+        double t = -1.0, n[3] = {};
+        fbsim::raycast_batch(box, origin, dir, &max_t, 1, fbsim::GjkSettings{}, &t, n);
+        CHECK(t == 0.0);
+        CHECK_NEAR(std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1.0, 1e-12);
+    }
+    // fuzz_spatial: INT64_MIN is the broad phase's free-slot marker; inserting it as an id
+    // made its slot look free and broke the index. Now rejected, structure unchanged.
+    {
+        fbsim::SweepAndPrune sap;
+        const std::int64_t ids[2] = {5, INT64_MIN};
+        const double lo[6] = {0, 0, 0, 0, 0, 0};
+        const double hi[6] = {1, 1, 1, 1, 1, 1};
+        const fbsim::BroadphaseStatus s = sap.insert(ids, lo, hi, 2);
+        CHECK(s.code == fbsim::BroadphaseError::kReservedId);
+        CHECK(s.index == 1);
+        CHECK(sap.size() == 0);
+        CHECK(sap.check_invariants());
+    }
+    TEST_MAIN_END();
+}
