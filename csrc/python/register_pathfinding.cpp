@@ -12,6 +12,8 @@
 
 #include "fbsim/limits.hpp"
 #include "fbsim/pathfinding.hpp"
+#include "fbsim/validate.hpp"
+#include "fbsim/voxelize.hpp"
 #include "numpy_args.hpp"
 #include "register.hpp"
 
@@ -140,9 +142,7 @@ std::vector<std::int64_t> cells_arg(const GridView& g, py::handle obj, const cha
             const std::int64_t v = p[i * static_cast<std::size_t>(g.ndim) + static_cast<std::size_t>(k)];
             txt += (k ? ", " : "") + std::to_string(v);
             if (v < 0 || v >= dims[k + off]) inside = false;
-            // Only combine in-range coordinates: f * dims + v overflowed int64 (UB) for a
-            // hostile 2**62 before the range error was raised (atheris + UBSan; issue 10).
-            if (inside) f = f * dims[k + off] + v;
+            if (inside) f = f * dims[k + off] + v;  // only in-range values: no overflow
         }
         const std::string where = single ? std::string(name) : std::string(name) + "[" + std::to_string(i) + "]";
         if (!inside) {
@@ -186,9 +186,9 @@ py::tuple grid_path(py::handle grid, py::handle start, py::handle goal, int conn
     GridArg ga = grid_arg(grid);
     const GridView& g = ga.view;
     PathSettings settings;
+    const PathMethod m = method_arg(g, method);  // before connectivity: names the real problem
     settings.connectivity = connectivity_arg(g, connectivity);
     settings.max_expansions = max_expansions < 0 ? 0 : max_expansions;
-    const PathMethod m = method_arg(g, method);
     if (m == PathMethod::kJps && connectivity != 8) {
         throw py::value_error("jps supports connectivity 8 only, got " + std::to_string(connectivity));
     }
@@ -209,9 +209,9 @@ py::tuple grid_paths_batch_py(py::handle grid, py::handle starts, py::handle goa
     GridArg ga = grid_arg(grid);
     const GridView& g = ga.view;
     PathSettings settings;
+    const PathMethod m = method_arg(g, method);  // before connectivity: names the real problem
     settings.connectivity = connectivity_arg(g, connectivity);
     settings.max_expansions = max_expansions < 0 ? 0 : max_expansions;
-    const PathMethod m = method_arg(g, method);
     if (m == PathMethod::kJps && connectivity != 8) {
         throw py::value_error("jps supports connectivity 8 only, got " + std::to_string(connectivity));
     }
@@ -266,15 +266,97 @@ py::tuple smooth_path_py(py::handle grid, py::handle path) {
     if (bad) {
         throw py::value_error("path[" + std::to_string(bad) + "] = (" + cell_text(g, cells[bad]) +
                               ") is not visible from path[" + std::to_string(bad - 1) +
-                              "]: consecutive cells must be legal moves");
+                              "]: consecutive cells must see each other (legal moves always do)");
     }
     return py::make_tuple(cells_out(g, out), length);
+}
+
+VoxelSpec voxel_spec(py::handle origin, double cell_size, const py::array& grid) {
+    args::Rows o = args::fixed(origin, "origin", 3);
+    if (!(cell_size > 0.0) || !(cell_size <= kMaxCoordinate)) {
+        throw py::value_error("cell_size must be finite and > 0, got " + std::to_string(cell_size));
+    }
+    VoxelSpec spec;
+    for (int k = 0; k < 3; ++k) spec.origin[k] = o.data()[k];
+    spec.cell_size = cell_size;
+    spec.layers = grid.shape(0);
+    spec.rows = grid.shape(1);
+    spec.cols = grid.shape(2);
+    const Status s = validate_voxel_spec(spec);
+    if (!s.ok()) throw py::value_error("voxel grid has more than 2^31 cells");
+    return spec;
+}
+
+py::array_t<std::int64_t> voxel_add_boxes_py(py::array_t<std::int32_t> counts, py::handle origin,
+                                              double cell_size, py::handle centers,
+                                              py::handle quats, py::handle half_extents,
+                                              int delta) {
+    if (counts.ndim() != 3 || !(counts.flags() & py::array::c_style) || !counts.writeable()) {
+        throw py::value_error("counts must be a writeable C-contiguous int32 (layers, rows, cols) array");
+    }
+    const VoxelSpec spec = voxel_spec(origin, cell_size, counts);
+    args::Rows c = args::rows(centers, "centers", 3);
+    args::Rows q = args::rows(quats, "quats", 4, kMaxQuaternionComponent);
+    args::Rows h = args::rows(half_extents, "half_extents", 3);
+    args::same_length({{"centers", c.shape(0)}, {"quats", q.shape(0)}, {"half_extents", h.shape(0)}});
+    int failed = -1;
+    const Status s = validate_obb_arrays(c.data(), q.data(), h.data(),
+                                         static_cast<std::size_t>(c.shape(0)), &failed);
+    if (!s.ok()) {
+        const char* names[] = {"centers", "quats", "half_extents"};
+        args::raise_if(s, names[failed], failed == 1 ? 4 : 3);
+    }
+    py::array_t<std::int64_t> range(6);
+    {
+        py::gil_scoped_release release;
+        voxel_add_boxes(spec, c.data(), q.data(), h.data(), static_cast<std::size_t>(c.shape(0)),
+                        delta, counts.mutable_data(), range.mutable_data());
+    }
+    return range;
+}
+
+void walkable_voxels_py(py::array_t<bool> solid, py::array_t<bool> out, double cell_size,
+                        double agent_radius, double agent_height, double step_height, bool floor,
+                        py::handle lo_obj, py::handle hi_obj) {
+    if (solid.ndim() != 3 || !(solid.flags() & py::array::c_style) || out.ndim() != 3 ||
+        !(out.flags() & py::array::c_style) || !out.writeable()) {
+        throw py::value_error("solid and out must be C-contiguous bool (layers, rows, cols) arrays");
+    }
+    for (int d = 0; d < 3; ++d)
+        if (solid.shape(d) != out.shape(d)) throw py::value_error("out must have the shape of solid");
+    const double sizes[] = {cell_size, agent_radius, agent_height, step_height};
+    const char* names[] = {"cell_size", "agent_radius", "agent_height", "step_height"};
+    for (int k = 0; k < 4; ++k) {
+        const bool positive = k == 0 || k == 2;
+        if (!(sizes[k] <= kMaxCoordinate) || !(positive ? sizes[k] > 0.0 : sizes[k] >= 0.0)) {
+            throw py::value_error(std::string(names[k]) + " must be finite, " +
+                                  (positive ? "> 0" : ">= 0") + " and <= 1e6");
+        }
+    }
+    if (agent_height / cell_size > 1e9 || agent_radius / cell_size > 1e9 ||
+        step_height / cell_size > 1e9) {
+        throw py::value_error("agent sizes are too large for cell_size (more than 1e9 cells)");
+    }
+    const AgentCells agent = agent_cells(cell_size, agent_radius, agent_height, step_height);
+    std::int64_t lo[3] = {0, 0, 0}, hi[3] = {solid.shape(0), solid.shape(1), solid.shape(2)};
+    if (!lo_obj.is_none()) {
+        Ids l = args::ids(lo_obj, "lo");
+        Ids u = args::ids(hi_obj, "hi");
+        if (l.shape(0) != 3 || u.shape(0) != 3) throw py::value_error("lo and hi must have 3 entries");
+        for (int d = 0; d < 3; ++d) {
+            lo[d] = std::max<std::int64_t>(0, l.data()[d]);
+            hi[d] = std::min<std::int64_t>(hi[d], u.data()[d]);
+        }
+    }
+    py::gil_scoped_release release;
+    walkable_voxels(reinterpret_cast<const std::uint8_t*>(solid.data()), solid.shape(0),
+                    solid.shape(1), solid.shape(2), agent, floor, lo, hi,
+                    reinterpret_cast<std::uint8_t*>(out.mutable_data()));
 }
 
 }  // namespace
 
 void register_pathfinding(py::module_& m) {
-    m.attr("MAX_GRID_CELLS") = kMaxGridCells;  // issue 10: documented size limit
     m.def("grid_path", &grid_path, py::arg("grid"), py::arg("start"), py::arg("goal"),
           py::arg("connectivity") = 8, py::arg("method") = "astar", py::arg("max_expansions") = 0,
           "One optimal grid path: (cells int64[L, ndim], cost, expansions). See fbsim.pathfinding.");
@@ -286,6 +368,16 @@ void register_pathfinding(py::module_& m) {
           py::arg("connectivity") = 8, "Cost-to-go to the nearest goal for every cell.");
     m.def("smooth_path", &smooth_path_py, py::arg("grid"), py::arg("path"),
           "Line-of-sight smoothing of a grid path: (waypoints int64[K, ndim], length).");
+    m.def("voxel_add_boxes", &voxel_add_boxes_py, py::arg("counts"), py::arg("origin"),
+          py::arg("cell_size"), py::arg("centers"), py::arg("quats"), py::arg("half_extents"),
+          py::arg("delta"),
+          "Adds delta to the overlap count of every cell each box overlaps; returns the touched "
+          "cell range (lo i, j, k, hi i, j, k). Low level: see fbsim.pathfinding.VoxelWorld.");
+    m.def("walkable_voxels", &walkable_voxels_py, py::arg("solid"), py::arg("out"),
+          py::arg("cell_size"), py::arg("agent_radius"), py::arg("agent_height"),
+          py::arg("step_height"), py::arg("floor") = true, py::arg("lo") = py::none(),
+          py::arg("hi") = py::none(),
+          "Writes the walkable map of solid into out (in the range [lo, hi) if given).");
 }
 
 }  // namespace fbsim::python
