@@ -179,16 +179,16 @@ def walkable_voxels(
     lo: npt.ArrayLike | None = None,
     hi: npt.ArrayLike | None = None,
 ) -> None: ...
+
 # issue 11: world sharding (fbsim.shard)
 MAX_SERVERS: int
 MAX_SHARD_WEIGHT: float
 
 def kd_partition(
     positions: object, weights: object, n_servers: object, workers: object = 1
-) -> tuple[
-    npt.NDArray[np.int32], _F, npt.NDArray[np.int32], _F, npt.NDArray[np.int32]
-]: ...
+) -> tuple[npt.NDArray[np.int32], _F, npt.NDArray[np.int32], _F, npt.NDArray[np.int32]]: ...
 def entities_outside_regions(
     positions: object, servers: object, regions: object, margin: object
 ) -> _I: ...
+
 MAX_GRID_CELLS: int
