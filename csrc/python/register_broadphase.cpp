@@ -86,9 +86,6 @@ void raise_status(const BroadphaseStatus& s, bool inserting) {
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
                                   (inserting ? " is a duplicate: already present or repeated in the batch"
                                              : " is repeated in the batch"));
-        case BroadphaseError::kReservedId:
-            throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
-                                  " is reserved (INT64_MIN); use another id");
         case BroadphaseError::kUnknownId:
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) + " is not present");
         case BroadphaseError::kReservedId:

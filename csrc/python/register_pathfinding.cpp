@@ -357,6 +357,7 @@ void walkable_voxels_py(py::array_t<bool> solid, py::array_t<bool> out, double c
 }  // namespace
 
 void register_pathfinding(py::module_& m) {
+    m.attr("MAX_GRID_CELLS") = kMaxGridCells;  // issue 10: documented size limit
     m.def("grid_path", &grid_path, py::arg("grid"), py::arg("start"), py::arg("goal"),
           py::arg("connectivity") = 8, py::arg("method") = "astar", py::arg("max_expansions") = 0,
           "One optimal grid path: (cells int64[L, ndim], cost, expansions). See fbsim.pathfinding.");
