@@ -250,3 +250,33 @@ def test_concurrent_readers_and_writer_see_whole_batches():
 
 def test_top_level_exports():
     assert fbsim.World is World
+
+
+def test_user_attributes_are_stored_checked_and_saved(tmp_path):
+    w = make_world()
+    w.add_attribute("health", "float64", 100.0)
+    w.add_attribute("color", "int32", 7)
+    assert w.attributes == {"health": "<f8", "color": "<i4"}
+    np.testing.assert_array_equal(w.items()["health"], [100.0] * 3)
+    w.set_attribute([2], "health", [55.5])
+    new = w.add_items(["brick"], [[20.5, 0.5, 20.5]], [ID], owners=10)
+    np.testing.assert_array_equal(w.items([2, int(new[0])])["health"], [55.5, 100.0])
+    before = w.items()["health"].copy()
+    with pytest.raises(ValueError, match=r"ids\[1\] = 999"):
+        w.set_attribute([1, 999], "health", [1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        w.set_attribute([1], "health", [np.nan])
+    with pytest.raises(ValueError, match="already exists"):
+        w.add_attribute("position")
+    with pytest.raises(ValueError, match="no attribute"):
+        w.set_attribute([1], "mana", [1.0])
+    np.testing.assert_array_equal(w.items()["health"], before)
+    w.remove_items([1])  # swap-removal keeps attributes with their items
+    np.testing.assert_array_equal(w.items([2])["health"], [55.5])
+    path = tmp_path / "w.fbw"
+    w.save(path)
+    v = World.load(path)
+    assert v.attributes == w.attributes
+    a, b = w.items(), v.items()
+    for k in ("ids", "health", "color"):
+        np.testing.assert_array_equal(a[k], b[k])

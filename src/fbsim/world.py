@@ -125,6 +125,7 @@ class World:
         self._role_keys = np.empty(0, dtype=_ROLE_KEY)  # sorted (plot, player)
         self._role_values = np.empty(0, dtype=np.int8)
         self._admins: set[int] = set()
+        self._attributes: dict[str, tuple[str, object]] = {}  # name -> (dtype, default)
         self._placed_by_player: dict[int, np.ndarray] = {}  # player -> items per kind
         self._placed_in_plot: dict[int, np.ndarray] = {}  # plot -> items per kind
         self._decisions: dict[int, dict[int, tuple[bool, int]]] = {}
@@ -300,6 +301,50 @@ class World:
             out = {name: self._items.column(name)[rows].copy() for name in self._items.names}
             out["ids"] = np.asarray(ids, dtype=np.int64)
             return out
+
+    # ---- user attributes (game data per item: color, material, health, ...) ----------------
+
+    _FIXED_COLUMNS = ("kind", "owner", "plot", "position", "rotation", "half_extents")
+
+    def add_attribute(self, name: str, dtype="float64", default=0) -> None:
+        """Add a per-item attribute column (numeric dtype); existing items get `default`.
+
+        Raises
+        ------
+        ValueError
+            The name is taken or not an identifier, or the dtype is not numeric/bool.
+        """
+        with self._lock:
+            dt = np.dtype(dtype)
+            if not (isinstance(name, str) and name.isidentifier()):
+                raise ValueError(f"attribute name {name!r} must be an identifier")
+            if name in self._items.names or name == "ids":
+                raise ValueError(f"attribute {name!r} already exists")
+            if dt.kind not in "biuf":
+                raise ValueError(f"attribute dtype must be numeric or bool, got {dt}")
+            self._items.add_column(name, dt, (), dt.type(default))
+            self._attributes[name] = (dt.str, dt.type(default).item())
+            self.version += 1
+
+    def set_attribute(self, ids, name: str, values) -> None:
+        """Set an attribute for items (atomic: unknown ids or a bad shape change nothing)."""
+        with self._lock:
+            if name not in self._attributes:
+                raise ValueError(f"no attribute {name!r}; add it with add_attribute")
+            ids = _core.as_ids(ids, "ids")
+            rows = self._items.rows(ids)
+            values = np.asarray(values)
+            if values.dtype.kind not in "biuf":
+                raise TypeError(f"values must be numbers, got dtype {values.dtype}")
+            if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+                raise ValueError("values must be finite")
+            self._items.set(rows, {name: np.broadcast_to(values, ids.shape)})
+            self.version += 1
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """Attribute names and their dtypes."""
+        return {k: v[0] for k, v in self._attributes.items()}
 
     def item_rows(self, ids) -> np.ndarray:
         return self._items.rows(_core.as_ids(ids, "ids"))
@@ -817,6 +862,7 @@ class World:
             "config": asdict(self.config),
             "permissions": self.permissions.tolist(),
             "admins": sorted(self._admins),
+            "attributes": self._attributes,
             "next_item_id": self._next_item_id,
             "max_request": sorted(self._max_request.items()),
         }
@@ -873,6 +919,8 @@ class World:
             ),
         )
         world.permissions = np.array(meta["permissions"], dtype=bool)
+        for name, (dt, default) in meta.get("attributes", {}).items():
+            world.add_attribute(name, dt, default)
         it = {k[6:]: v for k, v in arrays.items() if k.startswith("items.")}
         if len(it["ids"]):
             aabbs = _core.obb_to_aabb(it["position"], it["rotation"], it["half_extents"])
@@ -886,6 +934,9 @@ class World:
                 it["half_extents"],
                 aabbs,
             )
+            extra = {name: it[name] for name in world._attributes}
+            if extra:
+                world._items.set(world._items.rows(it["ids"]), extra)
         pl = {k[8:]: v for k, v in arrays.items() if k.startswith("players.")}
         if len(pl["ids"]):
             world.add_players(pl["ids"], pl["position"], pl["velocity"])
