@@ -97,3 +97,29 @@ def test_smooth_path_with_huge_cells_is_a_value_error_without_overflow():
         fbsim.pathfinding.smooth_path(grid, np.array([[2**62, 2**62], [0, 0]], dtype=np.int64))
     with pytest.raises(ValueError, match="outside the grid"):
         fbsim.pathfinding.astar(grid, [0, 2**62], [0, 0])
+
+
+def test_denormal_box_against_wide_hull_has_a_finite_distance():
+    """Seeded fuzz finding (fuzz_narrowphase, seed 1): a box with 1e-300 half extents against a
+    hull spanning +-1e5 gave NaN distance and depth; it must behave like the point it is."""
+    hull = np.array(
+        [
+            [-6.0, -5.25, -4.875],
+            [-6.0, -6.0, -6.0],
+            [-6.0, -6.0, -5.0],
+            [-1.0, 1e5, 2.2e-308],
+            [2.2e-308, -9.875, -10.0],
+            [-10.0, -9.75, 2.2e-308],
+            [2.2e-308, 2.2e-308, 2.2e-308],
+            [2.2e-308, -1e5, -10.0],
+        ]
+    )
+    hulls = fbsim.Hulls([hull])
+    point = fbsim.Spheres([[-10.0, -10.0, -10.0]], [0.0])
+    for h in (2.2e-308, 1e-300, 1e-13):
+        box = fbsim.Boxes([[-10.0, -10.0, -10.0]], [[6.5, 8.5, 6.625, 6.5]], [[h, h, h]])
+        d, _, _ = fbsim.distance(box, hulls)
+        depth, _ = fbsim.penetration(box, hulls)
+        assert np.isfinite(d[0])
+        assert d[0] == pytest.approx(fbsim.distance(point, hulls)[0][0], abs=1e-9)
+        assert depth[0] == 0.0

@@ -23,7 +23,13 @@ Convex make_convex(const Obb& box) noexcept {
     c.kind = ShapeKind::kBox;
     c.center = box.center;
     c.rotation = quat_to_matrix(box.rotation);
-    c.half_extents = box.half_extents;
+    // Half extents below 1e-12 studs are far under every tolerance here; flushing them to zero
+    // keeps denormal arithmetic out of GJK/EPA, where a 1e-300 box against a hull spanning 1e5
+    // gave NaN distances (seeded fuzz finding, tests/test_fuzz_regressions.py).
+    constexpr double kTiny = 1e-12;
+    c.half_extents = {box.half_extents.x < kTiny ? 0.0 : box.half_extents.x,
+                      box.half_extents.y < kTiny ? 0.0 : box.half_extents.y,
+                      box.half_extents.z < kTiny ? 0.0 : box.half_extents.z};
     return c;
 }
 
