@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from fbsim import pathfinding
 from fbsim.audit import AuditLog
@@ -200,12 +201,9 @@ def walkable_grid(world: World, layout: Layout, clearance: int = 2) -> np.ndarra
         shape=(height, size, size),
     )
     blocked = occupied.any(axis=0)
-    grown = blocked.copy()
-    for dz in range(-clearance, clearance + 1):
-        for dx in range(-clearance, clearance + 1):
-            grown |= np.roll(np.roll(blocked, dz, axis=0), dx, axis=1)
-    grown[:clearance, :] = grown[-clearance:, :] = True
-    grown[:, :clearance] = grown[:, -clearance:] = True
+    # Grow by the clearance (a square of side 2c+1 around every blocked cell); cells within
+    # the clearance of the layout's edge are blocked too (mode="constant", cval=1).
+    grown = ndimage.maximum_filter(blocked, size=2 * clearance + 1, mode="constant", cval=True)
     return ~grown
 
 
@@ -251,8 +249,7 @@ class Server:
         if move_res is not None:
             # The server's view of players (reach, overlap checks) is what it accepted last.
             ids = moves["player_id"]
-            _, last_rev = np.unique(ids[::-1], return_index=True)
-            last = len(ids) - 1 - last_rev  # each player's last row
+            last = _last_row_per_id(ids)
             self.world.move_players(ids[last], move_res.setback[last])
         t3 = time.perf_counter()
         times = {
@@ -479,8 +476,7 @@ class Simulation:
             return
         t0 = time.perf_counter()
         ids = moves["player_id"]
-        _, last_rev = np.unique(ids[::-1], return_index=True)
-        last = len(ids) - 1 - last_rev
+        last = _last_row_per_id(ids)
         held = self.world.player_positions(ids[last])  # what the server accepted
         self.sharding.update(ids[last] + self.PLAYER_ENTITY_OFFSET, held)
         self.shard_ms.append((time.perf_counter() - t0) * 1e3)
@@ -914,3 +910,9 @@ def replay(log_path: str | Path, audit_path: str | Path | None = None) -> dict:
             "replayed": str(log_path),
         },
     )
+
+
+def _last_row_per_id(ids: np.ndarray) -> np.ndarray:
+    """Row of each distinct id's last occurrence, ordered by id (a tick's final word)."""
+    _, last_rev = np.unique(ids[::-1], return_index=True)
+    return len(ids) - 1 - last_rev
