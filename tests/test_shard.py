@@ -416,6 +416,21 @@ def test_entities_outside_regions_matches_brute_force(n, k, margin, seed):
     np.testing.assert_array_equal(got, np.flatnonzero(d > margin))
 
 
+@pytest.mark.parametrize("n", [16_383, 16_384, 16_385, 50_000])
+def test_entities_outside_regions_across_scan_chunks(rng, n):
+    # the binding scans in chunks of 2^14 rows: rows must come back offset and ascending
+    from fbsim import _core
+
+    pos = rng.uniform(-100, 100, size=(n, 3))
+    regions = np.array([[-90.0, -90, -90, 90, 90, 90], [-50, -50, -50, 50, 50, 50]])
+    servers = rng.integers(0, 2, size=n)
+    got = _core.entities_outside_regions(pos, servers, regions, 3.0)
+    box = regions[servers]
+    nearest = np.clip(pos, box[:, :3], box[:, 3:])
+    d = np.sqrt(((pos - nearest) ** 2).sum(axis=1))
+    np.testing.assert_array_equal(got, np.flatnonzero(d > 3.0))
+
+
 # ---------------------------------------------------------------- partition: exact rule
 @pytest.mark.parametrize("world", ["uniform", "clustered", "grid"])
 @pytest.mark.parametrize("weights", ["none", "float", "dyadic", "zeros"])
