@@ -7,7 +7,10 @@
 // (as in Zoltan's RCB). The weighted median is found by weighted quickselect (Cormen et al.,
 // "Introduction to Algorithms", 3rd ed., problem 9-2): Hoare's selection where each round
 // discards the side whose summed weight cannot contain the target, with Floyd-Rivest sampled
-// pivots on large ranges.
+// pivots on large ranges. The partition passes are the block partitioning of Edelkamp & Weiss
+// (BlockQuicksort, ESA 2016), so that the coin-flip comparisons around a median cost no branch
+// mispredictions, and they measure the children's bounding boxes as they go (a level reads
+// its records in the selection passes only).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -104,7 +107,7 @@ constexpr std::ptrdiff_t kSmallRange = 24;
 constexpr std::ptrdiff_t kSampleThreshold = 4096;  // below this, plain quickselect is cheaper
 constexpr int kSampleRounds = 4;                   // sampling rounds before plain quickselect
 constexpr std::size_t kMinSample = 256;
-constexpr std::size_t kMaxSample = 16384;
+constexpr std::size_t kMaxSample = 1024;  // larger samples cost more to sort than they save
 constexpr std::size_t kParallelMinItems = 1 << 16;  // smaller subtrees are not worth a thread
 constexpr int kMaxWorkers = 256;
 
