@@ -461,3 +461,28 @@ def test_kd_partition_equals_numpy_reference(rng, world, weights, k):
         s2, r2 = shard.partition(pos, w, k, workers=workers)
         np.testing.assert_array_equal(s2, ref_servers)
         np.testing.assert_array_equal(r2, ref_regions)
+
+
+@given(
+    n=st.integers(0, 3000),
+    k=st.integers(1, 70),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+    weights=st.sampled_from(["none", "small_ints", "dyadic", "some_zero"]),
+)
+def test_kd_partition_equals_numpy_reference_property(n, k, seed, ties, weights):
+    # sizes around the block partition's 128-item cut-over and the 4096-item sampling one
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-500, 500, size=(n, 3))
+    if ties:
+        pos = np.round(pos / 100) * 100
+    w = {
+        "none": None,
+        "small_ints": rng.integers(1, 11, size=n).astype(float),
+        "dyadic": rng.integers(0, 4, size=n) + rng.integers(0, 2**16, size=n) * 2.0**-36,
+        "some_zero": rng.integers(0, 2, size=n).astype(float),
+    }[weights]
+    servers, regions = shard.partition(pos, w, k)
+    ref_servers, ref_regions = rcb_reference(pos, w, k, LIM)
+    np.testing.assert_array_equal(servers, ref_servers)
+    np.testing.assert_array_equal(regions, ref_regions)
