@@ -130,6 +130,7 @@ T* split_by_scalar(T* first, T* last, Pred pred, double* weight, Box& low, Box& 
         --last;
         for (;;) {
             if (first == last) {
+                high.add(*first);  // the item that stopped the scan from the left is high
                 *weight = w;
                 return first;
             }
