@@ -15,6 +15,7 @@
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
+#include "column_sweep.hpp"
 #include "radix_sort.hpp"
 
 namespace fbsim {
@@ -316,6 +317,70 @@ void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
 
 void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
+    // Column bounds of the occupied cells: the column sweep packs (level, z, y) into one
+    // number of at most 44 bits (always, unless cells are tiny and boxes very far apart);
+    // otherwise the general cell join runs.
+    std::int64_t mn[2] = {INT32_MAX, INT32_MAX}, mx[2] = {INT32_MIN, INT32_MIN};
+    double x0 = std::numeric_limits<double>::infinity(), x1 = -x0;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const Key& k = h.info[s].key;
+        if (k.level < 0) continue;
+        mn[0] = std::min<std::int64_t>(mn[0], k.y);
+        mx[0] = std::max<std::int64_t>(mx[0], k.y);
+        mn[1] = std::min<std::int64_t>(mn[1], k.z);
+        mx[1] = std::max<std::int64_t>(mx[1], k.z);
+        x0 = std::min(x0, box(s).min.x);
+        x1 = std::max(x1, box(s).max.x);
+    }
+    if (x0 > x1) return;  // empty
+    // Bits for y + 1 and z + 1 with room for the +1 neighbour, and the level above them.
+    auto bits = [](std::int64_t span) {
+        int b = 1;
+        while ((std::int64_t{1} << b) < span + 3) ++b;  // span < 2^32: ends by b = 33
+        return b;
+    };
+    const int ybits = bits(mx[0] - mn[0]), zbits = bits(mx[1] - mn[1]);
+    if (ybits + zbits + 5 <= detail::kSweepColumnBits) {
+        column_pairs(mn[0], mn[1], ybits, zbits, x0, x1, out);
+    } else {
+        cell_pairs(out);
+    }
+    cross_level_pairs(out);
+}
+
+void SpatialHash::column_pairs(std::int64_t y0, std::int64_t z0, int ybits, int zbits,
+                               double x0, double x1,
+                               std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    detail::XQuantizer q;
+    q.x0 = x0;
+    q.scale = x1 > x0 ? double((1u << detail::kSweepQBits) - 1) / (x1 - x0) : 0.0;
+    std::vector<detail::SweepEntry> es;
+    es.reserve(size());
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const Key& k = h.info[s].key;
+        if (k.level < 0) continue;
+        const Aabb& b = box(s);
+        const std::uint64_t col =
+            (((static_cast<std::uint64_t>(k.level) << zbits) | static_cast<std::uint64_t>(k.z - z0 + 1))
+             << ybits) | static_cast<std::uint64_t>(k.y - y0 + 1);
+        using detail::float_down, detail::float_up, detail::order_bits;
+        es.push_back(detail::SweepEntry{
+            (col << detail::kSweepQBits) | q(b.min.x), q(b.max.x), s,
+            {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
+            {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}});
+    }
+    detail::radix_sort(es, [](const detail::SweepEntry& e) { return e.key; });
+    detail::sweep_columns(es, ybits, [&](std::uint32_t a, std::uint32_t b, bool certain) {
+        if (certain || overlaps(box(a), box(b))) {
+            out.push_back(a);
+            out.push_back(b);
+        }
+    });
+}
+
+void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
     // Same-level pairs by a sort-and-merge pass instead of hash lookups: boxes are gathered in
     // (level, x, y, z) cell order into one contiguous array, then each cell is joined with its
     // 13 forward neighbours, which lie in 5 runs ("rows") of that order. Lexicographic order
@@ -400,28 +465,37 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j) emit_cross(c, cells[j]);
         }
     }
+}
+
+void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
     // Across levels: each box asks every coarser occupied level through the hash table (a
     // coarser box never asks a finer level, so each pair is found once).
     int coarser[kLevels];
+    int ncoarser[kLevels];
+    for (int l = 0; l < kLevels; ++l) {
+        ncoarser[l] = 0;
+        for (int k = l + 1; k < kLevels; ++k)
+            if (h.level_count[k]) ++ncoarser[l];
+    }
     std::vector<std::uint32_t> other;
-    for (const CellRun& c : cells) {
-        const int l = c.key.level;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const int l = h.info[s].key.level;
+        if (l < 0 || ncoarser[l] == 0) continue;
         int n = 0;
         for (int k = l + 1; k < kLevels; ++k)
             if (h.level_count[k]) coarser[n++] = k;
-        for (std::uint32_t i = c.begin; i < c.end && n > 0; ++i) {
-            const Aabb& ba = pk[i].box;
-            for (int k = 0; k < n; ++k) {
-                other.clear();
-                if (!h.collect_level(ba, coarser[k], other)) {
-                    for (std::uint32_t s = 0; s < h.info.size(); ++s)
-                        if (h.info[s].key.level == coarser[k]) other.push_back(s);
-                }
-                for (std::uint32_t b : other) {
-                    if (overlaps(ba, box(b))) {
-                        out.push_back(pk[i].slot);
-                        out.push_back(b);
-                    }
+        const Aabb& ba = box(s);
+        for (int k = 0; k < n; ++k) {
+            other.clear();
+            if (!h.collect_level(ba, coarser[k], other)) {
+                for (std::uint32_t t = 0; t < h.info.size(); ++t)
+                    if (h.info[t].key.level == coarser[k]) other.push_back(t);
+            }
+            for (std::uint32_t b : other) {
+                if (overlaps(ba, box(b))) {
+                    out.push_back(s);
+                    out.push_back(b);
                 }
             }
         }

@@ -252,7 +252,8 @@ class SpatialHash final : public Broadphase {
     /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
-    /// Sort-and-merge over cells in (level, x, y, z) order, then coarser levels per box.
+    /// Same level: sweep along x over grid columns (level, z, y) with float prefilters, then
+    /// the exact test only when the floats cannot decide; across levels: coarser cells per box.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
@@ -264,6 +265,14 @@ class SpatialHash final : public Broadphase {
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
+    // Same-level pairs by the column sweep (column_sweep.hpp); y0/z0: smallest occupied
+    // cell coordinates, ybits/zbits: bits of their packed offsets, [x0, x1]: the boxes' x extent.
+    void column_pairs(std::int64_t y0, std::int64_t z0, int ybits, int zbits, double x0,
+                      double x1, std::vector<std::uint32_t>& out) const;
+    // Same-level pairs by a join of neighbouring cells (any cell span; the fallback).
+    void cell_pairs(std::vector<std::uint32_t>& out) const;
+    // Pairs of boxes on different levels.
+    void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     double cell_size_ = 0.0;
