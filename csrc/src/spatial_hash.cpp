@@ -486,8 +486,113 @@ class SpatialHash::ColumnSource final : public Broadphase::BatchSource {
 
 SpatialHash::ColumnSource::~ColumnSource() = default;
 
+// Box queries when every box sits on one level and the occupied cells form a compact block
+// (at most 4 cells per box): the boxes counting-sorted by cell into a dense CSR grid, so the
+// cells [x0, x1] of one (z, y) row are ONE contiguous slice found by two offset reads; no hash
+// probes and no searches. Float bounds rounded outward filter; the caller's exact test decides.
+class SpatialHash::DenseSource final : public Broadphase::BatchSource {
+  public:
+    struct Entry {
+        std::uint32_t slot;
+        std::uint32_t lo[3], hi[3];  // outward float bounds as detail::order_bits
+    };
+    DenseSource(const SpatialHash::Impl& h, int level, const std::int64_t lo[3], const std::int64_t n[3])
+        : h_(h), level_(level) {
+        for (int k = 0; k < 3; ++k) {
+            c0_[k] = lo[k];
+            n_[k] = n[k];
+        }
+    }
+    ~DenseSource() override;
+    // Counting sort of the live slots by cell (slot order within a cell).
+    template <class BoxOf>
+    void build(std::size_t count, BoxOf box_of) {
+        const std::size_t cells = static_cast<std::size_t>(n_[0] * n_[1] * n_[2]);
+        off_.assign(cells + 1, 0);
+        for (std::uint32_t s = 0; s < h_.info.size(); ++s)
+            if (h_.info[s].key.level >= 0) ++off_[cell(h_.info[s].key) + 1];
+        for (std::size_t c = 0; c < cells; ++c) off_[c + 1] += off_[c];
+        es_.resize(count);
+        std::vector<std::uint32_t> fill(off_.begin(), off_.end() - 1);
+        using detail::float_down, detail::float_up, detail::order_bits;
+        for (std::uint32_t s = 0; s < h_.info.size(); ++s) {
+            if (h_.info[s].key.level < 0) continue;
+            const Aabb& b = box_of(s);
+            es_[fill[cell(h_.info[s].key)]++] = Entry{
+                s,
+                {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
+                {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}};
+        }
+    }
+    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
+        using detail::float_down, detail::float_up, detail::order_bits;
+        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
+                                     order_bits(float_down(qb.min.y)),
+                                     order_bits(float_down(qb.min.z))};
+        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
+                                     order_bits(float_up(qb.max.z))};
+        std::int64_t a[3], b[3];
+        h_.range(qb.min.x, qb.max.x, level_, a[0], b[0]);
+        h_.range(qb.min.y, qb.max.y, level_, a[1], b[1]);
+        h_.range(qb.min.z, qb.max.z, level_, a[2], b[2]);
+        for (int k = 0; k < 3; ++k) {  // into grid indices, clamped to the occupied block
+            a[k] = std::max<std::int64_t>(a[k] - c0_[k], 0);
+            b[k] = std::min<std::int64_t>(b[k] - c0_[k], n_[k] - 1);
+            if (a[k] > b[k]) return;
+        }
+        for (std::int64_t z = a[2]; z <= b[2]; ++z)
+            for (std::int64_t y = a[1]; y <= b[1]; ++y) {
+                const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
+                const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
+                for (std::uint32_t k = off_[row + static_cast<std::size_t>(a[0])]; k < end; ++k) {
+                    const Entry& e = es_[k];
+                    bool hit = true;
+                    for (int d = 0; d < 3; ++d) hit &= (e.lo[d] <= hi[d]) & (lo[d] <= e.hi[d]);
+                    if (hit) out.push_back(e.slot);
+                }
+            }
+    }
+
+  private:
+    std::size_t cell(const Key& k) const noexcept {
+        return static_cast<std::size_t>(((k.z - c0_[2]) * n_[1] + (k.y - c0_[1])) * n_[0] + (k.x - c0_[0]));
+    }
+    const SpatialHash::Impl& h_;
+    int level_;
+    std::int64_t c0_[3], n_[3];      // first occupied cell and cell counts per axis
+    std::vector<std::uint32_t> off_;  // cells + 1 row starts into es_
+    std::vector<Entry> es_;
+};
+
+SpatialHash::DenseSource::~DenseSource() = default;
+
 std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
     if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n)
+    const Impl& h = *impl_;
+    int level = -1, levels = 0;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        level = l;
+        ++levels;
+    }
+    if (levels == 1) {
+        std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        for (const Impl::SlotInfo& si : h.info) {
+            if (si.key.level < 0) continue;
+            const std::int64_t c[3] = {si.key.x, si.key.y, si.key.z};
+            for (int k = 0; k < 3; ++k) {
+                mn[k] = std::min(mn[k], c[k]);
+                mx[k] = std::max(mx[k], c[k]);
+            }
+        }
+        const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
+        // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
+        if (double(n[0]) * double(n[1]) * double(n[2]) <= 4.0 * double(size()) + 1024.0) {
+            auto d = std::make_unique<DenseSource>(h, level, mn, n);
+            d->build(size(), [this](std::uint32_t s) -> const Aabb& { return box(s); });
+            return d;
+        }
+    }
     Columns c;
     if (!build_columns(c)) return nullptr;
     return std::make_unique<ColumnSource>(*impl_, std::move(c));

@@ -267,8 +267,10 @@ class SpatialHash final : public Broadphase {
     /// Same level: sweep along x over grid columns (level, z, y) with float prefilters, then
     /// the exact test only when the floats cannot decide; across levels: coarser cells per box.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
-    /// For large batches (queries >= size / 16): the boxes sorted by grid column then x, so a
-    /// query reads a few contiguous runs instead of probing the hash per cell. O(n) to build.
+    /// For large batches (queries >= size / 16): one level in a compact block of cells (at most
+    /// 4 per box): a dense CSR grid, so a query reads one contiguous slice per (z, y) row of
+    /// cells; otherwise the boxes sorted by grid column then x (binary search per column).
+    /// Either replaces a hash probe per cell. O(n) to build, scratch freed after the batch.
     std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
     /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
@@ -284,6 +286,7 @@ class SpatialHash final : public Broadphase {
     // occupied cells span too far to pack a column number in 44 bits.
     struct Columns;
     class ColumnSource;
+    class DenseSource;
     bool build_columns(Columns& c) const;
     // Same-level pairs by a join of neighbouring cells (any cell span; the fallback).
     void cell_pairs(std::vector<std::uint32_t>& out) const;
