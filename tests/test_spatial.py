@@ -163,6 +163,32 @@ def test_matches_brute_force(make, scene, rng):
     check_everything(s, ids, all_lo, all_hi, rng)
 
 
+@pytest.mark.parametrize("make", KINDS)
+@pytest.mark.parametrize("center", [0.0, 1.0, 9.99e4, -9.99e4])
+def test_gaps_below_float_precision(make, center, rng):
+    # Neighbours on a lattice either touch exactly or miss by one double ulp: float32 cannot
+    # tell them apart (its ulp at 1e5 is 0.008), so a float prefilter must defer to the exact
+    # test. Offsets on every axis, so each of the three axes decides some pairs.
+    k = 6
+    g = np.stack(np.meshgrid(*[np.arange(k)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    lo = center + g * 0.75
+    hi = lo + 0.75
+    step = rng.integers(-1, 2, size=hi.shape)  # -1: miss by an ulp, 0: touch, 1: overlap by one
+    hi = np.where(
+        step < 0, np.nextafter(hi, -np.inf), np.where(step > 0, np.nextafter(hi, np.inf), hi)
+    )
+    ids = np.arange(len(g), dtype=np.int64) * 3 + 1
+    s = make()
+    s.insert(ids, lo, hi)
+    np.testing.assert_array_equal(s.pairs(), brute_pairs(ids, lo, hi))
+    moved = ids[::4]
+    np.testing.assert_array_equal(s.pairs(moved), _involving(brute_pairs(ids, lo, hi), moved))
+
+
+def _involving(pairs, ids):
+    return pairs[np.isin(pairs[:, 0], ids) | np.isin(pairs[:, 1], ids)]
+
+
 def test_point_scene_is_complete_graph():
     s = fbsim.SpatialHash()
     p = np.zeros((50, 3))

@@ -206,6 +206,10 @@ bool first_duplicate(const std::int64_t* ids, std::size_t count, std::size_t* ou
 
 Broadphase::~Broadphase() = default;
 
+std::unique_ptr<Broadphase::BatchSource> Broadphase::batch_source(std::size_t) const {
+    return nullptr;
+}
+
 BroadphaseStatus Broadphase::check_boxes(const double* lo, const double* hi,
                                          std::size_t count) const {
     BroadphaseStatus s;
@@ -391,10 +395,11 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
     }
     std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = batch_source(count);
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t a = slots[i];
         cand.clear();
-        candidates(boxes_[a], cand);
+        if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
         for (std::uint32_t b : cand) {
             if (b == a || (in_set[b] && b < a)) continue;  // a pair inside the set once
             if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
@@ -408,10 +413,11 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
 void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
     std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = other.batch_source(count_);
     for (std::uint32_t a = 0; a < ids_.size(); ++a) {
         if (!alive(a)) continue;
         cand.clear();
-        other.candidates(boxes_[a], cand);
+        if (src) src->candidates(boxes_[a], cand); else other.candidates(boxes_[a], cand);
         for (std::uint32_t b : cand) {
             if (!overlaps(boxes_[a], other.boxes_[b])) continue;
             if ((layers_[a] & other.masks_[b]) == 0 || (other.layers_[b] & masks_[a]) == 0) continue;
@@ -427,10 +433,11 @@ CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t
     r.offsets.reserve(count + 1);
     r.offsets.push_back(0);
     std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = batch_source(count);
     for (std::size_t q = 0; q < count; ++q) {
         const Aabb qb = load_box(lo, hi, q);
         cand.clear();
-        candidates(qb, cand);
+        if (src) src->candidates(qb, cand); else candidates(qb, cand);
         const std::size_t start = r.ids.size();
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && overlaps(boxes_[s], qb)) r.ids.push_back(ids_[s]);
@@ -447,12 +454,13 @@ CsrResult Broadphase::query_sphere(const double* centers, const double* radii, s
     r.offsets.reserve(count + 1);
     r.offsets.push_back(0);
     std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = batch_source(count);
     for (std::size_t q = 0; q < count; ++q) {
         const Vec3 c = load_vec3(centers, q);
         const double rad = radii[q], r2 = rad * rad;
         cand.clear();
-        candidates(Aabb{{c.x - rad, c.y - rad, c.z - rad}, {c.x + rad, c.y + rad, c.z + rad}},
-                   cand);
+        const Aabb qb{{c.x - rad, c.y - rad, c.z - rad}, {c.x + rad, c.y + rad, c.z + rad}};
+        if (src) src->candidates(qb, cand); else candidates(qb, cand);
         const std::size_t start = r.ids.size();
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && dist2(boxes_[s], c) <= r2) r.ids.push_back(ids_[s]);

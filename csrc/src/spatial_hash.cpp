@@ -12,9 +12,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <utility>
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
+#include "column_sweep.hpp"
 #include "radix_sort.hpp"
 
 namespace fbsim {
@@ -314,7 +317,288 @@ void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
     }
 }
 
+struct SpatialHash::Columns {
+    std::vector<detail::SweepEntry> es;  // sorted by key
+    detail::XQuantizer q;
+    std::int64_t y0 = 0, z0 = 0, y1 = 0, z1 = 0;  // occupied cell range in y and z
+    int ybits = 0, zbits = 0;
+    std::uint64_t column(int level, std::int64_t y, std::int64_t z) const noexcept {
+        return (((static_cast<std::uint64_t>(level) << zbits) | static_cast<std::uint64_t>(z - z0 + 1))
+                << ybits) | static_cast<std::uint64_t>(y - y0 + 1);
+    }
+};
+
+bool SpatialHash::build_columns(Columns& c) const {
+    const Impl& h = *impl_;
+    // Column bounds of the occupied cells: a column number packs (level, z, y) in at most 44
+    // bits (always, unless cells are tiny and boxes very far apart); else the callers fall
+    // back to the cell hash.
+    std::int64_t mn[2] = {INT32_MAX, INT32_MAX}, mx[2] = {INT32_MIN, INT32_MIN};
+    double x0 = std::numeric_limits<double>::infinity(), x1 = -x0;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const Key& k = h.info[s].key;
+        if (k.level < 0) continue;
+        mn[0] = std::min<std::int64_t>(mn[0], k.y);
+        mx[0] = std::max<std::int64_t>(mx[0], k.y);
+        mn[1] = std::min<std::int64_t>(mn[1], k.z);
+        mx[1] = std::max<std::int64_t>(mx[1], k.z);
+        x0 = std::min(x0, box(s).min.x);
+        x1 = std::max(x1, box(s).max.x);
+    }
+    if (x0 > x1) return false;  // empty
+    // Bits for y + 1 and z + 1 with room for the +1 neighbour, and the level above them.
+    auto bits = [](std::int64_t span) {
+        int b = 1;
+        while ((std::int64_t{1} << b) < span + 3) ++b;  // span < 2^32: ends by b = 33
+        return b;
+    };
+    c.ybits = bits(mx[0] - mn[0]);
+    c.zbits = bits(mx[1] - mn[1]);
+    if (c.ybits + c.zbits + 5 > detail::kSweepColumnBits) return false;
+    c.y0 = mn[0];
+    c.y1 = mx[0];
+    c.z0 = mn[1];
+    c.z1 = mx[1];
+    c.q.x0 = x0;
+    c.q.scale = x1 > x0 ? double((1u << detail::kSweepQBits) - 1) / (x1 - x0) : 0.0;
+    c.es.clear();
+    c.es.reserve(size());
+    using detail::float_down, detail::float_up, detail::order_bits;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const Key& k = h.info[s].key;
+        if (k.level < 0) continue;
+        const Aabb& b = box(s);
+        c.es.push_back(detail::SweepEntry{
+            (c.column(k.level, k.y, k.z) << detail::kSweepQBits) | c.q(b.min.x), c.q(b.max.x), s,
+            {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
+            {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}});
+    }
+    detail::radix_sort(c.es, [](const detail::SweepEntry& e) { return e.key; });
+    return true;
+}
+
 void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
+    Columns c;
+    if (build_columns(c)) {
+        detail::sweep_columns(c.es, c.ybits, [&](std::uint32_t a, std::uint32_t b, bool certain) {
+            if (certain || overlaps(box(a), box(b))) {
+                out.push_back(a);
+                out.push_back(b);
+            }
+        });
+    } else if (size() > 0) {
+        cell_pairs(out);
+    }
+    cross_level_pairs(out);
+}
+
+// Box queries against Columns: per occupied level, the columns of the cells the query can
+// reach (as collect_level), and in each the x window [q.lo.x - side, q.hi.x] found by binary
+// search (a box of level l is narrower than side[l], so one that reaches q.lo.x starts after
+// q.lo.x - side). Float bounds rounded outward filter; the caller's exact test decides.
+class SpatialHash::ColumnSource final : public Broadphase::BatchSource {
+  public:
+    ColumnSource(const SpatialHash::Impl& h, Columns&& c) : h_(h), c_(std::move(c)) {
+        qs_.resize(c_.es.size());
+        for (std::uint32_t i = 0; i < c_.es.size(); ++i) {
+            qs_[i] = qx(c_.es[i]);
+            const std::uint64_t col = c_.es[i].key >> detail::kSweepQBits;
+            if (runs_.empty() || runs_.back().col != col) runs_.push_back(Run{col, i, i});
+            runs_.back().end = i + 1;
+        }
+    }
+    // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
+    // deleting) that share one demangled name, which tests/test_packaging.py flags.
+    ~ColumnSource() override;
+
+    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
+        using detail::float_down, detail::float_up, detail::order_bits;
+        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
+                                     order_bits(float_down(qb.min.y)),
+                                     order_bits(float_down(qb.min.z))};
+        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
+                                     order_bits(float_up(qb.max.z))};
+        const std::uint32_t qhi = c_.q(qb.max.x);
+        const detail::SweepEntry* e = c_.es.data();
+        auto scan = [&](const Run& r, std::uint32_t qlo) {
+            // First entry with quantised min x >= qlo, searched in the dense copy qs_ (a few
+            // cache lines per column rather than one per probe).
+            const std::uint32_t a = static_cast<std::uint32_t>(
+                std::lower_bound(qs_.begin() + r.begin, qs_.begin() + r.end, qlo) - qs_.begin());
+            for (std::uint32_t k = a; k < r.end && qs_[k] <= qhi; ++k) {
+                bool hit = true;
+                for (int d = 0; d < 3; ++d) hit &= (e[k].lo[d] <= hi[d]) & (lo[d] <= e[k].hi[d]);
+                if (hit) out.push_back(e[k].slot);
+            }
+        };
+        for (int l = 0; l < kLevels; ++l) {
+            if (h_.level_count[l] == 0) continue;
+            std::int64_t ya, yb, za, zb;
+            h_.range(qb.min.y, qb.max.y, l, ya, yb);
+            h_.range(qb.min.z, qb.max.z, l, za, zb);
+            ya = std::max(ya, c_.y0);
+            yb = std::min(yb, c_.y1);
+            za = std::max(za, c_.z0);
+            zb = std::min(zb, c_.z1);
+            if (ya > yb || za > zb) continue;
+            // q.lo.x - side, rounded down by far more than the subtraction's rounding error.
+            const double t = qb.min.x - h_.side[l];
+            const std::uint32_t qlo = c_.q(t - 1e-9 * (std::fabs(t) + h_.side[l]));
+            if (double(yb - ya + 1) * double(zb - za + 1) > double(runs_.size())) {
+                // More columns than exist: walk the level's runs and keep those in range.
+                const std::uint64_t ymask = (std::uint64_t{1} << c_.ybits) - 1;
+                const std::uint64_t zmask = (std::uint64_t{1} << c_.zbits) - 1;
+                const std::uint64_t first = static_cast<std::uint64_t>(l) << (c_.ybits + c_.zbits);
+                const std::uint64_t last = static_cast<std::uint64_t>(l + 1) << (c_.ybits + c_.zbits);
+                for (auto it = lower(first); it != runs_.end() && it->col < last; ++it) {
+                    const std::int64_t y = std::int64_t(it->col & ymask) + c_.y0 - 1;
+                    const std::int64_t z = std::int64_t((it->col >> c_.ybits) & zmask) + c_.z0 - 1;
+                    if (y >= ya && y <= yb && z >= za && z <= zb) scan(*it, qlo);
+                }
+                continue;
+            }
+            for (std::int64_t z = za; z <= zb; ++z) {
+                // Columns (z, ya..yb) have consecutive numbers: one search, then walk.
+                const std::uint64_t end = c_.column(l, yb, z);
+                for (auto it = lower(c_.column(l, ya, z)); it != runs_.end() && it->col <= end; ++it)
+                    scan(*it, qlo);
+            }
+        }
+    }
+
+  private:
+    struct Run {
+        std::uint64_t col;
+        std::uint32_t begin, end;
+    };
+    static std::uint32_t qx(const detail::SweepEntry& e) noexcept {
+        return static_cast<std::uint32_t>(e.key & ((std::uint64_t{1} << detail::kSweepQBits) - 1));
+    }
+    std::vector<Run>::const_iterator lower(std::uint64_t col) const noexcept {
+        return std::lower_bound(runs_.begin(), runs_.end(), col,
+                                [](const Run& r, std::uint64_t c) { return r.col < c; });
+    }
+    const SpatialHash::Impl& h_;
+    Columns c_;
+    std::vector<std::uint32_t> qs_;  // qx of es, contiguous
+    std::vector<Run> runs_;
+};
+
+SpatialHash::ColumnSource::~ColumnSource() = default;
+
+// Box queries when every box sits on one level and the occupied cells form a compact block
+// (at most 4 cells per box): the boxes counting-sorted by cell into a dense CSR grid, so the
+// cells [x0, x1] of one (z, y) row are ONE contiguous slice found by two offset reads; no hash
+// probes and no searches. Float bounds rounded outward filter; the caller's exact test decides.
+class SpatialHash::DenseSource final : public Broadphase::BatchSource {
+  public:
+    struct Entry {
+        std::uint32_t slot;
+        std::uint32_t lo[3], hi[3];  // outward float bounds as detail::order_bits
+    };
+    DenseSource(const SpatialHash::Impl& h, int level, const std::int64_t lo[3], const std::int64_t n[3])
+        : h_(h), level_(level) {
+        for (int k = 0; k < 3; ++k) {
+            c0_[k] = lo[k];
+            n_[k] = n[k];
+        }
+    }
+    ~DenseSource() override;
+    // Counting sort of the live slots by cell (slot order within a cell).
+    template <class BoxOf>
+    void build(std::size_t count, BoxOf box_of) {
+        const std::size_t cells = static_cast<std::size_t>(n_[0] * n_[1] * n_[2]);
+        off_.assign(cells + 1, 0);
+        for (std::uint32_t s = 0; s < h_.info.size(); ++s)
+            if (h_.info[s].key.level >= 0) ++off_[cell(h_.info[s].key) + 1];
+        for (std::size_t c = 0; c < cells; ++c) off_[c + 1] += off_[c];
+        es_.resize(count);
+        std::vector<std::uint32_t> fill(off_.begin(), off_.end() - 1);
+        using detail::float_down, detail::float_up, detail::order_bits;
+        for (std::uint32_t s = 0; s < h_.info.size(); ++s) {
+            if (h_.info[s].key.level < 0) continue;
+            const Aabb& b = box_of(s);
+            es_[fill[cell(h_.info[s].key)]++] = Entry{
+                s,
+                {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
+                {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}};
+        }
+    }
+    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
+        using detail::float_down, detail::float_up, detail::order_bits;
+        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
+                                     order_bits(float_down(qb.min.y)),
+                                     order_bits(float_down(qb.min.z))};
+        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
+                                     order_bits(float_up(qb.max.z))};
+        std::int64_t a[3], b[3];
+        h_.range(qb.min.x, qb.max.x, level_, a[0], b[0]);
+        h_.range(qb.min.y, qb.max.y, level_, a[1], b[1]);
+        h_.range(qb.min.z, qb.max.z, level_, a[2], b[2]);
+        for (int k = 0; k < 3; ++k) {  // into grid indices, clamped to the occupied block
+            a[k] = std::max<std::int64_t>(a[k] - c0_[k], 0);
+            b[k] = std::min<std::int64_t>(b[k] - c0_[k], n_[k] - 1);
+            if (a[k] > b[k]) return;
+        }
+        for (std::int64_t z = a[2]; z <= b[2]; ++z)
+            for (std::int64_t y = a[1]; y <= b[1]; ++y) {
+                const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
+                const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
+                for (std::uint32_t k = off_[row + static_cast<std::size_t>(a[0])]; k < end; ++k) {
+                    const Entry& e = es_[k];
+                    bool hit = true;
+                    for (int d = 0; d < 3; ++d) hit &= (e.lo[d] <= hi[d]) & (lo[d] <= e.hi[d]);
+                    if (hit) out.push_back(e.slot);
+                }
+            }
+    }
+
+  private:
+    std::size_t cell(const Key& k) const noexcept {
+        return static_cast<std::size_t>(((k.z - c0_[2]) * n_[1] + (k.y - c0_[1])) * n_[0] + (k.x - c0_[0]));
+    }
+    const SpatialHash::Impl& h_;
+    int level_;
+    std::int64_t c0_[3], n_[3];      // first occupied cell and cell counts per axis
+    std::vector<std::uint32_t> off_;  // cells + 1 row starts into es_
+    std::vector<Entry> es_;
+};
+
+SpatialHash::DenseSource::~DenseSource() = default;
+
+std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
+    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n)
+    const Impl& h = *impl_;
+    int level = -1, levels = 0;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        level = l;
+        ++levels;
+    }
+    if (levels == 1) {
+        std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        for (const Impl::SlotInfo& si : h.info) {
+            if (si.key.level < 0) continue;
+            const std::int64_t c[3] = {si.key.x, si.key.y, si.key.z};
+            for (int k = 0; k < 3; ++k) {
+                mn[k] = std::min(mn[k], c[k]);
+                mx[k] = std::max(mx[k], c[k]);
+            }
+        }
+        const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
+        // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
+        if (double(n[0]) * double(n[1]) * double(n[2]) <= 4.0 * double(size()) + 1024.0) {
+            auto d = std::make_unique<DenseSource>(h, level, mn, n);
+            d->build(size(), [this](std::uint32_t s) -> const Aabb& { return box(s); });
+            return d;
+        }
+    }
+    Columns c;
+    if (!build_columns(c)) return nullptr;
+    return std::make_unique<ColumnSource>(*impl_, std::move(c));
+}
+
+void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
     // Same-level pairs by a sort-and-merge pass instead of hash lookups: boxes are gathered in
     // (level, x, y, z) cell order into one contiguous array, then each cell is joined with its
@@ -400,28 +684,37 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j) emit_cross(c, cells[j]);
         }
     }
+}
+
+void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
     // Across levels: each box asks every coarser occupied level through the hash table (a
     // coarser box never asks a finer level, so each pair is found once).
     int coarser[kLevels];
+    int ncoarser[kLevels];
+    for (int l = 0; l < kLevels; ++l) {
+        ncoarser[l] = 0;
+        for (int k = l + 1; k < kLevels; ++k)
+            if (h.level_count[k]) ++ncoarser[l];
+    }
     std::vector<std::uint32_t> other;
-    for (const CellRun& c : cells) {
-        const int l = c.key.level;
+    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
+        const int l = h.info[s].key.level;
+        if (l < 0 || ncoarser[l] == 0) continue;
         int n = 0;
         for (int k = l + 1; k < kLevels; ++k)
             if (h.level_count[k]) coarser[n++] = k;
-        for (std::uint32_t i = c.begin; i < c.end && n > 0; ++i) {
-            const Aabb& ba = pk[i].box;
-            for (int k = 0; k < n; ++k) {
-                other.clear();
-                if (!h.collect_level(ba, coarser[k], other)) {
-                    for (std::uint32_t s = 0; s < h.info.size(); ++s)
-                        if (h.info[s].key.level == coarser[k]) other.push_back(s);
-                }
-                for (std::uint32_t b : other) {
-                    if (overlaps(ba, box(b))) {
-                        out.push_back(pk[i].slot);
-                        out.push_back(b);
-                    }
+        const Aabb& ba = box(s);
+        for (int k = 0; k < n; ++k) {
+            other.clear();
+            if (!h.collect_level(ba, coarser[k], other)) {
+                for (std::uint32_t t = 0; t < h.info.size(); ++t)
+                    if (h.info[t].key.level == coarser[k]) other.push_back(t);
+            }
+            for (std::uint32_t b : other) {
+                if (overlaps(ba, box(b))) {
+                    out.push_back(s);
+                    out.push_back(b);
                 }
             }
         }

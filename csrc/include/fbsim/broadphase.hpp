@@ -185,6 +185,18 @@ class Broadphase {
 
     /// Candidate slots whose box may overlap `box` (a superset; each slot at most once).
     virtual void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const = 0;
+    /// A candidate search prepared once for a batch of box queries (see batch_source()).
+    class BatchSource {
+      public:
+        /// Frees the index.
+        virtual ~BatchSource() = default;
+        /// As Broadphase::candidates(): a superset of the slots overlapping `box`, each once.
+        virtual void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const = 0;
+    };
+    /// An index worth building for a batch of `queries` box queries, or null (the default) to
+    /// call candidates() per query. Built and freed within one const call, so concurrent
+    /// readers stay safe.
+    virtual std::unique_ptr<BatchSource> batch_source(std::size_t queries) const;
     /// Candidate slots along the segment from `origin` by `dir` (unit) up to `max_t`.
     /// Default: candidates() of the segment's bounding box.
     virtual void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
@@ -252,8 +264,14 @@ class SpatialHash final : public Broadphase {
     /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
-    /// Sort-and-merge over cells in (level, x, y, z) order, then coarser levels per box.
+    /// Same level: sweep along x over grid columns (level, z, y) with float prefilters, then
+    /// the exact test only when the floats cannot decide; across levels: coarser cells per box.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
+    /// For large batches (queries >= size / 16): one level in a compact block of cells (at most
+    /// 4 per box): a dense CSR grid, so a query reads one contiguous slice per (z, y) row of
+    /// cells; otherwise the boxes sorted by grid column then x (binary search per column).
+    /// Either replaces a hash probe per cell. O(n) to build, scratch freed after the batch.
+    std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
     /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
     /// Relink slots whose cell changed. O(1) each.
@@ -264,6 +282,16 @@ class SpatialHash final : public Broadphase {
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
+    // The boxes in (level, z cell, y cell, x) order (column_sweep.hpp), or false when the
+    // occupied cells span too far to pack a column number in 44 bits.
+    struct Columns;
+    class ColumnSource;
+    class DenseSource;
+    bool build_columns(Columns& c) const;
+    // Same-level pairs by a join of neighbouring cells (any cell span; the fallback).
+    void cell_pairs(std::vector<std::uint32_t>& out) const;
+    // Pairs of boxes on different levels.
+    void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     double cell_size_ = 0.0;
