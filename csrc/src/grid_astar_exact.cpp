@@ -65,10 +65,10 @@ inline void set_g(ExactNode& n, ExactCost g) noexcept {
     n.g_hi = static_cast<std::uint32_t>(g >> 32);
 }
 
-/// 4-ary min-heap on OpenLater's order (a total order, so pops do not depend on the shape).
+/// 4-ary min-heap on ExactLater's order (a total order, so pops do not depend on the shape).
 /// Shallower than a binary heap: fewer cache misses per sift-down on large open lists.
-inline void heap_push(std::vector<OpenEntry>& h, const OpenEntry& e) {
-    const OpenLater later;
+inline void heap_push(std::vector<ExactEntry>& h, const ExactEntry& e) {
+    const ExactLater later;
     std::size_t i = h.size();
     h.push_back(e);
     while (i > 0) {
@@ -79,10 +79,10 @@ inline void heap_push(std::vector<OpenEntry>& h, const OpenEntry& e) {
     }
     h[i] = e;
 }
-inline OpenEntry heap_pop(std::vector<OpenEntry>& h) {
-    const OpenLater later;
-    const OpenEntry top = h.front();
-    const OpenEntry last = h.back();
+inline ExactEntry heap_pop(std::vector<ExactEntry>& h) {
+    const ExactLater later;
+    const ExactEntry top = h.front();
+    const ExactEntry last = h.back();
     h.pop_back();
     const std::size_t n = h.size();
     if (n == 0) return top;
@@ -152,23 +152,23 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
     }
 
     const std::int64_t gz = goal / plane, gr = (goal % plane) / cols, gcl = goal % cols;
-    std::vector<OpenEntry>& heap = store.heap;
+    std::vector<ExactEntry>& heap = store.heap;
     heap.clear();
     {
         ExactNode& s = nodes[start];
         set_g(s, 0);
         s.meta = live | ExactStore::kNoParent;
         const std::int64_t z = start / plane, r = (start % plane) / cols, c = start % cols;
-        heap_push(heap, {f_value(0, z - gz, r - gr, c - gcl, connectivity), 0.0, start});
+        heap_push(heap, {f_value(0, z - gz, r - gr, c - gcl, connectivity), 0.0f,
+                         static_cast<std::uint32_t>(start)});
     }
     // Each cell closes at most once, so at most size() expansions and size() * moves pushes.
     while (!heap.empty()) {
-        const OpenEntry e = heap_pop(heap);
+        const ExactEntry e = heap_pop(heap);
         ExactNode& n = nodes[e.cell];
-        if (n.meta & ExactStore::kClosed) continue;
+        if (n.meta & ExactStore::kClosed) continue;  // stale (see ExactEntry)
         const ExactCost gcur = node_g(n);
         const double gv = exact_value(gcur);
-        if (e.g > gv) continue;  // stale: the cell was reached more cheaply since
         n.meta |= ExactStore::kClosed;
         ++out->expansions;
         if (e.cell == goal) {
@@ -225,7 +225,7 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
             s.meta = live | static_cast<std::uint32_t>(i);
             heap_push(heap, {f_value(ng, z + m.dz - gz, r + m.dr - gr, c + m.dc - gcl,
                                      connectivity),
-                             ngv, next});
+                             static_cast<float>(ngv), static_cast<std::uint32_t>(next)});
         }
     }
     return true;

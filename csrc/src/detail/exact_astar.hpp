@@ -8,6 +8,10 @@
 #include <new>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "detail/grid_search.hpp"
 #include "fbsim/pathfinding.hpp"
 
@@ -47,6 +51,23 @@ struct ExactNode {
 };
 static_assert(sizeof(ExactNode) == 12, "ExactNode must stay 12 bytes per cell");
 
+/// Open-list entry, 16 bytes. Order: lower f, then larger g (a float is enough: it only
+/// breaks ties, and equal floats fall through to the cell index), then lower cell index.
+/// No staleness check is needed: with a consistent heuristic a cell's cheaper re-push has a
+/// lower f and pops first, closing the cell, so older entries are skipped as closed.
+struct ExactEntry {
+    double f;
+    float g;
+    std::uint32_t cell;  ///< Grids have at most kMaxGridCells = 2^28 cells.
+};
+struct ExactLater {
+    bool operator()(const ExactEntry& x, const ExactEntry& y) const noexcept {
+        if (x.f != y.f) return x.f > y.f;
+        if (x.g != y.g) return x.g < y.g;
+        return x.cell > y.cell;
+    }
+};
+
 /// Dense per-cell state reused across the queries of one worker. All-zero bytes mean "never
 /// touched" (stamps start at 1), so the array comes from calloc and the OS supplies zero pages
 /// lazily: a query pays only for the pages it touches, even on a 1e8-cell voxel grid
@@ -61,15 +82,27 @@ public:
     explicit ExactStore(std::int64_t n) { ensure(n); }
     ExactStore(const ExactStore&) = delete;
     ExactStore& operator=(const ExactStore&) = delete;
-    ~ExactStore() { std::free(nodes_); }
+    ~ExactStore() { release(); }
 
     /// Grows to at least `n` cells (discarding the state).
     void ensure(std::int64_t n) {
         if (n <= size_ && nodes_) return;
-        std::free(nodes_);
-        nodes_ = static_cast<ExactNode*>(
-            std::calloc(static_cast<std::size_t>(n > 1 ? n : 1), sizeof(ExactNode)));
+        release();
+        const std::size_t bytes = static_cast<std::size_t>(n > 1 ? n : 1) * sizeof(ExactNode);
+#if defined(__linux__)
+        // Anonymous pages are zero-filled on first touch. On big grids ask for transparent
+        // huge pages: a 3D search hops between z planes megabytes apart, and 4 KiB pages
+        // would make nearly every state access a TLB miss.
+        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        if (bytes >= (std::size_t{1} << 24)) madvise(p, bytes, MADV_HUGEPAGE);
+        nodes_ = static_cast<ExactNode*>(p);
+        bytes_ = bytes;
+#else
+        nodes_ = static_cast<ExactNode*>(std::calloc(bytes / sizeof(ExactNode), sizeof(ExactNode)));
         if (!nodes_) throw std::bad_alloc();
+#endif
         size_ = n;
         stamp_ = 0;
     }
@@ -84,10 +117,21 @@ public:
     ExactNode* nodes() noexcept { return nodes_; }
     std::uint32_t stamp() const noexcept { return stamp_; }
     /// Open list buffer, kept between queries so a query allocates nothing once warm.
-    std::vector<OpenEntry> heap;
+    std::vector<ExactEntry> heap;
 
 private:
+    void release() noexcept {
+        if (!nodes_) return;
+#if defined(__linux__)
+        munmap(nodes_, bytes_);
+#else
+        std::free(nodes_);
+#endif
+        nodes_ = nullptr;
+        size_ = 0;
+    }
     ExactNode* nodes_ = nullptr;
+    std::size_t bytes_ = 0;
     std::int64_t size_ = 0;
     std::uint32_t stamp_ = 0;
 };
