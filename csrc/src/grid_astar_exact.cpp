@@ -153,7 +153,9 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
 
     const std::int64_t gz = goal / plane, gr = (goal % plane) / cols, gcl = goal % cols;
     std::vector<ExactEntry>& heap = store.heap;
+    std::vector<ExactEntry>& same_f = store.same_f;
     heap.clear();
+    same_f.clear();
     {
         ExactNode& s = nodes[start];
         set_g(s, 0);
@@ -163,8 +165,19 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
                          static_cast<std::uint32_t>(start)});
     }
     // Each cell closes at most once, so at most size() expansions and size() * moves pushes.
-    while (!heap.empty()) {
-        const ExactEntry e = heap_pop(heap);
+    // Any open node of minimum f may be expanded next without losing optimality (the
+    // heuristic is consistent). A child whose exact f equals the f just popped is such a node,
+    // so it goes on a LIFO stack that is drained before the heap: on octile grids most
+    // children heading toward the goal keep f, and skip the heap entirely (depth first among
+    // equal f, which also favours larger g). Deterministic: no order depends on threads.
+    while (!heap.empty() || !same_f.empty()) {
+        ExactEntry e;
+        if (!same_f.empty()) {
+            e = same_f.back();
+            same_f.pop_back();
+        } else {
+            e = heap_pop(heap);
+        }
         ExactNode& n = nodes[e.cell];
         if (n.meta & ExactStore::kClosed) continue;  // stale (see ExactEntry)
         const ExactCost gcur = node_g(n);
@@ -223,9 +236,13 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
             }
             set_g(s, ng);
             s.meta = live | static_cast<std::uint32_t>(i);
-            heap_push(heap, {f_value(ng, z + m.dz - gz, r + m.dr - gr, c + m.dc - gcl,
-                                     connectivity),
-                             static_cast<float>(ngv), static_cast<std::uint32_t>(next)});
+            const ExactEntry child{
+                f_value(ng, z + m.dz - gz, r + m.dr - gr, c + m.dc - gcl, connectivity),
+                static_cast<float>(ngv), static_cast<std::uint32_t>(next)};
+            if (child.f == e.f)
+                same_f.push_back(child);
+            else
+                heap_push(heap, child);
         }
     }
     return true;

@@ -118,6 +118,9 @@ public:
     std::uint32_t stamp() const noexcept { return stamp_; }
     /// Open list buffer, kept between queries so a query allocates nothing once warm.
     std::vector<ExactEntry> heap;
+    /// Entries whose f equals the current minimum f, expanded before the heap (see
+    /// astar_exact); kept between queries like `heap`.
+    std::vector<ExactEntry> same_f;
 
 private:
     void release() noexcept {
@@ -137,8 +140,9 @@ private:
 };
 
 /// A* for grids with `passable` set (uniform cost), any dimension and connectivity, with exact
-/// costs (ExactCost) and ExactStore state. Same contract and same tie-break order (f, then
-/// larger g, then lower index) as astar_search. Returns false, leaving `out` unspecified, only
+/// costs (ExactCost) and ExactStore state. Same contract and optimal costs as astar_search;
+/// among nodes of equal f the order differs (children that keep f are expanded depth first),
+/// so an equally short but different path may come back. Deterministic. Returns false, leaving `out` unspecified, only
 /// when a move count would exceed 2^20 - 1 (a path of over a million moves of one kind); the
 /// caller then reruns the query with astar_search.
 bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connectivity,
