@@ -29,10 +29,11 @@ inline constexpr ExactCost kExactGuard = (ExactCost{1} << (kExactFieldBits - 1))
                                          (ExactCost{1} << (2 * kExactFieldBits - 1)) |
                                          (ExactCost{1} << (3 * kExactFieldBits - 1));
 
-/// The double value of packed counts. Deterministic (same counts, same bits). Distinct counts
-/// up to 2^20 give values at least ~1e-7 apart (a - b*sqrt2 - c*sqrt3 stays away from 0 for
-/// small integers), far above the ~1e-9 rounding of the sum, so comparing these doubles
-/// orders the exact costs correctly.
+/// The double value of packed counts. Deterministic: equal counts give bit-equal values, which
+/// is what the tie-breaking needs. Ordering distinct costs by these doubles is exact in 2D
+/// (|da + db*sqrt2| >= ~1/(3|db|), far above the rounding of values below 2^22) and, in 3D,
+/// wrong at most for costs closer than the rounding (~1e-16 relative): then the search may
+/// return a path longer than the optimum by that much, never more.
 inline double exact_value(std::int64_t a, std::int64_t b, std::int64_t c) noexcept {
     return static_cast<double>(a) + kSqrt2 * static_cast<double>(b) +
            kSqrt3 * static_cast<double>(c);
