@@ -222,9 +222,11 @@ def main() -> None:
         "",
         (
             "Memory: the grid is read in place (bool: 1 byte per cell; float costs: 8 bytes). "
-            "A search keeps 24 bytes of state per cell (g, parent, stamp, closed) in dense arrays on "
-            "grids up to 2^22 cells (reused across the queries of a batch worker), or per touched "
-            "cell in a hash map above that, plus its open list. pyastar2d needs a float32 weight "
+            "A* on bool grids keeps 12 bytes of state per cell (exact move counts, stamp, closed "
+            "flag and parent move) in a dense array reused across the queries of a batch worker, "
+            "plus a 16-byte-per-entry open list; JPS and weighted grids keep 24 bytes per cell "
+            "(g, parent, stamp, closed) dense up to 2^22 cells, or per touched cell in a hash map "
+            "above that. pyastar2d needs a float32 weight "
             "grid (4 bytes per cell) plus its own per-cell state."
         ),
         "",

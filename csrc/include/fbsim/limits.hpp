@@ -10,8 +10,9 @@
 namespace fbsim {
 
 /// Largest grid (cells = depth * rows * cols) the pathfinding functions accept: 2^28 cells,
-/// e.g. 16384 x 16384 in 2-D or 645^3 in 3-D. A* keeps about 24 bytes of search state per
-/// cell, so the limit bounds one search's memory to ~6.4 GB. Checked by the bindings before
+/// e.g. 16384 x 16384 in 2-D or 645^3 in 3-D. A* keeps 12 bytes of search state per cell on
+/// bool grids (24 on weighted ones), so the limit bounds one search's memory to ~3.2 GB
+/// (~6.4 GB weighted). Checked by the bindings before
 /// the grid is even converted (a broadcast 1e12-cell view is rejected without copying it).
 inline constexpr std::int64_t kMaxGridCells = std::int64_t{1} << 28;
 
