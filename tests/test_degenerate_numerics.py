@@ -90,16 +90,15 @@ def hull(points):
     return ("hull", np.asarray(points, dtype=float))
 
 
-# Face tilts (rad) of the tiny-rotation cases. GJK_STALL_TILTS is the known open bug below.
-TILTS = (1e-9, -1e-9, 1e-12, 1e-3, -1e-3)
-GJK_STALL_TILTS = (1e-7, -1e-7, 1e-5, -1e-5)
+# Face tilts (rad) of the tiny-rotation cases. 1e-7..1e-5 with a 1e-9 gap is the regression
+# case of the GJK near-contact stall (issue 10): the corner sinks ~tilt deep while GJK stopped
+# at a 4e-12..1e-9 "separation" (overlap False, depth 0 for hulls) until EPA re-checks
+# near-contact answers (detail::hidden_core_depth).
+TILTS = (1e-9, -1e-9, 1e-12, 1e-7, -1e-7, 1e-5, -1e-5, 1e-3, -1e-3)
 
 
-def build_cases(tilts=TILTS, everything: bool = True) -> Cases:
+def build_cases() -> Cases:
     cs = Cases()
-    if not everything:
-        _tilted(cs, tilts)
-        return cs
     for x0 in ORIGINS:
         for g in GAPS:
             acc = accuracy(x0, x0 + 2)
@@ -209,7 +208,7 @@ def build_cases(tilts=TILTS, everything: bool = True) -> Cases:
         accuracy(1.0),
         "thin plate on face",
     )
-    _tilted(cs, tilts)
+    _tilted(cs, TILTS)
     return cs
 
 
@@ -327,21 +326,3 @@ def test_one_mixed_server_batch_returns_finite_answers():
     np.testing.assert_array_equal(dist, np.tile(d0[order], 4))
     np.testing.assert_array_equal(depth, np.tile(p0[order], 4))
     np.testing.assert_array_equal(hit, np.tile(h0[order], 4))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known open bug (issue 10): GJK stalls on faces 1e-7..1e-5 rad from parallel "
-    "that interpenetrate by ~the tilt: the tetrahedron test rounds the origin outside, GJK "
-    "stops on 'no progress' and reports a ~1e-9..4e-12 separation, so hull/capsule overlap() "
-    "is False and penetration depth 0 for a 1e-5-deep overlap (box-box overlap and depth are "
-    "right: SAT; box-box distance disagrees with them)",
-)
-@pytest.mark.parametrize("kind_pair", [("box", "box"), ("hull", "hull")])
-def test_gjk_nearly_parallel_faces_known_stall(kind_pair):
-    cases = build_cases(GJK_STALL_TILTS, everything=False).by_kind[kind_pair]
-    dist, pa, pb, depth, normal, hit = _run(cases)
-    assert np.all(np.isfinite(dist))
-    assert np.all(np.isfinite(depth))
-    bad = _check(cases, dist, pa, pb, depth, normal, hit)
-    assert not bad, f"{len(bad)} of {len(cases)} rows wrong:\n" + "\n".join(bad[:30])

@@ -383,7 +383,8 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
 DistanceResult gjk_distance(const Convex& a, const Convex& b,
                             const GjkSettings& settings) noexcept {
     const Vec3 shift = detail::anchor(a);
-    const detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    if (detail::hidden_core_depth(a, b, shift, c) > 0.0) c.intersecting = true;
     DistanceResult r;
     r.iterations = c.iterations;
     r.converged = c.converged;
