@@ -203,8 +203,11 @@ CoreDepth epa_core(const Convex& a, const Convex& b, Vec3 shift, detail::Simplex
 
 double detail::hidden_core_depth(const Convex& a, const Convex& b, Vec3 shift,
                                  const CoreDistance& c) noexcept {
+    // Only stalled answers: a pair that passed the distance-bound test has a certificate.
+    // Tested before pair_scale, which walks every hull point.
+    if (c.intersecting || !c.stalled) return 0.0;
     const double scale = pair_scale(a, b, shift);
-    if (c.intersecting || !(c.distance <= 1e-6 * scale)) return 0.0;
+    if (!(c.distance <= 1e-6 * scale)) return 0.0;
     const CoreDepth d = epa_core(a, b, shift, c.simplex);
     // Only a depth past EPA's own tolerance counts: a touching pair stays separated.
     return d.converged && d.depth > 1e-11 * scale ? d.depth : 0.0;

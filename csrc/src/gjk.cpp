@@ -334,6 +334,7 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
         }
         if (repeated) {
             r.converged = true;
+            r.stalled = true;
             break;
         }
         // Remember the current simplex (at most 3 vertices) for the no-progress fallback.
@@ -362,6 +363,7 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
             }
             s.n = prev_n;
             r.converged = true;
+            r.stalled = true;
             break;
         }
         v = nv;
