@@ -9,6 +9,11 @@ Two measurements, both printed and written to docs/performance_memory.md:
    is done), at the end, the peak, and the growth per 1,000 ticks after warm-up. The world
    itself grows while builders place items, so some growth is state, not a leak; the run's own
    item count is printed beside it.
+   With ``--steady`` the run is the same world and players, but the item count is held constant
+   (each tick, as many of the oldest items are removed as builders placed) and the run's own
+   per-player diagnostics (track points for the plot) are capped, so any RSS growth left after
+   warm-up is a leak, not state. ``--seconds`` time-boxes that run (default 600 = 10 minutes of
+   wall time).
 2. A churn loop in this process: every stateful structure created, filled, queried, mutated
    and dropped, and every stateless kernel called (including rejected calls that raise), for
    ``--churn`` rounds. Nothing is kept between rounds, so RSS after the last round minus
@@ -95,6 +100,119 @@ def soak_simulate(ticks: int, items: int, players: int, interval: float) -> dict
     }
 
 
+class _Deadline(Exception):
+    pass
+
+
+def steady_child(ticks: int, items: int, players: int, seconds: float) -> None:
+    """The --steady run, in this (child) process: world size held constant, diagnostics capped.
+
+    Prints one JSON line: ticks run, wall time, items placed and removed, item count min/max.
+    """
+    import collections
+    import json
+
+    from fbsim.simulate import Simulation, SimulationConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = SimulationConfig(
+            ticks=ticks,
+            items=items,
+            players=players,
+            progress=False,
+            audit_path=str(Path(tmp) / "audit.jsonl"),
+        )
+        sim = Simulation(cfg)
+        world, server = sim.world, sim.server
+        # Track points are a plotting aid that grows by design; a bounded deque keeps the
+        # same append() interface. Tick-time lists likewise (8 bytes x 5 per tick).
+        sim.bots.track = [collections.deque(maxlen=64) for _ in sim.bots.track]
+        server.tick_ms = {k: collections.deque(maxlen=4096) for k in server.tick_ms}
+        # FIFO of the ids in the world, oldest first: the generated world, then placements.
+        fifo = collections.deque(world._items.ids().tolist())
+        counts = {"placed": 0, "removed": 0, "min": world.item_count, "max": world.item_count}
+        commit = world.commit
+
+        def steady_commit(results):
+            ids = commit(results)
+            if len(ids):
+                fifo.extend(ids.tolist())
+                old = [fifo.popleft() for _ in range(len(ids))]
+                world.remove_items(np.array(old, dtype=np.int64))
+                counts["placed"] += len(ids)
+                counts["removed"] += len(old)
+            counts["min"] = min(counts["min"], world.item_count)
+            counts["max"] = max(counts["max"], world.item_count)
+            return ids
+
+        world.commit = steady_commit
+        t0 = time.perf_counter()
+        done = [0]
+        tick = server.tick
+
+        def timed_tick(*a, **k):
+            if time.perf_counter() - t0 > seconds:
+                raise _Deadline
+            done[0] += 1
+            return tick(*a, **k)
+
+        server.tick = timed_tick
+        with contextlib.suppress(_Deadline):
+            sim.run()
+        out = {"ticks": done[0], "wall_s": time.perf_counter() - t0, **counts}
+        print(json.dumps(out), flush=True)
+
+
+def soak_steady(ticks: int, items: int, players: int, interval: float, seconds: float) -> dict:
+    import json
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.compare.memory_soak",
+        "--steady-child",
+        "--ticks",
+        str(ticks),
+        "--items",
+        str(items),
+        "--players",
+        str(players),
+        "--seconds",
+        str(seconds),
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples: list[tuple[float, float]] = []
+    while proc.poll() is None:
+        r = rss_mib(proc.pid)
+        if not np.isnan(r):
+            samples.append((time.perf_counter() - t0, r))
+        time.sleep(interval)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"steady soak failed ({proc.returncode}):\n{err[-2000:]}")
+    child = json.loads(out.strip().splitlines()[-1])
+    times = np.array([s[0] for s in samples])
+    rss = np.array([s[1] for s in samples])
+    # World building happens before the first tick; warm-up ends 10 % into the tick loop.
+    sim_start = times[-1] - child["wall_s"]
+    warm = int(np.searchsorted(times, sim_start + 0.1 * child["wall_s"]))
+    warm = min(warm, len(rss) - 2)
+    slope = np.polyfit(times[warm:], rss[warm:], 1)[0]
+    ticks_per_s = child["ticks"] / child["wall_s"]
+    return {
+        **child,
+        "items": items,
+        "players": players,
+        "rss_first": float(rss[0]),
+        "rss_warm": float(rss[warm]),
+        "rss_end": float(rss[-1]),
+        "rss_peak": float(rss.max()),
+        "rss_peak_after_warm": float(rss[warm:].max()),
+        "growth_per_1000_ticks": float(slope / ticks_per_s * 1000.0),
+    }
+
+
 def churn(rounds: int) -> dict:
     import fbsim
     from fbsim import collision, pathfinding
@@ -153,7 +271,24 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.5)
     ap.add_argument("--churn", type=int, default=300)
     ap.add_argument("--out", default="docs/performance_memory.md")
+    ap.add_argument("--steady", action="store_true", help="constant item count, time-boxed")
+    ap.add_argument("--seconds", type=float, default=600.0, help="--steady wall-time box")
+    ap.add_argument("--steady-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.steady_child:
+        steady_child(args.ticks, args.items, args.players, args.seconds)
+        return
+    if args.steady:
+        st = soak_steady(10**6, args.items, args.players, args.interval, args.seconds)
+        print(
+            f"steady simulate: {st['ticks']} ticks in {st['wall_s']:.0f} s, {st['items']} items "
+            f"(held between {st['min']} and {st['max']}; {st['placed']} placed and as many "
+            f"removed), {st['players']} players; RSS first {st['rss_first']:.1f} MiB, after "
+            f"warm-up {st['rss_warm']:.1f}, end {st['rss_end']:.1f}, peak "
+            f"{st['rss_peak']:.1f} (after warm-up {st['rss_peak_after_warm']:.1f}); growth "
+            f"after warm-up {st['growth_per_1000_ticks']:+.3f} MiB per 1000 ticks"
+        )
+        return
 
     ch = churn(args.churn)
     print(

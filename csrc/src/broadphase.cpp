@@ -165,6 +165,14 @@ void grow(std::vector<T>& v, std::size_t need) {
     if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
 }
 
+// What a query past Broadphase::max_results() returns: nothing, flagged (the partial buffers
+// are freed on return).
+CsrResult over_limit_result() {
+    CsrResult r;
+    r.over_limit = true;
+    return r;
+}
+
 struct PairRow {
     std::int64_t a, b;
     bool operator<(const PairRow& o) const noexcept { return a < o.a || (a == o.a && b < o.b); }
@@ -368,9 +376,10 @@ std::size_t Broadphase::memory_bytes() const noexcept {
            map_.memory_bytes() + index_memory_bytes();
 }
 
-void Broadphase::pairs(std::vector<std::int64_t>& out) const {
+bool Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
     candidate_pairs(cand);
+    if (cand.size() / 2 > max_results_) return false;
     std::vector<PairRow> rows;
     rows.reserve(cand.size() / 2);
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
@@ -382,15 +391,16 @@ void Broadphase::pairs(std::vector<std::int64_t>& out) const {
         rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
     }
     flush_rows(rows, out);
+    return true;
 }
 
-void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
+bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
                                  std::vector<std::int64_t>& out) const {
     std::vector<char> in_set(ids_.size(), 0);
     std::vector<std::uint32_t> slots(count);
     for (std::size_t i = 0; i < count; ++i) {
         slots[i] = map_.find(ids[i]);
-        if (slots[i] == detail::IdMap::kNone) return;  // caller validates; never index with it
+        if (slots[i] == detail::IdMap::kNone) return true;  // caller validates; never index with it
         in_set[slots[i]] = 1;
     }
     std::vector<PairRow> rows;
@@ -405,12 +415,14 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
             if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
             const std::int64_t ia = ids_[a], ib = ids_[b];
             rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+            if (rows.size() > max_results_) return false;
         }
     }
     flush_rows(rows, out);
+    return true;
 }
 
-void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
+bool Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
     std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
     const std::unique_ptr<BatchSource> src = other.batch_source(count_);
@@ -422,9 +434,11 @@ void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& 
             if (!overlaps(boxes_[a], other.boxes_[b])) continue;
             if ((layers_[a] & other.masks_[b]) == 0 || (other.layers_[b] & masks_[a]) == 0) continue;
             rows.push_back(PairRow{ids_[a], other.ids_[b]});
+            if (rows.size() > max_results_) return false;
         }
     }
     flush_rows(rows, out);
+    return true;
 }
 
 CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t count,
@@ -442,6 +456,7 @@ CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && overlaps(boxes_[s], qb)) r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }
@@ -465,6 +480,7 @@ CsrResult Broadphase::query_sphere(const double* centers, const double* radii, s
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && dist2(boxes_[s], c) <= r2) r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }
@@ -496,6 +512,7 @@ CsrResult Broadphase::raycast(const double* origins, const double* dirs, const d
             if ((layers_[s] & mask) && ray_hit(boxes_[s], o, d, max_t[q]) >= 0.0)
                 r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }

@@ -656,13 +656,18 @@ void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
     }
     es.clear();
     es.shrink_to_fit();
+    // Past max_results() pairs stop at once (the caller reports the limit): a million stacked
+    // boxes would otherwise materialise ~5e11 pairs.
+    const std::size_t cap = max_results();
     auto emit_cross = [&](const CellRun& a, const CellRun& b) {
         for (std::uint32_t i = a.begin; i < a.end; ++i)
             for (std::uint32_t j = b.begin; j < b.end; ++j)
                 if (overlaps(pk[i].box, pk[j].box)) {
                     out.push_back(pk[i].slot);
                     out.push_back(pk[j].slot);
+                    if (out.size() / 2 > cap) return false;
                 }
+        return true;
     };
     static constexpr int kRows[5][4] = {  // dx, dy, first dz, last dz
         {0, 0, 1, 1}, {0, 1, -1, 1}, {1, -1, -1, 1}, {1, 0, -1, 1}, {1, 1, -1, 1}};
@@ -675,13 +680,15 @@ void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
                 if (overlaps(pk[i].box, pk[j].box)) {
                     out.push_back(pk[i].slot);
                     out.push_back(pk[j].slot);
+                    if (out.size() / 2 > cap) return;
                 }
         for (int r = 0; r < 5; ++r) {
             const Key lo{c.key.x + kRows[r][0], c.key.y + kRows[r][1], c.key.z + kRows[r][2], c.key.level};
             const Key hi{lo.x, lo.y, c.key.z + kRows[r][3], c.key.level};
             std::size_t& p = ptr[r];
             while (p < nc && cells[p].key < lo) ++p;
-            for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j) emit_cross(c, cells[j]);
+            for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j)
+                if (!emit_cross(c, cells[j])) return;
         }
     }
 }
@@ -715,6 +722,7 @@ void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
                 if (overlaps(ba, box(b))) {
                     out.push_back(s);
                     out.push_back(b);
+                    if (out.size() / 2 > max_results()) return;  // the caller reports the cap
                 }
             }
         }

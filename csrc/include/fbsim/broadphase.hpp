@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fbsim/geometry.hpp"
+#include "fbsim/limits.hpp"
 #include "fbsim/status.hpp"
 
 namespace fbsim {
@@ -56,6 +57,9 @@ const char* broadphase_error_message(BroadphaseError code) noexcept;
 struct CsrResult {
     std::vector<std::int64_t> offsets;  ///< Q + 1 row starts, offsets[0] == 0.
     std::vector<std::int64_t> ids;      ///< Concatenated, per-query sorted ids.
+    /// True when the result would have held more than the structure's max_results() ids:
+    /// then offsets and ids are empty (nothing partial is returned).
+    bool over_limit = false;
 };
 
 /// One ray's first hit: `id` (or -1 when nothing is hit) and the distance `t` along the
@@ -147,16 +151,27 @@ class Broadphase {
     /// Approximate heap bytes held (capacities of every buffer).
     std::size_t memory_bytes() const noexcept;
 
+    /// Largest result one query call may produce (ids of a CSR result, rows of a pairs call);
+    /// kMaxQueryResults by default. Past it the call returns nothing and says so; memory stays
+    /// bounded by about max_results() results (+ one query's candidates). Setting it is a
+    /// mutation (exclusive access).
+    void set_max_results(std::size_t limit) noexcept { max_results_ = limit; }
+    /// The current result-size cap.
+    std::size_t max_results() const noexcept { return max_results_; }
+
     /// Every overlapping pair once, as (smaller id, larger id), rows sorted ascending,
-    /// appended to `out` (2 entries per pair). Layer masks apply.
-    void pairs(std::vector<std::int64_t>& out) const;
+    /// appended to `out` (2 entries per pair). Layer masks apply. Returns false, appending
+    /// nothing, when more than max_results() pairs overlap (counted before layer masks).
+    bool pairs(std::vector<std::int64_t>& out) const;
     /// Pairs (id in this, id in `other`) of overlapping boxes across two structures (of any
     /// kind), rows sorted. Layer masks apply. `other` may be *this (then an item pairs with
     /// itself, since its box overlaps itself).
-    void pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const;
+    /// Returns false (nothing appended) past max_results() pairs.
+    bool pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const;
     /// Overlapping pairs that involve at least one of `ids` (which must be present: the caller
     /// validates with validate_remove). Same order and format as pairs(). For "what moved".
-    void pairs_involving(const std::int64_t* ids, std::size_t count,
+    /// Returns false (nothing appended) past max_results() pairs.
+    bool pairs_involving(const std::int64_t* ids, std::size_t count,
                          std::vector<std::int64_t>& out) const;
 
     /// Ids of boxes overlapping each query box [lo[q], hi[q]] (touching counts) whose layer
@@ -203,6 +218,8 @@ class Broadphase {
                                 std::vector<std::uint32_t>& out) const;
     /// Slot pairs whose exact boxes overlap (the structure tests them; touching counts), each
     /// unordered pair exactly once, a != b, appended as a, b. Layers are applied by the caller.
+    /// May stop as soon as more than max_results() pairs are appended (the caller then
+    /// reports the limit), so that the candidate list itself stays bounded.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
     /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
@@ -233,6 +250,7 @@ class Broadphase {
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
     std::size_t count_ = 0;
+    std::size_t max_results_ = kMaxQueryResults;
     bool custom_layers_ = false;  // some item has non-default layers/masks: filter pairs
 };
 

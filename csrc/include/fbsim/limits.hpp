@@ -2,6 +2,19 @@
 // Documented maximum sizes. Past them a call is rejected with a clear error (Status in the core,
 // ValueError in Python) instead of failing deep inside an allocation (std::bad_alloc, or the
 // kernel's OOM killer taking the whole game server with it).
+//
+// All the documented maxima, in one list (docs/hardening.md, "Limits", has the same table):
+//   coordinates, extents        kMaxCoordinate = 1e6 studs        (validate.hpp)
+//   grid cells (pathfinding)    kMaxGridCells = 2^28              (here)
+//   query result size           kMaxQueryResults = 2^31 ids/rows  (here; per structure
+//                                                                  Broadphase::set_max_results)
+//   items in an Octree/Quadtree kMaxTreeItems = 2^31 - 1          (octree.hpp)
+//   items in a broad phase      2^32 - 2 (32-bit slots); not checked: ~700 GB of boxes first
+//   query batch rows            no count limit: the bindings convert the batch first, so a
+//                               batch too large for memory fails there (MemoryError), before
+//                               any kernel runs; the core takes size_t counts
+//   ray length                  kMaxRayDistance = 1e7 (octree.hpp), 4e6 in broad phases
+//   shard servers / entities    kMaxServers = 65536, kMaxShardEntities = 2^31 (shard.hpp)
 #pragma once
 
 #include <cstddef>
@@ -24,5 +37,14 @@ constexpr bool grid_within_limit(std::int64_t depth, std::int64_t rows, std::int
     if (rows > kMaxGridCells / cols) return false;
     return depth <= kMaxGridCells / (rows * cols);
 }
+
+/// Default cap on one query call's result size: ids in a broad-phase query_aabb /
+/// query_sphere / raycast CSR result, or rows of pairs() / pairs_with() / pairs_involving().
+/// 2^31 ids is 16 GiB of int64 output. Past the cap the call returns nothing and reports it
+/// (CsrResult::over_limit, or pairs() returning false) instead of trying to allocate more: a
+/// hostile or mistaken query (a world-sized box over a million items, pairs() of a million
+/// stacked boxes ~ 5e11 pairs) must fail cleanly, not drive the server into the OOM killer.
+/// Per structure it can be lowered or raised with Broadphase::set_max_results.
+inline constexpr std::size_t kMaxQueryResults = std::size_t{1} << 31;
 
 }  // namespace fbsim
