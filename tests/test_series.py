@@ -73,6 +73,16 @@ def test_track_keeps_every_stride_th_point_and_stays_bounded(n, max_points):
     assert np.asarray(t).shape == (len(t), 2)
 
 
+def test_track_memory_is_allocated_once():
+    t = Track(16)
+    t.append((0.0, 0.0))
+    buf = t._pts
+    for i in range(10_000):
+        t.append((float(i), 0.0))
+    assert t._pts is buf
+    assert buf.nbytes == 16 * 2 * 8
+
+
 def test_track_rejects_bad_size():
     with pytest.raises(ValueError, match="max_points"):
         Track(1)

@@ -18,7 +18,7 @@ import numpy as np
 #: (256 KiB per series).
 TICK_WINDOW = 32_768
 #: Points a :class:`Track` keeps at most (it halves its resolution when full).
-TRACK_POINTS = 1024
+TRACK_POINTS = 256
 
 
 class TickSeries:
@@ -79,33 +79,42 @@ class Track:
 
     Every ``stride``-th appended point is kept; when ``max_points`` are held, every other one
     is dropped and the stride doubles, so the kept points stay evenly spaced over the run and
-    the first point is always kept. Used for the plot's player tracks.
+    the first point is always kept. The points live in one float64 array allocated on the
+    first append (16 x ``max_points`` bytes: 4 KiB per player by default), so a player's track
+    costs the same after one second as after a day. Used for the plot's player tracks.
     """
 
-    __slots__ = ("_seen", "max_points", "points", "stride")
+    __slots__ = ("_n", "_pts", "_seen", "max_points", "stride")
 
     def __init__(self, max_points: int = TRACK_POINTS) -> None:
         if max_points < 2:
             raise ValueError(f"max_points must be >= 2, got {max_points}")
         self.max_points = max_points
-        self.points: list[tuple[float, float]] = []
+        self._pts: np.ndarray | None = None
+        self._n = 0
         self.stride = 1
         self._seen = 0
 
     def append(self, point: tuple[float, float]) -> None:
+        if self._pts is None:
+            self._pts = np.empty((self.max_points, 2), dtype=np.float64)
         if self._seen % self.stride == 0:
-            if len(self.points) >= self.max_points:
-                del self.points[1::2]
+            if self._n >= self.max_points:
+                kept = self._pts[: self._n : 2].copy()
+                self._n = len(kept)
+                self._pts[: self._n] = kept
                 self.stride *= 2
             if self._seen % self.stride == 0:
-                self.points.append(point)
+                self._pts[self._n] = point
+                self._n += 1
         self._seen += 1
 
     def __len__(self) -> int:
-        return len(self.points)
+        return self._n
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
-        return iter(self.points)
+        return iter([tuple(p) for p in np.asarray(self).tolist()])
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return np.array(self.points, dtype=dtype or np.float64).reshape(-1, 2)
+        a = np.empty((0, 2), dtype=np.float64) if self._pts is None else self._pts[: self._n].copy()
+        return a if dtype is None else a.astype(dtype)
