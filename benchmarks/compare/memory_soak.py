@@ -194,6 +194,7 @@ def steady_child(
             return tick(*a, **k)
 
         server.tick = timed_tick
+        loop_start = time.time()
         warm: dict = {}
         if trace:
             tracemalloc.start(1)
@@ -209,7 +210,15 @@ def steady_child(
             server.tick = traced_tick
         with contextlib.suppress(_Deadline):
             sim.run()
-        out = {"ticks": done[0], "wall_s": time.perf_counter() - t0, **counts}
+        out = {
+            "ticks": done[0],
+            "wall_s": time.perf_counter() - t0,
+            # Epoch times of the tick loop, so the parent can ignore samples taken while the
+            # world was built or while the process tears down (frees everything) at exit.
+            "loop_start": loop_start,
+            "loop_end": time.time(),
+            **counts,
+        }
         if trace:
             end = tracemalloc.take_snapshot()
             traced = tracemalloc.get_traced_memory()[0]
@@ -266,23 +275,26 @@ def soak_steady(
         cmd.append("--trace")
     if request_window is not None:
         cmd += ["--request-window", str(request_window)]
-    t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples: list[tuple[float, float]] = []
     while proc.poll() is None:
         r = rss_mib(proc.pid)
         if not np.isnan(r):
-            samples.append((time.perf_counter() - t0, r))
+            samples.append((time.time(), r))
         time.sleep(interval)
     out, err = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"steady soak failed ({proc.returncode}):\n{err[-2000:]}")
     child = json.loads(out.strip().splitlines()[-1])
-    times = np.array([s[0] for s in samples])
-    rss = np.array([s[1] for s in samples])
-    # World building happens before the first tick; warm-up ends 10 % into the tick loop.
-    sim_start = times[-1] - child["wall_s"]
-    warm = int(np.searchsorted(times, sim_start + 0.1 * child["wall_s"]))
+    # Only samples inside the tick loop: world building before it, teardown after it.
+    loop = [s for s in samples if child["loop_start"] <= s[0] <= child["loop_end"]]
+    if len(loop) < 4:
+        raise SystemExit("tick loop too short to sample; raise --seconds")
+    times = np.array([s[0] - child["loop_start"] for s in loop])
+    rss = np.array([s[1] for s in loop])
+    first = samples[0][1]
+    # Warm-up ends 10 % into the tick loop.
+    warm = int(np.searchsorted(times, 0.1 * child["wall_s"]))
     warm = min(warm, len(rss) - 2)
     slope = np.polyfit(times[warm:], rss[warm:], 1)[0]
     ticks_per_s = child["ticks"] / child["wall_s"]
@@ -290,10 +302,10 @@ def soak_steady(
         **child,
         "items": items,
         "players": players,
-        "rss_first": float(rss[0]),
+        "rss_first": float(first),
         "rss_warm": float(rss[warm]),
         "rss_end": float(rss[-1]),
-        "rss_peak": float(rss.max()),
+        "rss_peak": float(max(s[1] for s in samples)),
         "rss_peak_after_warm": float(rss[warm:].max()),
         "growth_per_1000_ticks": float(slope / ticks_per_s * 1000.0),
     }
