@@ -2,8 +2,8 @@
 """Bounded per-tick diagnostics for long runs (issue 10: memory flat after warm-up).
 
 A server that runs for days must not keep one Python float per tick, nor one track point per
-player every few ticks: both grow without bound (a 10-minute ``fbsim simulate`` kept ~6 MiB of
-tick timings alone). These two containers keep what the report and the plot need in bounded
+player every few ticks: both grow without bound (a 36,000-tick ``fbsim simulate`` at 200
+players kept ~6 MB of tick timings and ~134 MB of track tuples). These two containers keep what the report and the plot need in bounded
 memory.
 """
 
