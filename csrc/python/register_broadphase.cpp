@@ -101,6 +101,11 @@ void raise_status(const BroadphaseStatus& s, bool inserting) {
         case BroadphaseError::kReservedId:
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
                                   " is reserved (INT64_MIN); use any other int64 id");
+        case BroadphaseError::kTooManyItems:
+            throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
+                                  ": insert would exceed the structure's max_items = " +
+                                  std::to_string(static_cast<unsigned long long>(s.value)) +
+                                  " (fbsim.MAX_BROADPHASE_ITEMS = 2^32 - 2 at most)");
         case BroadphaseError::kOk: break;
     }
 }
@@ -242,6 +247,21 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 py::gil_scoped_release release;
                 std::unique_lock lock(self.mu);
                 self.core.set_max_results(static_cast<std::size_t>(v));
+            })
+        .def_property(
+            "max_items",
+            [](const L& self) {
+                std::shared_lock lock(self.mu);
+                return self.core.max_items();
+            },
+            [](L& self, py::handle limit) {
+                // Lowering only: values past kMaxBroadphaseItems are rejected, not clamped.
+                const double v = args::scalar(limit, "max_items", 0.0,
+                                              static_cast<double>(kMaxBroadphaseItems));
+                if (v != std::floor(v)) throw py::value_error("max_items must be an integer");
+                py::gil_scoped_release release;
+                std::unique_lock lock(self.mu);
+                self.core.set_max_items(static_cast<std::size_t>(v));
             })
         .def_property_readonly("nbytes",
                                [](const L& self) {
@@ -459,6 +479,7 @@ void register_broadphase(py::module_& m) {
         });
     bind_structure<DynamicTree>(m, "DynamicTree", "Dynamic AABB tree. See fbsim.spatial.", tree);
     m.attr("MAX_QUERY_RESULTS") = kMaxQueryResults;  // issue 10: default result-size cap
+    m.attr("MAX_BROADPHASE_ITEMS") = kMaxBroadphaseItems;  // issue 10: 32-bit slots
 }
 
 }  // namespace fbsim::python

@@ -24,6 +24,7 @@ const char* broadphase_error_message(BroadphaseError code) noexcept {
         case BroadphaseError::kDuplicateId: return "duplicate id";
         case BroadphaseError::kUnknownId: return "unknown id";
         case BroadphaseError::kReservedId: return "reserved id (INT64_MIN)";
+        case BroadphaseError::kTooManyItems: return "exceeds the broad phase's item limit";
     }
     return "unknown error";
 }
@@ -251,6 +252,16 @@ BroadphaseStatus Broadphase::check_boxes(const double* lo, const double* hi,
 BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const double* lo,
                                              const double* hi, std::size_t count) const {
     BroadphaseStatus s;
+    // First, and O(1): a batch past the 32-bit slot space is refused before any scratch set
+    // is allocated for it. `value` carries the limit for the message.
+    const std::size_t room = count_ < max_items_ ? max_items_ - count_ : 0;
+    if (count > room) {
+        s.code = BroadphaseError::kTooManyItems;
+        s.index = room;
+        s.id = ids[room];
+        s.value = static_cast<double>(max_items_);
+        return s;
+    }
     std::size_t dup = 0;
     if (first_duplicate(ids, count, &dup)) {
         s.code = BroadphaseError::kDuplicateId;

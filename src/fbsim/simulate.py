@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from fbsim import pathfinding
+from fbsim._series import TickSeries, Track
 from fbsim.audit import AuditLog
 from fbsim.catalog import default_catalog
 from fbsim.movement import MovementChecker
@@ -226,8 +227,9 @@ class Server:
         self.index = {int(p): i for i, p in enumerate(player_ids)}
         self.first_flag = np.full(len(player_ids), np.inf)
         self.flag_reason = [""] * len(player_ids)
-        self.tick_ms: dict[str, list[float]] = {
-            k: [] for k in ("placement", "movement", "world", "pathfinding", "total")
+        # Bounded: exact count/total/max, percentiles over the last TICK_WINDOW ticks.
+        self.tick_ms: dict[str, TickSeries] = {
+            k: TickSeries() for k in ("placement", "movement", "world", "pathfinding", "total")
         }
         self.move_rows = 0
         self.place_rows = 0
@@ -317,7 +319,7 @@ class Bots:
     paths: list[np.ndarray]
     path_i: np.ndarray
     next_place: np.ndarray
-    track: list[list[tuple[float, float]]]
+    track: list[Track]  # bounded, evenly spaced over the run (for the plot)
 
 
 class Simulation:
@@ -347,7 +349,7 @@ class Simulation:
         self.blinked: set[int] = set()
         self.request_ids = np.zeros(len(self.bots.ids), dtype=np.int64)
         self.sharding = None
-        self.shard_ms: list[float] = []
+        self.shard_ms = TickSeries()
         if cfg.servers is not None:
             self._start_sharding(cfg.servers)
         self.log = None
@@ -431,7 +433,7 @@ class Simulation:
             paths=[np.empty((0, 2))] * n,
             path_i=np.zeros(n, dtype=np.int64),
             next_place=rng.uniform(0.2, 1.0, n),
-            track=[[] for _ in range(n)],
+            track=[Track() for _ in range(n)],
         )
         for i, r in enumerate(roles):
             if r == "noclip":
@@ -758,12 +760,7 @@ class Simulation:
         extra = {}
         if self.sharding is not None:
             extra["sharding"] = self.sharding.report(radius=64.0)
-            a = np.asarray(self.shard_ms) if self.shard_ms else np.zeros(1)
-            extra["sharding"]["update_ms"] = {
-                "p50": round(float(np.percentile(a, 50)), 4),
-                "p99": round(float(np.percentile(a, 99)), 4),
-                "max": round(float(a.max()), 4),
-            }
+            extra["sharding"]["update_ms"] = self.shard_ms.summary()
         return make_report(
             self.cfg,
             self.bots.role,
@@ -807,6 +804,8 @@ def make_report(
             )
 
     def pct(values):
+        if isinstance(values, TickSeries):
+            return values.summary()
         a = np.asarray(values) if len(values) else np.zeros(1)
         return {
             "p50": round(float(np.percentile(a, 50)), 4),
@@ -814,7 +813,8 @@ def make_report(
             "max": round(float(a.max()), 4),
         }
 
-    total_s = sum(tick_ms["total"]) / 1e3 if tick_ms["total"] else 0.0
+    total = tick_ms["total"]
+    total_s = (total.total if isinstance(total, TickSeries) else sum(total)) / 1e3
     return {
         "ticks": cfg.ticks,
         "players": cfg.players,

@@ -34,7 +34,13 @@ enum class BroadphaseError : std::uint8_t {
     kDuplicateId,   ///< Id repeated within the batch, or (insert) already present.
     kUnknownId,     ///< update/remove of an id that is not present.
     kReservedId,    ///< insert of INT64_MIN, which marks free slots internally.
+    kTooManyItems,  ///< insert past max_items(); `index` is the first row that does not fit.
 };
+
+/// Most boxes a broad phase holds: slots are 32-bit and 0xFFFFFFFF marks an empty id-map
+/// bucket, so 2^32 - 2 (~4.3e9 boxes, ~200 GB of state: memory runs out first on today's
+/// servers, but the check makes the failure a clear error rather than a wrapped slot index).
+inline constexpr std::size_t kMaxBroadphaseItems = 0xFFFFFFFEu;
 
 /// Result of validating a batch: the first bad row (`index`) and, for box errors, the axis
 /// (`component`) and which array (`array`: 0 = lo, 1 = hi).
@@ -159,6 +165,16 @@ class Broadphase {
     /// The current result-size cap.
     std::size_t max_results() const noexcept { return max_results_; }
 
+    /// Lowers the item limit (insert past it fails with kTooManyItems, nothing changed):
+    /// for a server that wants a smaller bound, and for tests of the limit. Values above
+    /// kMaxBroadphaseItems are clamped to it; a limit below size() only blocks inserts.
+    /// Setting it is a mutation (exclusive access).
+    void set_max_items(std::size_t limit) noexcept {
+        max_items_ = limit < kMaxBroadphaseItems ? limit : kMaxBroadphaseItems;
+    }
+    /// The current item limit (kMaxBroadphaseItems by default). O(1).
+    std::size_t max_items() const noexcept { return max_items_; }
+
     /// Every overlapping pair once, as (smaller id, larger id), rows sorted ascending,
     /// appended to `out` (2 entries per pair). Layer masks apply. Returns false, appending
     /// nothing, when more than max_results() pairs overlap (counted before layer masks).
@@ -251,6 +267,7 @@ class Broadphase {
     detail::IdMap map_;
     std::size_t count_ = 0;
     std::size_t max_results_ = kMaxQueryResults;
+    std::size_t max_items_ = kMaxBroadphaseItems;
     bool custom_layers_ = false;  // some item has non-default layers/masks: filter pairs
 };
 

@@ -7,9 +7,11 @@
 //   coordinates, extents        kMaxCoordinate = 1e6 studs        (validate.hpp)
 //   grid cells (pathfinding)    kMaxGridCells = 2^28              (here)
 //   query result size           kMaxQueryResults = 2^31 ids/rows  (here; per structure
-//                                                                  Broadphase::set_max_results)
+//                                                                  Broadphase::set_max_results,
+//                                                                  SpatialTree::set_max_results)
 //   items in an Octree/Quadtree kMaxTreeItems = 2^31 - 1          (octree.hpp)
-//   items in a broad phase      2^32 - 2 (32-bit slots); not checked: ~700 GB of boxes first
+//   items in a broad phase      kMaxBroadphaseItems = 2^32 - 2 (broadphase.hpp; 32-bit slots),
+//                               checked on insert (Broadphase::set_max_items lowers it)
 //   query batch rows            no count limit: the bindings convert the batch first, so a
 //                               batch too large for memory fails there (MemoryError), before
 //                               any kernel runs; the core takes size_t counts
