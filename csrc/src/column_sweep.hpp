@@ -77,7 +77,10 @@ struct XQuantizer {
     std::uint32_t operator()(double x) const noexcept {
         constexpr double kMax = double((1u << kSweepQBits) - 1);
         const double q = std::floor((x - x0) * scale);
-        return static_cast<std::uint32_t>(q < 0.0 ? 0.0 : (q > kMax ? kMax : q));
+        // !(q > 0) also catches NaN: a denormal x range makes scale inf and 0 * inf NaN (a fuzz
+        // finding; converting NaN to an integer is UB). Mapping it to 0 keeps q monotone, since
+        // only x == x0 gives NaN there and every larger x maps to kMax.
+        return static_cast<std::uint32_t>(!(q > 0.0) ? 0.0 : (q > kMax ? kMax : q));
     }
 };
 
