@@ -8,9 +8,11 @@ load, and a ratio taken within one round cancels most of it.
 
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 class Timings(dict):
@@ -45,3 +47,14 @@ def alternate(
             fn()
             times[name].append(clock() - t0)
     return times
+
+
+def cpu_model() -> str:
+    """The CPU's model name, for the machine line of a performance table."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from benchmarks.timing import cpu_model
 from benchmarks.workloads_shard import walk, world
 from fbsim import shard
 
@@ -80,16 +81,6 @@ def race(contenders: dict, repeats: int) -> dict[str, float]:
             cpu[name].append(time.process_time() - c0)
     CPU.update({name: statistics.median(v) for name, v in cpu.items()})
     return {name: statistics.median(v) for name, v in times.items()}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def machine() -> str:
