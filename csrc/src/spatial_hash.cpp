@@ -68,6 +68,18 @@ inline std::int32_t cell_of(double v, double side) noexcept {
     return static_cast<std::int32_t>(std::floor(v / side));
 }
 
+// The prefilter's form of a box: its bounds rounded outward to float, as order-preserving bits
+// (lo rounded down, hi up, so float overlap is implied by exact overlap).
+inline void outward_bits(const Aabb& b, std::uint32_t lo[3], std::uint32_t hi[3]) noexcept {
+    using detail::float_down, detail::float_up, detail::order_bits;
+    lo[0] = order_bits(float_down(b.min.x));
+    lo[1] = order_bits(float_down(b.min.y));
+    lo[2] = order_bits(float_down(b.min.z));
+    hi[0] = order_bits(float_up(b.max.x));
+    hi[1] = order_bits(float_up(b.max.y));
+    hi[2] = order_bits(float_up(b.max.z));
+}
+
 }  // namespace
 
 struct SpatialHash::Impl {
@@ -363,15 +375,15 @@ bool SpatialHash::build_columns(Columns& c) const {
     c.q.scale = x1 > x0 ? double((1u << detail::kSweepQBits) - 1) / (x1 - x0) : 0.0;
     c.es.clear();
     c.es.reserve(size());
-    using detail::float_down, detail::float_up, detail::order_bits;
     for (std::uint32_t s = 0; s < h.info.size(); ++s) {
         const Key& k = h.info[s].key;
         if (k.level < 0) continue;
         const Aabb& b = box(s);
-        c.es.push_back(detail::SweepEntry{
-            (c.column(k.level, k.y, k.z) << detail::kSweepQBits) | c.q(b.min.x), c.q(b.max.x), s,
-            {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
-            {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}});
+        detail::SweepEntry& e = c.es.emplace_back();
+        e.key = (c.column(k.level, k.y, k.z) << detail::kSweepQBits) | c.q(b.min.x);
+        e.qhi = c.q(b.max.x);
+        e.slot = s;
+        outward_bits(b, e.lo, e.hi);
     }
     detail::radix_sort(c.es, [](const detail::SweepEntry& e) { return e.key; });
     return true;
@@ -412,12 +424,8 @@ class SpatialHash::ColumnSource final : public Broadphase::BatchSource {
     ~ColumnSource() override;
 
     void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        using detail::float_down, detail::float_up, detail::order_bits;
-        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
-                                     order_bits(float_down(qb.min.y)),
-                                     order_bits(float_down(qb.min.z))};
-        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
-                                     order_bits(float_up(qb.max.z))};
+        std::uint32_t lo[3], hi[3];
+        outward_bits(qb, lo, hi);
         const std::uint32_t qhi = c_.q(qb.max.x);
         const detail::SweepEntry* e = c_.es.data();
         auto scan = [&](const Run& r, std::uint32_t qlo) {
@@ -514,23 +522,16 @@ class SpatialHash::DenseSource final : public Broadphase::BatchSource {
         for (std::size_t c = 0; c < cells; ++c) off_[c + 1] += off_[c];
         es_.resize(count);
         std::vector<std::uint32_t> fill(off_.begin(), off_.end() - 1);
-        using detail::float_down, detail::float_up, detail::order_bits;
         for (std::uint32_t s = 0; s < h_.info.size(); ++s) {
             if (h_.info[s].key.level < 0) continue;
-            const Aabb& b = box_of(s);
-            es_[fill[cell(h_.info[s].key)]++] = Entry{
-                s,
-                {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
-                {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}};
+            Entry& e = es_[fill[cell(h_.info[s].key)]++];
+            e.slot = s;
+            outward_bits(box_of(s), e.lo, e.hi);
         }
     }
     void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        using detail::float_down, detail::float_up, detail::order_bits;
-        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
-                                     order_bits(float_down(qb.min.y)),
-                                     order_bits(float_down(qb.min.z))};
-        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
-                                     order_bits(float_up(qb.max.z))};
+        std::uint32_t lo[3], hi[3];
+        outward_bits(qb, lo, hi);
         std::int64_t a[3], b[3];
         h_.range(qb.min.x, qb.max.x, level_, a[0], b[0]);
         h_.range(qb.min.y, qb.max.y, level_, a[1], b[1]);
