@@ -108,7 +108,7 @@ public:
         if (id >= 0 && static_cast<std::uint64_t>(id) < dense_.size())
             dense_[static_cast<std::size_t>(id)] = slot;
         else
-            sparse_.emplace(id, slot);
+            add_sparse(id, slot);
     }
     void erase(std::int64_t id) {
         --count_;
@@ -125,8 +125,14 @@ public:
     }
 
 private:
+    // The slow paths stay out of line: with the hash map's emplace inlined into add(), the
+    // octree's and the quadtree's objects compiled add() to different sizes (same source, other
+    // inlining budgets), which tests/test_packaging.py cannot tell from an ODR violation.
+    [[gnu::noinline]] void add_sparse(std::int64_t id, std::int32_t slot) {
+        sparse_.emplace(id, slot);
+    }
     // Ids that now fall inside the array move over from the hash map, so find() stays exact.
-    void grow_dense(std::size_t n) {
+    [[gnu::noinline]] void grow_dense(std::size_t n) {
         if (n <= dense_.size()) return;
         const std::size_t old = dense_.size();
         dense_.resize(n, -1);
@@ -796,11 +802,37 @@ struct TreeImpl {
                 collect_all(n.first_child + k, out);
     }
 
-    template <bool kCount>
-    void radius_node(std::int32_t ni, const double* q, double r2, std::vector<std::int64_t>& out,
+    // The two region queries (ball, box) share one traversal. A region says whether it covers
+    // a node's bounds whole (the subtree is taken without per-item tests), whether it reaches
+    // them at all (else the subtree is skipped), and whether it holds an item.
+    struct Ball {
+        const double* q;
+        double r2;
+        bool covers(const double* lo, const double* hi) const {
+            return box_maxdist2(q, lo, hi) <= r2;
+        }
+        bool reaches(const double* lo, const double* hi) const { return box_dist2(q, lo, hi) <= r2; }
+        bool holds(const Entry& e) const { return entry_dist2(q, e) <= r2; }
+    };
+    struct Box {
+        const double* lo;
+        const double* hi;
+        bool covers(const double* blo, const double* bhi) const {
+            return contains(lo, hi, blo, bhi);
+        }
+        bool reaches(const double* blo, const double* bhi) const {
+            return overlaps(lo, hi, blo, bhi);
+        }
+        bool holds(const Entry& e) const { return overlaps(lo, hi, e.lo(), e.hi()); }
+    };
+
+    /// Appends the ids of the items in `region` below node `ni` to `out`, or with kCount only
+    /// adds their number to `cnt`.
+    template <bool kCount, class Region>
+    void region_node(std::int32_t ni, const Region& region, std::vector<std::int64_t>& out,
                      std::int64_t& cnt) const {
         const Node& n = nodes[static_cast<std::size_t>(ni)];
-        if (box_maxdist2(q, n.blo, n.bhi) <= r2) {
+        if (region.covers(n.blo, n.bhi)) {
             if (kCount)
                 cnt += n.count;
             else
@@ -808,7 +840,7 @@ struct TreeImpl {
             return;
         }
         for (const Entry& e : n.items) {
-            if (entry_dist2(q, e) <= r2) {
+            if (region.holds(e)) {
                 if (kCount)
                     ++cnt;
                 else
@@ -818,35 +850,8 @@ struct TreeImpl {
         if (n.leaf()) return;
         for (int k = 0; k < kChildren; ++k) {
             const Node& ch = nodes[static_cast<std::size_t>(n.first_child + k)];
-            if (ch.count == 0 || box_dist2(q, ch.blo, ch.bhi) > r2) continue;
-            radius_node<kCount>(n.first_child + k, q, r2, out, cnt);
-        }
-    }
-
-    template <bool kCount>
-    void aabb_node(std::int32_t ni, const double* lo, const double* hi,
-                   std::vector<std::int64_t>& out, std::int64_t& cnt) const {
-        const Node& n = nodes[static_cast<std::size_t>(ni)];
-        if (contains(lo, hi, n.blo, n.bhi)) {
-            if (kCount)
-                cnt += n.count;
-            else
-                collect_all(ni, out);
-            return;
-        }
-        for (const Entry& e : n.items) {
-            if (overlaps(lo, hi, e.lo(), e.hi())) {
-                if (kCount)
-                    ++cnt;
-                else
-                    out.push_back(slots[static_cast<std::size_t>(e.slot)].id);
-            }
-        }
-        if (n.leaf()) return;
-        for (int k = 0; k < kChildren; ++k) {
-            const Node& ch = nodes[static_cast<std::size_t>(n.first_child + k)];
-            if (ch.count == 0 || !overlaps(lo, hi, ch.blo, ch.bhi)) continue;
-            aabb_node<kCount>(n.first_child + k, lo, hi, out, cnt);
+            if (ch.count == 0 || !region.reaches(ch.blo, ch.bhi)) continue;
+            region_node<kCount>(n.first_child + k, region, out, cnt);
         }
     }
 

@@ -200,11 +200,12 @@ bool SpatialTree<D>::radius(const double* queries, std::size_t count, const doub
                             std::vector<std::int64_t>& out_offsets,
                             std::vector<std::int64_t>& out_ids) const {
     return visit([&](const auto& t) {
+        using Tree = std::decay_t<decltype(t)>;
         return t.csr(count, workers, max_results_, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
             const double r = radii[i * radius_stride];
             std::int64_t unused = 0;
             if (t.nodes[0].count > 0)
-                t.template radius_node<false>(0, queries + i * D, r * r, out, unused);
+                t.template region_node<false>(0, typename Tree::Ball{queries + i * D, r * r}, out, unused);
         });
     });
 }
@@ -214,13 +215,14 @@ void SpatialTree<D>::radius_count(const double* queries, std::size_t count, cons
                                   std::size_t radius_stride, int workers,
                                   std::int64_t* out_counts) const {
     visit([&](const auto& t) {
+        using Tree = std::decay_t<decltype(t)>;
         detail::parallel_chunks(count, workers, [&](std::size_t, std::size_t b, std::size_t e) {
             std::vector<std::int64_t> unused;
             for (std::size_t i = b; i < e; ++i) {
                 const double r = radii[i * radius_stride];
                 std::int64_t c = 0;
                 if (t.nodes[0].count > 0)
-                    t.template radius_node<true>(0, queries + i * D, r * r, unused, c);
+                    t.template region_node<true>(0, typename Tree::Ball{queries + i * D, r * r}, unused, c);
                 out_counts[i] = c;
             }
         });
@@ -232,10 +234,11 @@ bool SpatialTree<D>::query_aabb(const double* lo, const double* hi, std::size_t 
                                 int workers, std::vector<std::int64_t>& out_offsets,
                                 std::vector<std::int64_t>& out_ids) const {
     return visit([&](const auto& t) {
+        using Tree = std::decay_t<decltype(t)>;
         return t.csr(count, workers, max_results_, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
             std::int64_t unused = 0;
             if (t.nodes[0].count > 0)
-                t.template aabb_node<false>(0, lo + i * D, hi + i * D, out, unused);
+                t.template region_node<false>(0, typename Tree::Box{lo + i * D, hi + i * D}, out, unused);
         });
     });
 }
@@ -244,12 +247,13 @@ template <int D>
 void SpatialTree<D>::query_aabb_count(const double* lo, const double* hi, std::size_t count,
                                       int workers, std::int64_t* out_counts) const {
     visit([&](const auto& t) {
+        using Tree = std::decay_t<decltype(t)>;
         detail::parallel_chunks(count, workers, [&](std::size_t, std::size_t b, std::size_t e) {
             std::vector<std::int64_t> unused;
             for (std::size_t i = b; i < e; ++i) {
                 std::int64_t c = 0;
                 if (t.nodes[0].count > 0)
-                    t.template aabb_node<true>(0, lo + i * D, hi + i * D, unused, c);
+                    t.template region_node<true>(0, typename Tree::Box{lo + i * D, hi + i * D}, unused, c);
                 out_counts[i] = c;
             }
         });
