@@ -59,6 +59,31 @@ cdef class IdIndex:
             o[i] = self._ids[i]
         return out
 
+    cdef _check_batch(self, const int64_t[::1] a, bint must_exist, str name):
+        """Raises ValueError on the first id of `a` that is (must_exist) unknown / (not
+        must_exist) already present, or that repeats an earlier id of the batch."""
+        cdef Py_ssize_t n = a.shape[0], i, bad = -1, first = -1
+        cdef unordered_map[int64_t, int64_t] seen
+        cdef int kind = 0
+        with nogil:
+            seen.reserve(n)
+            for i in range(n):
+                if (self._index_of.count(a[i]) > 0) != must_exist:
+                    bad = i
+                    kind = 1
+                    break
+                if seen.count(a[i]):
+                    bad = i
+                    first = seen[a[i]]
+                    kind = 2
+                    break
+                seen[a[i]] = i
+        if kind == 1:
+            state = "does not exist" if must_exist else "already exists"
+            raise ValueError(f"{name}[{bad}] = {a[bad]} {state}")
+        if kind == 2:
+            raise ValueError(f"{name}[{bad}] = {a[bad]} is repeated (first at {name}[{first}])")
+
     def lookup(self, ids):
         """Dense index of each id, or -1 where the id is unknown. int64[n]."""
         arr = as_ids(ids, "ids")
@@ -89,27 +114,9 @@ cdef class IdIndex:
         """
         arr = as_ids(ids, name)
         cdef const int64_t[::1] a = arr
-        cdef Py_ssize_t n = a.shape[0], i, bad = -1, first = -1
+        cdef Py_ssize_t n = a.shape[0], i
         cdef int64_t base = self._ids.size()
-        cdef unordered_map[int64_t, int64_t] seen
-        cdef int kind = 0
-        with nogil:
-            seen.reserve(n)
-            for i in range(n):
-                if self._index_of.count(a[i]):
-                    bad = i
-                    kind = 1
-                    break
-                if seen.count(a[i]):
-                    bad = i
-                    first = seen[a[i]]
-                    kind = 2
-                    break
-                seen[a[i]] = i
-        if kind == 1:
-            raise ValueError(f"{name}[{bad}] = {a[bad]} already exists")
-        if kind == 2:
-            raise ValueError(f"{name}[{bad}] = {a[bad]} is repeated (first at {name}[{first}])")
+        self._check_batch(a, False, name)
         # Reserve first so a MemoryError cannot strike half-way through the commit.
         self._ids.reserve(base + n)
         self._index_of.reserve(base + n)
@@ -129,25 +136,8 @@ cdef class IdIndex:
         """
         arr = as_ids(ids, name)
         cdef const int64_t[::1] a = arr
-        cdef Py_ssize_t n = a.shape[0], i, bad = -1, first = -1
-        cdef unordered_map[int64_t, int64_t] seen
-        cdef int kind = 0
-        with nogil:
-            for i in range(n):
-                if not self._index_of.count(a[i]):
-                    bad = i
-                    kind = 1
-                    break
-                if seen.count(a[i]):
-                    bad = i
-                    first = seen[a[i]]
-                    kind = 2
-                    break
-                seen[a[i]] = i
-        if kind == 1:
-            raise ValueError(f"{name}[{bad}] = {a[bad]} does not exist")
-        if kind == 2:
-            raise ValueError(f"{name}[{bad}] = {a[bad]} is repeated (first at {name}[{first}])")
+        cdef Py_ssize_t n = a.shape[0], i
+        self._check_batch(a, True, name)
         removed = np.empty(n, dtype=np.int64)
         moves = np.empty((n, 2), dtype=np.int64)
         cdef int64_t[::1] r = removed
