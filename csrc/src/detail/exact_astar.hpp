@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "detail/exact_astar_2d.hpp"
 #include "detail/grid_search.hpp"
 #include "fbsim/pathfinding.hpp"
 
@@ -122,6 +123,9 @@ public:
     /// Entries whose f equals the current minimum f, expanded before the heap (see
     /// astar_exact); kept between queries like `heap`.
     std::vector<ExactEntry> same_f;
+    /// 2D kernel only (astar_exact_2d): the bucket ring of its open list, and the bit-packed grid.
+    std::vector<std::vector<ExactEntry>> buckets2d;
+    Exact2DBits bits2d;
 
 private:
     void release() noexcept {
