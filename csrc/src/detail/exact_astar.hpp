@@ -123,9 +123,8 @@ public:
     /// Entries whose f equals the current minimum f, expanded before the heap (see
     /// astar_exact); kept between queries like `heap`.
     std::vector<ExactEntry> same_f;
-    /// 2D kernel only (astar_exact_2d): the bucket ring of its open list, and the bit-packed grid.
-    std::vector<std::vector<ExactEntry>> buckets2d;
-    Exact2DBits bits2d;
+    /// The 2D kernel's own buffers (astar_exact_2d); kept between queries like `heap`.
+    Exact2DState state2d;
 
 private:
     void release() noexcept {

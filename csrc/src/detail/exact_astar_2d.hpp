@@ -15,26 +15,50 @@ class ExactStore;
 /// generic kernel's packed 20-bit fields would overflow, so both fall back alike.
 inline constexpr std::int64_t kExact2DMaxCount = std::int64_t{1} << 20;
 
-/// Bit-packed passability of a 2D grid, padded with one blocked cell on every side: padded
-/// row r + 1, bit c + 1 (little-endian within the row) is grid cell (r, c). Each row is a
-/// whole number of 64-bit words plus one spare word, so an unaligned 8-byte load starting at
-/// any cell's byte stays inside its row. (rows + 2) * row_bytes bytes: ~1/8 byte per cell.
+/// A bit per cell of a 2D grid padded with one cell on every side, rows of `width` =
+/// cols + 2 bits laid end to end (little-endian): bit (r + 1) * width + c + 1 is grid cell
+/// (r, c). Eight spare bytes at the end keep an unaligned 8-byte load at any cell's byte
+/// inside the buffer. ~(rows + 2) * (cols + 2) / 8 bytes.
 struct Exact2DBits {
-    /// Rebuilds from `g` unless it was built from the same array and shape. The owner (one
-    /// ExactStore, which lives for one call on one grid) must not see the grid change.
-    void build(const GridView& g);
+    /// Sizes for a rows x cols grid, all bits clear.
+    void shape(std::int64_t rows, std::int64_t cols);
     std::uint8_t* bytes() noexcept { return reinterpret_cast<std::uint8_t*>(words.data()); }
     const std::uint8_t* bytes() const noexcept {
         return reinterpret_cast<const std::uint8_t*>(words.data());
     }
     std::vector<std::uint64_t> words;
-    std::int64_t row_bytes = 0, rows = 0, cols = 0;
+    std::int64_t width = 0;
+};
+
+/// Open-list entry of the 2D kernel, 16 bytes, ordered as ExactLater orders ExactEntry but by
+/// two unsigned integer compares: `f` is the bit pattern of the (non-negative) double f, and
+/// `tie` = (~bits of the float g) << 32 | cell, so a larger g, then a lower cell, comes first.
+struct Exact2DEntry {
+    std::uint64_t f;
+    std::uint64_t tie;
+};
+
+/// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
+struct Exact2DState {
+    /// Bit-packed passability (blocked border). Rebuilt unless `source` and the shape match:
+    /// the owning store lives for one call on one grid, which must not change meanwhile.
+    Exact2DBits free;
     const std::uint8_t* source = nullptr;
+    std::int64_t rows = 0, cols = 0;
+    /// Closed cells of the current query, same layout; `dirty` lists the words set, so the
+    /// next query clears only those.
+    Exact2DBits closed;
+    std::vector<std::uint32_t> dirty;
+    /// The open list: a ring of buckets by f, and the LIFO of children that keep f.
+    std::vector<std::vector<Exact2DEntry>> ring;
+    std::vector<Exact2DEntry> same_f;
+    /// Query stamp of the node words (see grid_astar_exact_2d.cpp); 0 = none yet.
+    std::uint32_t stamp = 0;
 };
 
 /// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract,
 /// expansion order, costs and paths, faster (see the .cpp). Uses `store`'s node state and its
-/// 2D buffers. Returns false only when a move count reaches kExact2DMaxCount.
+/// state2d. Returns false only when a move count reaches kExact2DMaxCount.
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
                     bool want_path);
