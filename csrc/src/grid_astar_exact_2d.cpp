@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__linux__)
@@ -34,6 +35,11 @@
 namespace fbsim::detail {
 
 namespace {
+
+/// Expansions after which a search asks for huge pages on its node words (advise_huge_pages).
+constexpr std::int64_t kHugePagesAfter = 4096;
+/// ... or from the start when start and goal are this many rows or columns apart.
+constexpr std::int64_t kHugePagesSpan = 256;
 
 /// Buckets per unit of f. A power of two, so f * kScale is exact and floor() monotone.
 constexpr double kScale = 128.0;
@@ -174,10 +180,11 @@ inline void prefetch(const void* p) noexcept {
 #endif
 }
 
-/// Asks for transparent huge pages on the node words of a fresh store. A single query on a
-/// 1024 x 1024 grid otherwise takes thousands of 4 KiB zero-page faults (measured: ~60% of a
-/// 4-connected query's time on a loaded 2-core machine); a few 2 MiB faults cost far less.
-/// Advisory only: ignored where unsupported.
+/// Asks for transparent huge pages on the node words. A long query on a 1024 x 1024 grid
+/// otherwise takes thousands of 4 KiB zero-page faults (measured: about half of a fresh
+/// 4-connected corner-to-corner query on a loaded 2-core machine); a few 2 MiB faults cost far
+/// less. Only long searches ask (kHugePagesAfter): a short query would pay for zeroing whole
+/// 2 MiB pages it barely touches. Pages already touched keep 4 KiB. Advisory only.
 inline void advise_huge_pages(void* p, std::int64_t bytes) noexcept {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (bytes < (std::int64_t{1} << 21)) return;
@@ -204,29 +211,43 @@ inline int ctz32(std::uint32_t x) noexcept {  // x != 0
 #endif
 }
 
-/// Fills the passability bits from the byte grid (8 cells per step) and sizes the closed set.
-void build_free(Exact2DState& st, const GridView& g) {
+/// Starts the lazily built state for grid `g`: all arrays zero (no row packed, nothing closed).
+void reset_grid(Exact2DState& st, const GridView& g) {
     st.source = g.passable;
     st.rows = g.rows;
     st.cols = g.cols;
     st.free.shape(g.rows, g.cols);
     st.closed.shape(g.rows, g.cols);
+    st.row_state.reset(g.rows);
     st.dirty.clear();
-    std::uint64_t* w = st.free.words.data();
-    const std::int64_t width = st.free.width;
+}
+
+/// Packs grid row r into the passability bits, 8 cells per step.
+void pack_row(Exact2DState& st, const GridView& g, std::int64_t r) {
+    std::uint64_t* w = st.free.words();
     const auto put = [w](std::int64_t bit, std::uint64_t v, int n) {
         // Writes the n (<= 8) low bits of v at `bit`; the target bits are still clear.
         w[bit >> 6] |= v << (bit & 63);
         if ((bit & 63) + n > 64) w[(bit >> 6) + 1] |= v >> (64 - (bit & 63));
     };
-    for (std::int64_t r = 0; r < g.rows; ++r) {
-        const std::uint8_t* in = g.passable + r * g.cols;
-        const std::int64_t base = (r + 1) * width + 1;
-        std::int64_t c = 0;
-        for (; c + 8 <= g.cols; c += 8) put(base + c, pack8(in + c), 8);
-        for (; c < g.cols; ++c)
-            if (in[c]) put(base + c, 1, 1);
+    const std::uint8_t* in = g.passable + r * g.cols;
+    const std::int64_t base = (r + 1) * st.free.width + 1;
+    std::int64_t c = 0;
+    for (; c + 8 <= g.cols; c += 8) put(base + c, pack8(in + c), 8);
+    for (; c < g.cols; ++c)
+        if (in[c]) put(base + c, 1, 1);
+}
+
+/// Makes sure rows r - 1 .. r + 1 are packed before cell row r's neighbourhood is read.
+inline void need_rows(Exact2DState& st, const GridView& g, std::int64_t r) {
+    std::uint8_t* rs = st.row_state.get();
+    if (rs[r] & 2u) return;
+    for (std::int64_t k = r > 0 ? r - 1 : 0; k <= r + 1 && k < g.rows; ++k) {
+        if (rs[k] & 1u) continue;
+        pack_row(st, g, k);
+        rs[k] = static_cast<std::uint8_t>(rs[k] | 1u);
     }
+    rs[r] = static_cast<std::uint8_t>(rs[r] | 2u);
 }
 
 template <int Conn>
@@ -234,12 +255,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
     const std::int64_t cols = g.cols, size = g.size();
     Exact2DState& st = store.state2d;
-    if (st.source != g.passable || st.rows != g.rows || st.cols != cols) {
-        build_free(st, g);
-    }
+    if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
     const std::int64_t width = st.free.width;
     const std::uint8_t* free_bits = st.free.bytes();
-    std::uint64_t* closed = st.closed.words.data();
+    std::uint64_t* closed = st.closed.words();
     const std::uint8_t* closed_bytes = st.closed.bytes();
     for (const std::uint32_t w : st.dirty) closed[w] = 0;
     st.dirty.clear();
@@ -247,7 +266,6 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     // which the first 8 are used; only this kernel touches a 2D grid's store).
     store.ensure(g.size());
     auto* nodes = reinterpret_cast<std::uint64_t*>(store.nodes());
-    if (st.stamp == 0) advise_huge_pages(nodes, size * 8);  // before the first touch
     if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real
         std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(g.size()) * 8);
         st.stamp = 1;
@@ -274,6 +292,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         }
     };
 
+    // A query spanning many rows or columns expands at least that many cells, far apart in
+    // the node array: ask for huge pages right away. Others ask once they turn out long.
+    const std::int64_t span = std::max(std::abs(start / cols - gr), std::abs(start % cols - gc));
+    const std::int64_t huge_after = span >= kHugePagesSpan ? 1 : kHugePagesAfter;
     std::int64_t cur;        // absolute index of the lowest bucket, ring[cur % kRing]
     std::size_t queued = 0;  // entries in the ring
     {
@@ -344,6 +366,11 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             out->capped = true;
             return true;
         }
+        if (out->expansions == huge_after && !st.advised) {
+            advise_huge_pages(nodes, size * 8);
+            st.advised = true;
+        }
+        need_rows(st, g, r);
         const double ef = double_of(e.f);
         std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
                              ~static_cast<std::uint32_t>(
@@ -388,7 +415,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
 void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
     width = cols + 2;
     const std::int64_t bits = (rows + 2) * width;
-    words.assign(static_cast<std::size_t>((bits + 63) / 64 + 1), 0);
+    array.reset((bits + 63) / 64 + 1);
 }
 
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
