@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -76,7 +78,7 @@ constexpr std::array<Move2D, 4> kMoves4{
     {{-1, 0, false}, {0, -1, false}, {0, 1, false}, {1, 0, false}}};
 
 template <int Conn>
-constexpr const Move2D& move_at(int i) {
+constexpr Move2D move_at(int i) {
     if constexpr (Conn == 8)
         return kMoves8[static_cast<std::size_t>(i)];
     else
@@ -96,7 +98,7 @@ struct MoveTables {
         for (int mask = 0; mask < 512; ++mask) {
             unsigned l = 0, d = 0;
             for (int i = 0; i < Conn; ++i) {
-                const Move2D& m = move_at<Conn>(i);
+                const Move2D m = move_at<Conn>(i);
                 const int to = 1 << nb_bit(m.dr, m.dc);
                 int need = to;
                 if (m.diagonal) need |= (1 << nb_bit(m.dr, 0)) | (1 << nb_bit(0, m.dc));
@@ -250,6 +252,12 @@ inline void need_rows(Exact2DState& st, const GridView& g, std::int64_t r) {
     rs[r] = static_cast<std::uint8_t>(rs[r] | 2u);
 }
 
+/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
+template <int Conn, class F, int... I>
+inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+}
+
 template <int Conn>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
@@ -354,7 +362,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 out->cells.push_back(at);
                 for (std::int64_t k = 0; k < g.size() && at != start; ++k) {  // distinct cells
                     const auto dir = static_cast<int>((nodes[at] >> kNodeDirShift) & 7u);
-                    const Move2D& m = move_at<Conn>(dir);
+                    const Move2D m = move_at<Conn>(dir);
                     at -= m.dr * cols + m.dc;
                     out->cells.push_back(at);
                 }
@@ -375,19 +383,25 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
                              ~static_cast<std::uint32_t>(
                                  kTables<Conn>.dest[neighbourhood(closed_bytes, width, centre)]);
-        while (todo) {
-            const int i = ctz32(todo);
-            todo &= todo - 1;
-            const Move2D& m = move_at<Conn>(i);
+        // Moves unrolled at compile time: each one's offsets, cost field and heuristic
+        // update fold into constants; only the legality bit is tested at run time.
+        bool broke = false;  // a count overflowed or the window invariant failed
+        const auto relax = [&](auto move_index) {
+            constexpr int i = decltype(move_index)::value;
+            constexpr Move2D m = move_at<Conn>(i);
+            if (!(todo & (1u << i))) return;
             const std::int64_t na = ga + (m.diagonal ? 0 : 1), nb = gb + (m.diagonal ? 1 : 0);
-            if (na >= kExact2DMaxCount || nb >= kExact2DMaxCount) return false;
+            if ((m.diagonal ? nb : na) >= kExact2DMaxCount) {
+                broke = true;
+                return;
+            }
             const std::int64_t next = cell + m.dr * cols + m.dc;
             std::uint64_t& s = nodes[next];
             const double ngv = value2(na, nb);
             if ((s >> kNodeStampShift) == stamp &&
                 ngv >= value2(static_cast<std::int64_t>(s & kNodeCountMask),
                               static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
-                continue;
+                return;
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
             const double f = f_of(na, nb, r + m.dr, c + m.dc);
@@ -395,17 +409,24 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                                                         static_cast<std::uint32_t>(next))};
             if (f == ef) {
                 same_f.push_back(child);
-                continue;
+                return;
             }
             const auto idx = static_cast<std::int64_t>(f * kScale);
-            if (idx - cur >= kRing) return false;  // unreachable: f grows by <= 2 sqrt2
+            // Unreachable with a consistent heuristic (f never drops, grows by <= 2 sqrt2);
+            // if it ever failed, the caller's fallback search answers instead.
+            if (idx < cur || idx - cur >= kRing) {
+                broke = true;
+                return;
+            }
             if (idx == cur) {
                 sorted_insert(*low, child);
             } else {
                 ring[static_cast<std::size_t>(idx % kRing)].push_back(child);
             }
             ++queued;
-        }
+        };
+        for_each_move<Conn>(relax, std::make_integer_sequence<int, Conn>{});
+        if (broke) return false;
     }
     return true;
 }
