@@ -83,7 +83,8 @@ def random_grid_section(repeats: int, lines: list[str]) -> None:
             "same order as the generic one (same costs, paths and expansion counts) from a "
             "monotone bucket queue keyed by f, reads each cell's 3 x 3 passability and "
             "closed-set neighbourhood from padded bit copies, keeps 8-byte node words, and asks "
-            "for huge pages (4 KiB zero-page faults dominated a fresh 4-connected query). Its "
+            "for huge pages on long searches (4 KiB zero-page faults dominated a fresh "
+            "4-connected query). Its "
             "time per expansion on this run: "
             f"{med.median('fbsim astar') / exp_a[0] * 1e9:.0f} ns."
             if "pyastar2d (corner cutting)" in med
