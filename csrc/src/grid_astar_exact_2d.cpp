@@ -21,6 +21,7 @@
 // * Move tables, costs and heuristic are compile-time: f = A + B sqrt2 from integer counts.
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +50,11 @@ constexpr double kScale = 128.0;
 constexpr std::int64_t kRing = 512;
 static_assert(static_cast<double>(kRing) > 2.0 * 1.41421356237309504880 * kScale + 2.0,
               "the ring must cover the open window of f values");
+
+// The node words live in ExactStore's array (zero-filled, page-aligned, 12 bytes per cell):
+// this kernel needs at least 8 zero bytes per cell, 8-byte aligned.
+static_assert(sizeof(ExactNode) >= sizeof(std::uint64_t) && alignof(std::max_align_t) >= 8,
+              "the 2D kernel stores one 64-bit word per cell in ExactStore's node array");
 
 /// Node word: unit-move count (bits 0-19), diagonal count (20-39), parent move (40-42), query
 /// stamp (43-63; 0 = never touched, so zeroed memory is a valid empty state).
