@@ -32,6 +32,28 @@ class RandomGridCornerToCorner:
         return int(e[0])
 
 
+class RandomGridCornerToCorner4:
+    """The 4-connected corner-to-corner query (the same problem as pyastar2d's 4-connected)."""
+
+    def setup(self):
+        self.grid = random_grid(1024, 0.2, seed=0)
+        pf.astar(self.grid, (0, 0), (1, 1))
+
+    def time_query(self):
+        pf.astar(self.grid, (0, 0), (1023, 1023), connectivity=4)
+
+
+class ShortQueryHugeGrid:
+    """A 13-expansion query on an open 8192 x 8192 grid: guards against per-call work that
+    grows with the grid (the 2D kernel packs its bit copy lazily, row by row)."""
+
+    def setup(self):
+        self.grid = np.ones((8192, 8192), bool)
+
+    def time_query(self):
+        pf.astar(self.grid, (4000, 4000), (4007, 4012))
+
+
 class MovingAiBatch:
     params = ([m[1] for m in MOVINGAI_MAPS[:4]], ["astar", "jps"])
     param_names = ["map", "method"]

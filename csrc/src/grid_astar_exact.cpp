@@ -114,6 +114,9 @@ bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connecti
     out->capped = false;
     const std::uint8_t* free = g.passable;
     if (!free[start] || !free[goal]) return true;
+    // 2D: the specialised kernel (grid_astar_exact_2d.cpp), same pops as the loop below.
+    if (g.ndim == 2 && (connectivity == 4 || connectivity == 8))
+        return astar_exact_2d(g, connectivity, start, goal, max_expansions, store, out, want_path);
     store.ensure(g.size());
     store.reset();
     const std::uint32_t stamp = store.stamp(), live = stamp << 6;

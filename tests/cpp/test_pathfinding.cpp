@@ -100,6 +100,48 @@ int main() {
     grid_paths_batch(g, starts, goals, 4, PathMethod::kJps, PathSettings{}, 3, many, nullptr);
     for (int i = 0; i < 4; ++i) CHECK_NEAR(one[i], many[i], 1e-12);
 
+    // The 2D exact kernel packs passability into bits: any non-zero byte means free (the
+    // header's contract), not just 1. Reference: the weighted search (doubles, no bit copy)
+    // on the same grid as costs 1 / inf, and the open-grid closed form. 67 columns put the
+    // bit rows' word boundaries at varying columns.
+    {
+        const std::int64_t rows = 9, cols = 67;
+        std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rows * cols));
+        std::vector<double> unit(bytes.size());
+        std::uint32_t seed = 12345;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            seed = seed * 1664525u + 1013904223u;
+            const std::uint32_t v = seed >> 24;
+            bytes[i] = v < 64 ? 0 : static_cast<std::uint8_t>(v);  // 0 or 64..255
+            unit[i] = bytes[i] ? 1.0 : inf;
+        }
+        bytes[0] = 255;
+        bytes.back() = 2;
+        unit[0] = unit.back() = 1.0;
+        GridView bv = view2(bytes, rows, cols);
+        GridView uv;
+        uv.costs = unit.data();
+        uv.rows = rows;
+        uv.cols = cols;
+        PathResult rb, ru;
+        for (int conn : {4, 8}) {
+            PathSettings ps;
+            ps.connectivity = conn;
+            for (std::int64_t goal_cell : {cols - 1, rows * cols - 1, 5 * cols + 63}) {
+                if (!bytes[static_cast<std::size_t>(goal_cell)]) continue;
+                grid_astar(bv, 0, goal_cell, ps, &rb);
+                grid_astar(uv, 0, goal_cell, ps, &ru);
+                CHECK(rb.found == ru.found);
+                if (rb.found) CHECK_NEAR(rb.cost, ru.cost, 1e-9);
+            }
+        }
+        std::vector<std::uint8_t> ones(static_cast<std::size_t>(rows * cols), 7);
+        PathResult ro;
+        grid_astar(view2(ones, rows, cols), 0, rows * cols - 1, PathSettings{}, &ro);
+        CHECK_NEAR(ro.cost, 58 + 8 * s2, 1e-12);
+        CHECK(ro.cells.size() == 67);
+    }
+
     // Voxel overlap: a unit box flush with a cell face does not overlap it; rotated, it does.
     const double center[] = {0.5, 0.5, 0.5}, half[] = {0.5, 0.5, 0.5};
     const double identity[] = {1, 0, 0, 0, 1, 0, 0, 0, 1};

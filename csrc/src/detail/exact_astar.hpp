@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "detail/exact_astar_2d.hpp"
 #include "detail/grid_search.hpp"
 #include "fbsim/pathfinding.hpp"
 
@@ -122,6 +123,8 @@ public:
     /// Entries whose f equals the current minimum f, expanded before the heap (see
     /// astar_exact); kept between queries like `heap`.
     std::vector<ExactEntry> same_f;
+    /// The 2D kernel's own buffers (astar_exact_2d); kept between queries like `heap`.
+    Exact2DState state2d;
 
 private:
     void release() noexcept {

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// fbsim private: the 2D specialisation of the exact-cost A* (grid_astar_exact_2d.cpp).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "fbsim/pathfinding.hpp"
+
+namespace fbsim::detail {
+
+class ExactStore;
+
+/// Move counts at or above this make astar_exact_2d give up (return false), exactly where the
+/// generic kernel's packed 20-bit fields would overflow, so both fall back alike.
+inline constexpr std::int64_t kExact2DMaxCount = std::int64_t{1} << 20;
+
+/// A zero-filled array. On Linux it comes from an anonymous mapping, whose pages the OS
+/// zero-fills on first touch, so only the parts a query touches cost anything (a short query
+/// on a huge grid stays short; calloc would memset it once glibc's mmap threshold has grown
+/// past the size). Elsewhere calloc.
+template <class T>
+class ZeroedArray {
+public:
+    ZeroedArray() = default;
+    ZeroedArray(const ZeroedArray&) = delete;
+    ZeroedArray& operator=(const ZeroedArray&) = delete;
+    ~ZeroedArray() { release(); }
+    /// Replaces the contents with `n` zero elements. Throws std::bad_alloc.
+    void reset(std::int64_t n) {
+        release();
+        const std::size_t bytes = static_cast<std::size_t>(n > 1 ? n : 1) * sizeof(T);
+#if defined(__linux__)
+        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+#else
+        void* p = std::calloc(bytes / sizeof(T), sizeof(T));
+        if (!p) throw std::bad_alloc();
+#endif
+        data_ = static_cast<T*>(p);
+        bytes_ = bytes;
+    }
+    T* get() const noexcept { return data_; }
+
+private:
+    void release() noexcept {
+        if (!data_) return;
+#if defined(__linux__)
+        munmap(data_, bytes_);
+#else
+        std::free(data_);
+#endif
+        data_ = nullptr;
+    }
+    T* data_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+/// A bit per cell of a 2D grid padded with one cell on every side, rows of `width` =
+/// cols + 2 bits laid end to end (little-endian): bit (r + 1) * width + c + 1 is grid cell
+/// (r, c). Eight spare bytes at the end keep an unaligned 8-byte load at any cell's byte
+/// inside the buffer. ~(rows + 2) * (cols + 2) / 8 bytes.
+struct Exact2DBits {
+    /// Sizes for a rows x cols grid, all bits clear.
+    void shape(std::int64_t rows, std::int64_t cols);
+    std::uint64_t* words() noexcept { return array.get(); }
+    std::uint8_t* bytes() noexcept { return reinterpret_cast<std::uint8_t*>(array.get()); }
+    ZeroedArray<std::uint64_t> array;
+    std::int64_t width = 0;
+};
+
+/// Open-list entry of the 2D kernel, 16 bytes, ordered as ExactLater orders ExactEntry but by
+/// two unsigned integer compares: `f` is the bit pattern of the (non-negative) double f, and
+/// `tie` = (~bits of the float g) << 32 | cell, so a larger g, then a lower cell, comes first.
+struct Exact2DEntry {
+    std::uint64_t f;
+    std::uint64_t tie;
+};
+
+/// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
+struct Exact2DState {
+    /// Bit-packed passability (blocked border), filled a grid row at a time when a search
+    /// first reaches it (`row_state`: bit 0 = row packed, bit 1 = it and both neighbours
+    /// packed). Reset unless `source` and the shape match: the owning store lives for one call
+    /// on one grid, which must not change meanwhile.
+    Exact2DBits free;
+    ZeroedArray<std::uint8_t> row_state;
+    const std::uint8_t* source = nullptr;
+    std::int64_t rows = 0, cols = 0;
+    /// Closed cells of the current query, same layout; `dirty` lists the words set, so the
+    /// next query clears only those.
+    Exact2DBits closed;
+    std::vector<std::uint32_t> dirty;
+    /// The open list: a ring of buckets by f, and the LIFO of children that keep f.
+    std::vector<std::vector<Exact2DEntry>> ring;
+    std::vector<Exact2DEntry> same_f;
+    /// Query stamp of the node words (see grid_astar_exact_2d.cpp); 0 = none yet.
+    std::uint32_t stamp = 0;
+    /// Whether huge pages were requested for the node words (once, by a long search).
+    bool advised = false;
+};
+
+/// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract,
+/// expansion order, costs and paths, faster (see the .cpp). Uses `store`'s node state and its
+/// state2d. Returns false only when a move count reaches kExact2DMaxCount.
+bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
+                    std::int64_t max_expansions, ExactStore& store, PathResult* out,
+                    bool want_path);
+
+}  // namespace fbsim::detail

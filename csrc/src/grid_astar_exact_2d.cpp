@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+// fbsim: exact-cost A* specialised for 2D uniform grids (4- and 8-connected); the generic
+// astar_exact dispatches here. Same expansion order as the generic kernel, hence the same
+// costs, paths and expansion counts; what changes is how each expansion is paid for:
+//
+// * The open list is a monotone bucket queue instead of a 4-ary heap. With a consistent
+//   heuristic the popped f never decreases, and a child's f exceeds its parent's by at most
+//   2 * (longest move) = 2 sqrt2 (the move's cost plus at most as much heuristic change), so
+//   every open entry lies in [f_min, f_min + 2 sqrt2]. A ring of buckets of width 1/kScale
+//   covering that window holds them; only the lowest bucket is ordered (sorted once, when the
+//   scan reaches it, by ExactLater's total order), so pops come out exactly as from one
+//   global heap. Buckets hold a few entries each: sorting them is far cheaper than sifting
+//   a heap of thousands.
+// * The passability is read from a bit-packed copy padded with a blocked border: three
+//   unaligned 64-bit loads give a cell's 3 x 3 neighbourhood, a 512-entry table turns it into
+//   the set of legal moves (the no-corner-cutting rule precomputed), and no cell needs a
+//   bounds check. The closed set is a second such bit array, so closed neighbours (most of
+//   them, inside the explored region) are dropped by one AND without touching their state.
+// * Open entries compare as two unsigned integers (Exact2DEntry), not a double, a float and
+//   an index with their branches.
+// * Move tables, costs and heuristic are compile-time: f = A + B sqrt2 from integer counts.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "detail/exact_astar.hpp"
+#include "detail/exact_astar_2d.hpp"
+
+namespace fbsim::detail {
+
+namespace {
+
+/// Expansions after which a search asks for huge pages on its node words (advise_huge_pages).
+constexpr std::int64_t kHugePagesAfter = 4096;
+/// ... or from the start when start and goal are this many rows or columns apart.
+constexpr std::int64_t kHugePagesSpan = 256;
+
+/// Buckets per unit of f. A power of two, so f * kScale is exact and floor() monotone.
+constexpr double kScale = 128.0;
+/// Ring size: must exceed the bucket span of the open window, 2 sqrt2 * kScale + 1 = 363.
+constexpr std::int64_t kRing = 512;
+static_assert(static_cast<double>(kRing) > 2.0 * 1.41421356237309504880 * kScale + 2.0,
+              "the ring must cover the open window of f values");
+
+// The node words live in ExactStore's array (zero-filled, page-aligned, 12 bytes per cell):
+// this kernel needs at least 8 zero bytes per cell, 8-byte aligned.
+static_assert(sizeof(ExactNode) >= sizeof(std::uint64_t) && alignof(std::max_align_t) >= 8,
+              "the 2D kernel stores one 64-bit word per cell in ExactStore's node array");
+
+/// Node word: unit-move count (bits 0-19), diagonal count (20-39), parent move (40-42), query
+/// stamp (43-63; 0 = never touched, so zeroed memory is a valid empty state).
+constexpr int kNodeCountBits = 20;
+constexpr std::uint64_t kNodeCountMask = (std::uint64_t{1} << kNodeCountBits) - 1;
+constexpr int kNodeDirShift = 40;
+constexpr int kNodeStampShift = 43;
+constexpr std::uint32_t kNodeMaxStamp = (std::uint32_t{1} << (64 - kNodeStampShift)) - 1;
+static_assert(kExact2DMaxCount - 1 <= static_cast<std::int64_t>(kNodeCountMask),
+              "move counts must fit their fields");
+
+/// Moves in make_moves' order (row -1..1, then column -1..1), so parent choices and hence
+/// paths match the generic kernel.
+struct Move2D {
+    int dr, dc;
+    bool diagonal;
+};
+constexpr std::array<Move2D, 8> kMoves8{{{-1, -1, true},
+                                         {-1, 0, false},
+                                         {-1, 1, true},
+                                         {0, -1, false},
+                                         {0, 1, false},
+                                         {1, -1, true},
+                                         {1, 0, false},
+                                         {1, 1, true}}};
+constexpr std::array<Move2D, 4> kMoves4{
+    {{-1, 0, false}, {0, -1, false}, {0, 1, false}, {1, 0, false}}};
+
+template <int Conn>
+constexpr Move2D move_at(int i) {
+    if constexpr (Conn == 8)
+        return kMoves8[static_cast<std::size_t>(i)];
+    else
+        return kMoves4[static_cast<std::size_t>(i)];
+}
+
+/// Bit of neighbour (dr, dc) in the 9-bit neighbourhood mask (row-major, centre = bit 4).
+constexpr int nb_bit(int dr, int dc) { return (dr + 1) * 3 + (dc + 1); }
+
+/// legal[mask]: bit i set when move i is allowed from a cell whose free neighbours are
+/// `mask` (the destination and, for a diagonal, both orthogonal cells it passes are free).
+/// dest[mask]: bit i set when move i's destination is in `mask`.
+template <int Conn>
+struct MoveTables {
+    std::array<std::uint8_t, 512> legal{}, dest{};
+    constexpr MoveTables() {
+        for (int mask = 0; mask < 512; ++mask) {
+            unsigned l = 0, d = 0;
+            for (int i = 0; i < Conn; ++i) {
+                const Move2D m = move_at<Conn>(i);
+                const int to = 1 << nb_bit(m.dr, m.dc);
+                int need = to;
+                if (m.diagonal) need |= (1 << nb_bit(m.dr, 0)) | (1 << nb_bit(0, m.dc));
+                if ((mask & need) == need) l |= 1u << i;
+                if (mask & to) d |= 1u << i;
+            }
+            legal[static_cast<std::size_t>(mask)] = static_cast<std::uint8_t>(l);
+            dest[static_cast<std::size_t>(mask)] = static_cast<std::uint8_t>(d);
+        }
+    }
+};
+template <int Conn>
+constexpr MoveTables<Conn> kTables{};
+
+inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;  // little-endian bit order, as Exact2DBits is written (x86-64, AArch64)
+}
+
+/// The 3 x 3 neighbourhood around padded bit `centre` (row-major, bit 0 = up-left).
+inline std::uint32_t neighbourhood(const std::uint8_t* bytes, std::int64_t width,
+                                   std::int64_t centre) noexcept {
+    const auto row = [&](std::int64_t first) {
+        return static_cast<std::uint32_t>((load_u64(bytes + (first >> 3)) >> (first & 7)) & 7u);
+    };
+    const std::int64_t top = centre - width - 1;
+    return row(top) | (row(top + width) << 3) | (row(top + 2 * width) << 6);
+}
+
+inline double value2(std::int64_t a, std::int64_t b) noexcept {
+    // Bit-identical to exact_value(a, b, 0): adding sqrt3 * 0 = +0.0 changes no value.
+    return static_cast<double>(a) + kSqrt2 * static_cast<double>(b);
+}
+inline std::uint64_t bits_of(double f) noexcept {
+    std::uint64_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+inline double double_of(std::uint64_t u) noexcept {
+    double f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+/// Non-negative doubles and floats order like their bit patterns.
+inline std::uint64_t tie_of(float g, std::uint32_t cell) noexcept {
+    std::uint32_t u;
+    std::memcpy(&u, &g, sizeof u);
+    return (static_cast<std::uint64_t>(~u) << 32) | cell;
+}
+/// "x pops after y" (ExactLater's order).
+struct Later2D {
+    bool operator()(const Exact2DEntry& x, const Exact2DEntry& y) const noexcept {
+        return x.f != y.f ? x.f > y.f : x.tie > y.tie;
+    }
+};
+
+/// The lowest bucket is kept sorted latest first, so its minimum is at the back. Children
+/// land in it only when their f is within 1/kScale of the current one but not equal (never
+/// on 2D grids, whose f steps are 0 or >= 2 - sqrt2, but the queue does not rely on that):
+/// insertion keeps the order.
+inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
+    b.insert(std::lower_bound(b.begin(), b.end(), e, Later2D{}), e);
+}
+
+/// Packs 8 bytes into 8 bits, bit k set when byte k is non-zero (little-endian).
+inline std::uint32_t pack8(const std::uint8_t* p) noexcept {
+    const std::uint64_t x = load_u64(p);
+    const std::uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+    // High bit of each byte: set when the byte is non-zero (no carries cross bytes).
+    const std::uint64_t nz = (((x & lo7) + lo7) | x) & ~lo7;
+    // Gather the 8 high bits into the top byte: byte k's bit lands at 56 + k.
+    return static_cast<std::uint32_t>(((nz >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+/// Asks for transparent huge pages on the node words. A long query on a 1024 x 1024 grid
+/// otherwise takes thousands of 4 KiB zero-page faults (measured: about half of a fresh
+/// 4-connected corner-to-corner query on a loaded 2-core machine); a few 2 MiB faults cost far
+/// less. Only long searches ask (kHugePagesAfter): a short query would pay for zeroing whole
+/// 2 MiB pages it barely touches. Pages already touched keep 4 KiB. Advisory only.
+inline void advise_huge_pages(void* p, std::int64_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes < (std::int64_t{1} << 21)) return;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(p) + 4095) & ~std::uintptr_t{4095};
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(bytes)) &
+                     ~std::uintptr_t{4095};
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+inline int ctz32(std::uint32_t x) noexcept {  // x != 0
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(x);
+#else
+    int n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
+/// Starts the lazily built state for grid `g`: all arrays zero (no row packed, nothing closed).
+void reset_grid(Exact2DState& st, const GridView& g) {
+    st.source = g.passable;
+    st.rows = g.rows;
+    st.cols = g.cols;
+    st.free.shape(g.rows, g.cols);
+    st.closed.shape(g.rows, g.cols);
+    st.row_state.reset(g.rows);
+    st.dirty.clear();
+}
+
+/// Packs grid row r into the passability bits, 8 cells per step.
+void pack_row(Exact2DState& st, const GridView& g, std::int64_t r) {
+    std::uint64_t* w = st.free.words();
+    const auto put = [w](std::int64_t bit, std::uint64_t v, int n) {
+        // Writes the n (<= 8) low bits of v at `bit`; the target bits are still clear.
+        w[bit >> 6] |= v << (bit & 63);
+        if ((bit & 63) + n > 64) w[(bit >> 6) + 1] |= v >> (64 - (bit & 63));
+    };
+    const std::uint8_t* in = g.passable + r * g.cols;
+    const std::int64_t base = (r + 1) * st.free.width + 1;
+    std::int64_t c = 0;
+    for (; c + 8 <= g.cols; c += 8) put(base + c, pack8(in + c), 8);
+    for (; c < g.cols; ++c)
+        if (in[c]) put(base + c, 1, 1);
+}
+
+/// Makes sure rows r - 1 .. r + 1 are packed before cell row r's neighbourhood is read.
+inline void need_rows(Exact2DState& st, const GridView& g, std::int64_t r) {
+    std::uint8_t* rs = st.row_state.get();
+    if (rs[r] & 2u) return;
+    for (std::int64_t k = r > 0 ? r - 1 : 0; k <= r + 1 && k < g.rows; ++k) {
+        if (rs[k] & 1u) continue;
+        pack_row(st, g, k);
+        rs[k] = static_cast<std::uint8_t>(rs[k] | 1u);
+    }
+    rs[r] = static_cast<std::uint8_t>(rs[r] | 2u);
+}
+
+/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
+template <int Conn, class F, int... I>
+inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+}
+
+template <int Conn>
+bool search(const GridView& g, std::int64_t start, std::int64_t goal,
+            std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
+    const std::int64_t cols = g.cols, size = g.size();
+    Exact2DState& st = store.state2d;
+    if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
+    const std::int64_t width = st.free.width;
+    const std::uint8_t* free_bits = st.free.bytes();
+    std::uint64_t* closed = st.closed.words();
+    const std::uint8_t* closed_bytes = st.closed.bytes();
+    for (const std::uint32_t w : st.dirty) closed[w] = 0;
+    st.dirty.clear();
+    // Node state: one word per cell in the store's zero-filled array (12 bytes per cell, of
+    // which the first 8 are used; only this kernel touches a 2D grid's store).
+    store.ensure(g.size());
+    auto* nodes = reinterpret_cast<std::uint64_t*>(store.nodes());
+    if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real
+        std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(g.size()) * 8);
+        st.stamp = 1;
+    }
+    const std::uint64_t stamp = st.stamp, live = stamp << kNodeStampShift;
+    std::vector<Exact2DEntry>& same_f = st.same_f;
+    same_f.clear();
+    std::vector<std::vector<Exact2DEntry>>& ring = st.ring;
+    if (ring.size() != static_cast<std::size_t>(kRing)) ring.assign(kRing, {});
+    for (auto& b : ring) b.clear();
+
+    const std::int64_t gr = goal / cols, gc = goal % cols;
+    // f of a cell at (r, c) reached with counts (a, b): the heuristic's counts are the octile
+    // (or Manhattan) distance's unit and diagonal moves.
+    const auto f_of = [&](std::int64_t a, std::int64_t b, std::int64_t r, std::int64_t c) {
+        std::int64_t dr = r - gr, dc = c - gc;
+        dr = dr < 0 ? -dr : dr;
+        dc = dc < 0 ? -dc : dc;
+        if constexpr (Conn == 8) {
+            const std::int64_t lo = dr < dc ? dr : dc, hi = dr < dc ? dc : dr;
+            return value2(a + hi - lo, b + lo);
+        } else {
+            return value2(a + dr + dc, b);
+        }
+    };
+
+    // A query spanning many rows or columns expands at least that many cells, far apart in
+    // the node array: ask for huge pages right away. Others ask once they turn out long.
+    const std::int64_t span = std::max(std::abs(start / cols - gr), std::abs(start % cols - gc));
+    const std::int64_t huge_after = span >= kHugePagesSpan ? 1 : kHugePagesAfter;
+    std::int64_t cur;        // absolute index of the lowest bucket, ring[cur % kRing]
+    std::size_t queued = 0;  // entries in the ring
+    {
+        nodes[start] = live;  // counts 0; its parent move is never read (the walk stops here)
+        const double f = f_of(0, 0, start / cols, start % cols);
+        cur = static_cast<std::int64_t>(f * kScale);
+        ring[static_cast<std::size_t>(cur % kRing)].push_back(
+            {bits_of(f), tie_of(0.0f, static_cast<std::uint32_t>(start))});
+        queued = 1;
+    }
+    std::vector<Exact2DEntry>* low = &ring[static_cast<std::size_t>(cur % kRing)];
+    // Each cell closes at most once: at most size() expansions, Conn pushes each. The bucket
+    // scan advances `cur` at most kRing times per pop while entries remain (all of them lie
+    // within kRing buckets of it).
+    while (queued != 0 || !same_f.empty()) {
+        Exact2DEntry e;
+        if (!same_f.empty()) {
+            e = same_f.back();
+            same_f.pop_back();
+        } else {
+            for (std::int64_t k = 0; low->empty(); ++k) {
+                if (k >= kRing) return false;  // unreachable: the window invariant broke
+                ++cur;
+                low = &ring[static_cast<std::size_t>(cur % kRing)];
+                if (low->size() > 1) std::sort(low->begin(), low->end(), Later2D{});
+            }
+            e = low->back();
+            low->pop_back();
+            --queued;
+            if (!low->empty()) {
+                // The next pop (unless a same-f child comes first) is a far-away cell of the
+                // frontier: start loading its state rows while this one expands.
+                const auto nc = static_cast<std::int64_t>(low->back().tie & 0xffffffffu);
+                prefetch(nodes + (nc >= cols ? nc - cols : nc));
+                prefetch(nodes + nc);
+                prefetch(nodes + (nc + cols < size ? nc + cols : nc));
+            }
+        }
+        const auto cell = static_cast<std::int64_t>(e.tie & 0xffffffffu);
+        const std::int64_t r = cell / cols, c = cell % cols;
+        const std::int64_t centre = (r + 1) * width + c + 1;
+        std::uint64_t& cw = closed[centre >> 6];
+        const std::uint64_t cbit = std::uint64_t{1} << (centre & 63);
+        if (cw & cbit) continue;  // stale (see ExactEntry)
+        if (cw == 0) st.dirty.push_back(static_cast<std::uint32_t>(centre >> 6));
+        cw |= cbit;
+        const std::uint64_t n = nodes[cell];
+        const auto ga = static_cast<std::int64_t>(n & kNodeCountMask),
+                   gb = static_cast<std::int64_t>((n >> kNodeCountBits) & kNodeCountMask);
+        ++out->expansions;
+        if (cell == goal) {
+            out->found = true;
+            out->cost = value2(ga, gb);
+            if (want_path) {
+                std::int64_t at = goal;
+                out->cells.push_back(at);
+                for (std::int64_t k = 0; k < g.size() && at != start; ++k) {  // distinct cells
+                    const auto dir = static_cast<int>((nodes[at] >> kNodeDirShift) & 7u);
+                    const Move2D m = move_at<Conn>(dir);
+                    at -= m.dr * cols + m.dc;
+                    out->cells.push_back(at);
+                }
+                std::reverse(out->cells.begin(), out->cells.end());
+            }
+            return true;
+        }
+        if (max_expansions > 0 && out->expansions >= max_expansions) {
+            out->capped = true;
+            return true;
+        }
+        if (out->expansions == huge_after && !st.advised) {
+            advise_huge_pages(nodes, size * 8);
+            st.advised = true;
+        }
+        need_rows(st, g, r);
+        const double ef = double_of(e.f);
+        std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
+                             ~static_cast<std::uint32_t>(
+                                 kTables<Conn>.dest[neighbourhood(closed_bytes, width, centre)]);
+        // Moves unrolled at compile time: each one's offsets, cost field and heuristic
+        // update fold into constants; only the legality bit is tested at run time.
+        bool broke = false;  // a count overflowed or the window invariant failed
+        const auto relax = [&](auto move_index) {
+            constexpr int i = decltype(move_index)::value;
+            constexpr Move2D m = move_at<Conn>(i);
+            if (!(todo & (1u << i))) return;
+            const std::int64_t na = ga + (m.diagonal ? 0 : 1), nb = gb + (m.diagonal ? 1 : 0);
+            if ((m.diagonal ? nb : na) >= kExact2DMaxCount) {
+                broke = true;
+                return;
+            }
+            const std::int64_t next = cell + m.dr * cols + m.dc;
+            std::uint64_t& s = nodes[next];
+            const double ngv = value2(na, nb);
+            if ((s >> kNodeStampShift) == stamp &&
+                ngv >= value2(static_cast<std::int64_t>(s & kNodeCountMask),
+                              static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
+                return;
+            s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
+                (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
+            const double f = f_of(na, nb, r + m.dr, c + m.dc);
+            const Exact2DEntry child{bits_of(f), tie_of(static_cast<float>(ngv),
+                                                        static_cast<std::uint32_t>(next))};
+            if (f == ef) {
+                same_f.push_back(child);
+                return;
+            }
+            const auto idx = static_cast<std::int64_t>(f * kScale);
+            // Unreachable with a consistent heuristic (f never drops, grows by <= 2 sqrt2);
+            // if it ever failed, the caller's fallback search answers instead.
+            if (idx < cur || idx - cur >= kRing) {
+                broke = true;
+                return;
+            }
+            if (idx == cur) {
+                sorted_insert(*low, child);
+            } else {
+                ring[static_cast<std::size_t>(idx % kRing)].push_back(child);
+            }
+            ++queued;
+        };
+        for_each_move<Conn>(relax, std::make_integer_sequence<int, Conn>{});
+        if (broke) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
+    width = cols + 2;
+    const std::int64_t bits = (rows + 2) * width;
+    array.reset((bits + 63) / 64 + 1);
+}
+
+bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
+                    std::int64_t max_expansions, ExactStore& store, PathResult* out,
+                    bool want_path) {
+    return connectivity == 4
+               ? search<4>(g, start, goal, max_expansions, store, out, want_path)
+               : search<8>(g, start, goal, max_expansions, store, out, want_path);
+}
+
+}  // namespace fbsim::detail

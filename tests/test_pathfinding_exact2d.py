@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: MIT
+"""Edge cases of the 2D exact A* kernel (csrc/src/grid_astar_exact_2d.cpp): its bit-packed,
+padded copy of the grid puts rows end to end, so row and word boundaries fall at every column
+for some width; its closed set is cleared between the queries of a batch; its bucket queue
+must pop in exact f order. References: scipy.sparse.csgraph Dijkstra (oracles_pathfinding),
+the step-by-step path checker, and closed-form costs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from oracles_pathfinding import check_path, dijkstra_costs
+
+from fbsim import pathfinding as pf
+
+WIDTHS = [1, 2, 3, 7, 8, 9, 62, 63, 64, 65, 66, 127, 128, 129]
+
+
+def _queries(rng, grid, count):
+    free = np.argwhere(grid)
+    # Border cells first: the padded copy's edges are where an off-by-one would show.
+    border = free[
+        (free[:, 0] == 0)
+        | (free[:, 1] == 0)
+        | (free[:, 0] == grid.shape[0] - 1)
+        | (free[:, 1] == grid.shape[1] - 1)
+    ]
+    pool = np.concatenate([border, free]) if len(border) else free
+    starts = pool[rng.choice(len(pool), count)]
+    goals = pool[rng.choice(len(pool), count)]
+    return starts, goals
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("conn", [4, 8])
+def test_widths_around_word_boundaries_match_scipy(width, conn, rng):
+    for height in (1, 2, 5, 17):
+        for density in (0.0, 0.2, 0.4):
+            grid = rng.random((height, width)) >= density
+            if not grid.any():
+                continue
+            starts, goals = _queries(rng, grid, 12)
+            ref = dijkstra_costs(grid, starts, goals, conn)
+            # One batch on one worker: the closed set and node state are reused, so a query
+            # that left bits behind would corrupt the next one.
+            got = pf.astar_many(grid, starts, goals, connectivity=conn, workers=1)
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+            for i in range(3):
+                path, cost = pf.astar(grid, starts[i], goals[i], connectivity=conn)
+                if math.isinf(ref[i]):
+                    assert path.shape == (0, 2)
+                    assert math.isinf(cost)
+                else:
+                    assert tuple(path[0]) == tuple(starts[i])
+                    assert tuple(path[-1]) == tuple(goals[i])
+                    assert check_path(grid, path, conn) == pytest.approx(cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("width", [1, 63, 64, 65])
+@pytest.mark.parametrize("conn", [4, 8])
+def test_unreachable_goal_and_start_equals_goal(width, conn):
+    grid = np.ones((9, width), bool)
+    grid[4, :] = False  # a full wall: the lower half is sealed off
+    path, cost = pf.astar(grid, (0, 0), (8, width - 1), connectivity=conn)
+    assert path.shape == (0, 2)
+    assert cost == math.inf
+    assert math.isinf(pf.astar_many(grid, [(0, width - 1)], [(8, 0)], connectivity=conn)[0])
+    for cell in [(0, 0), (8, width - 1), (3, width // 2)]:
+        path, cost = pf.astar(grid, cell, cell, connectivity=conn)
+        assert cost == 0.0
+        np.testing.assert_array_equal(path, [cell])
+
+
+@pytest.mark.parametrize("width", [63, 64, 65])
+def test_diagonal_gap_at_word_boundary_is_not_cut(width):
+    # Two diagonal neighbours free, the orthogonal cells between them blocked, at the columns
+    # where the bit copy's words meet: the diagonal is illegal, the goal is unreachable.
+    grid = np.zeros((2, width), bool)
+    grid[0, width - 2] = True
+    grid[1, width - 1] = True
+    path, cost = pf.astar(grid, (0, width - 2), (1, width - 1))
+    assert math.isinf(cost)
+    assert len(path) == 0
+    grid[0, width - 1] = True  # open one orthogonal cell: two unit moves
+    assert pf.astar(grid, (0, width - 2), (1, width - 1))[1] == 2.0
+    grid[1, width - 2] = True  # both open: the diagonal is legal
+    assert pf.astar(grid, (0, width - 2), (1, width - 1))[1] == pytest.approx(math.sqrt(2))
+
+
+def test_open_corridor_costs_are_exact():
+    # Closed form: an open h x w grid, corner to corner, costs (w - h) + (h - 1) sqrt2 moves
+    # 8-connected and (h - 1) + (w - 1) 4-connected; expansions equal the path cells.
+    for h, w in [(1, 64), (2, 65), (63, 200), (64, 64), (65, 1000)]:
+        grid = np.ones((h, w), bool)
+        goal = (h - 1, w - 1)
+        c8, e8 = pf.astar_many(grid, [(0, 0)], [goal], return_expansions=True)
+        d = min(h, w) - 1
+        assert c8[0] == pytest.approx(max(h, w) - 1 - d + d * math.sqrt(2), rel=1e-14)
+        c4, e4 = pf.astar_many(grid, [(0, 0)], [goal], connectivity=4, return_expansions=True)
+        assert c4[0] == h + w - 2
+        assert e8[0] == max(h, w)
+        assert e4[0] == h + w - 1
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.integers(1, 140),
+    st.floats(0.0, 0.5),
+    st.sampled_from([4, 8]),
+)
+def test_narrow_and_wide_grids_match_scipy_property(seed, h, w, density, conn):
+    rng = np.random.default_rng(seed)
+    grid = rng.random((h, w)) >= density
+    if not grid.any():
+        return
+    starts, goals = _queries(rng, grid, 8)
+    ref = dijkstra_costs(grid, starts, goals, conn)
+    got = pf.astar_many(grid, starts, goals, connectivity=conn)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_reuses_state_across_many_queries(rng):
+    # Hundreds of queries on one worker's store, alternating short and long, reachable and
+    # not: every one must match the reference independently of the ones before it.
+    grid = rng.random((65, 64)) >= 0.3
+    grid[:, 31] = False
+    grid[::7, 31] = True
+    starts, goals = _queries(rng, grid, 300)
+    for conn in (4, 8):
+        ref = dijkstra_costs(grid, starts, goals, conn)
+        got = pf.astar_many(grid, starts, goals, connectivity=conn, workers=1)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
