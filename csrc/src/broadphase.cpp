@@ -384,6 +384,24 @@ void Broadphase::pairs(std::vector<std::int64_t>& out) const {
     flush_rows(rows, out);
 }
 
+void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                           const std::vector<char>& moved,
+                                           std::vector<std::uint32_t>& out) const {
+    std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = batch_source(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t a = slots[i];
+        cand.clear();
+        if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
+        for (std::uint32_t b : cand) {
+            if (b == a || (moved[b] && b < a)) continue;  // a pair inside the set once
+            if (!overlaps(boxes_[a], boxes_[b])) continue;
+            out.push_back(a);
+            out.push_back(b);
+        }
+    }
+}
+
 void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
                                  std::vector<std::int64_t>& out) const {
     std::vector<char> in_set(ids_.size(), 0);
@@ -393,19 +411,15 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
         if (slots[i] == detail::IdMap::kNone) return;  // caller validates; never index with it
         in_set[slots[i]] = 1;
     }
-    std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
-    const std::unique_ptr<BatchSource> src = batch_source(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        const std::uint32_t a = slots[i];
-        cand.clear();
-        if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
-        for (std::uint32_t b : cand) {
-            if (b == a || (in_set[b] && b < a)) continue;  // a pair inside the set once
-            if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
-            const std::int64_t ia = ids_[a], ib = ids_[b];
-            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
-        }
+    candidate_pairs_involving(slots.data(), count, in_set, cand);
+    std::vector<PairRow> rows;
+    rows.reserve(cand.size() / 2);
+    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+        const std::uint32_t a = cand[i], b = cand[i + 1];
+        if (!layers_pair(a, b)) continue;
+        const std::int64_t ia = ids_[a], ib = ids_[b];
+        rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
     }
     flush_rows(rows, out);
 }

@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: MIT
-// fbsim: hierarchical loose spatial hash. Uniform grids hashed into a table (Teschner et al.,
-// "Optimized spatial hashing for collision detection of deformable objects", VMV 2003), made
-// hierarchical as in Mirtich's "Efficient algorithms for two-phase collision detection" (1997)
-// and Ericson, "Real-Time Collision Detection" (2005) section 7.2: level L has cells of side
+// fbsim: hierarchical loose grid kept as ONE persistent sorted index. Level L has cells of side
 // base * 2^L and a box lives in ONE cell, the one holding its min corner, at the smallest level
-// whose side exceeds the box's largest side (by a relative slack of kSlack). Then a box spans at
-// most its own cell and the next one up per axis, so two boxes on one level can only overlap if
-// their cells are neighbours, and a query needs the cells [cell(q.lo) - 1, cell(q.hi)] per level.
-// The slack absorbs the rounding of x / side (|x / side| <= 1e9, relative error 2^-53), which
-// keeps the neighbour argument exact in floating point.
+// whose side exceeds the box's largest side by a relative slack of kSlack (hierarchical grids:
+// Mirtich, "Efficient algorithms for two-phase collision detection", 1997; Ericson, "Real-Time
+// Collision Detection", 2005, section 7.2). Then a box spans at most its own cell and the next
+// one up per axis, so two boxes on one level can only overlap if their cells are neighbours.
+// The slack absorbs the rounding of x / side (|x / side| <= 1e9, relative error 2^-53).
+//
+// Unlike a hashed grid (Teschner et al. 2003) the cells are not looked up through a table: the
+// boxes are kept sorted by cell key (level, z, y, x) and, within a cell, by min x, with their
+// bounds rounded outward to float in separate arrays (structure of arrays). A grid column
+// (level, z, y) is then a contiguous run sorted along x, so pairs() is a sweep and prune along x
+// (Baraff 1992; Cohen et al., I-COLLIDE, 1995) of each column against itself and its 4 forward
+// neighbour columns with no per-call sorting; cells are found by binary search or by cursors
+// that only move forward. Writers keep the order: a box that stays in its cell (and keeps its
+// place in the cell's x order) is rewritten in place, the others are taken out and merged back
+// once per batch, O(n + m log m). Every float test is conservative; the exact double test
+// decides whenever the floats cannot, so answers are exact.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -17,8 +25,7 @@
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
-#include "column_sweep.hpp"
-#include "radix_sort.hpp"
+#include "outward_float.hpp"
 
 namespace fbsim {
 
@@ -28,34 +35,30 @@ constexpr int kLevels = 32;  // base >= 1e-3, so level 31 cells exceed the whole
 constexpr double kSlack = 1e-6;
 constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 
-struct Key {
-    std::int32_t x, y, z, level;  // level -1: empty bucket / unlinked slot
-    bool operator==(const Key& o) const noexcept {
-        return x == o.x && y == o.y && z == o.z && level == o.level;
-    }
-    bool operator<(const Key& o) const noexcept {
-        if (level != o.level) return level < o.level;
-        if (x != o.x) return x < o.x;
-        if (y != o.y) return y < o.y;
-        return z < o.z;
-    }
+// Cell key packed so that comparing (hi, lo) as unsigned integers orders by (level, z, y, x):
+// hi = level << 32 | biased z, lo = biased y << 32 | biased x (bias: flip the sign bit).
+struct CellKey {
+    std::uint64_t hi, lo;
 };
-
-inline std::uint64_t hash_key(const Key& k) noexcept {
-    // Teschner et al.'s prime XOR hash leaves the low bits correlated for small coordinates,
-    // which a power-of-two table with linear probing turns into long clusters; so pack the
-    // key into 64 bits and run the splitmix64 finaliser, whose low bits are well mixed.
-    std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.x)) << 32) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.y)) << 11) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.z)) * 0x9E3779B97F4A7C15ULL) ^
-                      static_cast<std::uint64_t>(k.level);
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+inline bool operator==(CellKey a, CellKey b) noexcept { return a.hi == b.hi && a.lo == b.lo; }
+inline bool operator!=(CellKey a, CellKey b) noexcept { return !(a == b); }
+inline bool operator<(CellKey a, CellKey b) noexcept {
+    return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
 }
+inline bool operator<=(CellKey a, CellKey b) noexcept { return !(b < a); }
+
+inline std::uint64_t bias(std::int64_t v) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::int32_t>(v)) ^ 0x80000000u;
+}
+inline std::int64_t unbias(std::uint64_t v) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(v) ^ 0x80000000u);
+}
+// Cell coordinates stay within +-2^31 - 648 (queries are clamped in range()), so a neighbour
+// offset of +-1 never wraps into another field.
+inline CellKey make_key(int level, std::int64_t z, std::int64_t y, std::int64_t x) noexcept {
+    return CellKey{(static_cast<std::uint64_t>(level) << 32) | bias(z), (bias(y) << 32) | bias(x)};
+}
+inline int key_level(CellKey k) noexcept { return static_cast<int>(k.hi >> 32); }
 
 // Non-short-circuit `&`: six compares and one well-predicted branch (most tests fail), rather
 // than six branches that mispredict on random data.
@@ -68,139 +71,206 @@ inline std::int32_t cell_of(double v, double side) noexcept {
     return static_cast<std::int32_t>(std::floor(v / side));
 }
 
+// One box ready to be merged into the index.
+struct Entry {
+    CellKey key;
+    std::int32_t lo[3], hi[3];  // outward float bounds, detail::float_order
+    std::uint32_t slot;
+};
+inline bool entry_less(const Entry& a, const Entry& b) noexcept {
+    if (a.key != b.key) return a.key < b.key;
+    if (a.lo[0] != b.lo[0]) return a.lo[0] < b.lo[0];
+    return a.slot < b.slot;
+}
+
+// A query box's outward float bounds.
+struct FloatBox {
+    std::int32_t lo[3], hi[3];
+    explicit FloatBox(const Aabb& b) noexcept
+        : lo{detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
+          hi{detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)} {}
+};
+
+template <class T>
+void grow(std::vector<T>& v, std::size_t need) {
+    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
+    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
+}
+
 }  // namespace
 
 struct SpatialHash::Impl {
-    struct Cell {
-        Key key;
-        std::uint32_t head;  // first slot of the cell's list; the cell is erased when empty
-    };
-    struct SlotInfo {
-        Key key;
-        std::uint32_t next, prev;
-    };
-    std::vector<Cell> table;  // open addressing, linear probing, load <= 0.7
-    std::size_t cells = 0;
-    std::vector<SlotInfo> info;  // by slot
-    std::size_t level_count[kLevels] = {};
     double side[kLevels] = {};
+    std::size_t level_count[kLevels] = {};
+    // The index, by position, sorted by (key, lo[0], slot).
+    std::vector<CellKey> key;
+    std::vector<std::int32_t> lo[3], hi[3];
+    std::vector<std::uint32_t> slot;
+    std::vector<std::uint32_t> pos;  // by slot: position in the index, kNone when absent
+
+    std::size_t size() const noexcept { return slot.size(); }
 
     void set_base(double base) {
         for (int l = 0; l < kLevels; ++l) side[l] = std::ldexp(base, l);
     }
 
-    std::size_t find(const Key& k) const noexcept {
-        if (table.empty()) return kNone;
-        const std::size_t m = table.size() - 1;
-        for (std::size_t i = hash_key(k) & m, n = 0; n <= m; i = (i + 1) & m, ++n) {
-            if (table[i].key.level < 0) return kNone;
-            if (table[i].key == k) return i;
-        }
-        return kNone;
-    }
-
-    void rehash(std::size_t buckets) {
-        std::vector<Cell> old;
-        old.swap(table);
-        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone});
-        const std::size_t m = buckets - 1;
-        for (const Cell& c : old) {
-            if (c.key.level < 0) continue;
-            std::size_t i = hash_key(c.key) & m;
-            while (table[i].key.level >= 0) i = (i + 1) & m;
-            table[i] = c;
-        }
-    }
-
-    void reserve_cells(std::size_t count) {
-        std::size_t want = 16;
-        while (want * 7 < count * 10) want *= 2;
-        if (want > table.size()) rehash(want);
-    }
-
-    std::size_t get_or_insert(const Key& k) {
-        std::size_t i = find(k);
-        if (i != kNone) return i;
-        reserve_cells(cells + 1);
-        const std::size_t m = table.size() - 1;
-        i = hash_key(k) & m;
-        while (table[i].key.level >= 0) i = (i + 1) & m;
-        table[i] = Cell{k, kNone};
-        ++cells;
-        return i;
-    }
-
-    void erase_at(std::size_t i) noexcept {
-        const std::size_t m = table.size() - 1;
-        std::size_t hole = i;
-        for (std::size_t j = (i + 1) & m, n = 0; n <= m; j = (j + 1) & m, ++n) {
-            if (table[j].key.level < 0) break;
-            const std::size_t h = hash_key(table[j].key) & m;
-            const bool stays = (hole <= j) ? (hole < h && h <= j) : (hole < h || h <= j);
-            if (!stays) {
-                table[hole] = table[j];
-                hole = j;
-            }
-        }
-        table[hole].key.level = -1;
-        --cells;
-    }
-
-    Key key_of(const Aabb& b) const noexcept {
+    CellKey key_of(const Aabb& b) const noexcept {
         const double s = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
         int l = 0;
         while (l < kLevels - 1 && s > side[l] * (1.0 - kSlack)) ++l;
-        return Key{cell_of(b.min.x, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.z, side[l]), l};
+        return make_key(l, cell_of(b.min.z, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.x, side[l]));
     }
 
-    void link(std::uint32_t slot, const Key& k) {
-        const std::size_t c = get_or_insert(k);
-        SlotInfo& si = info[slot];
-        si.key = k;
-        si.prev = kNone;
-        si.next = table[c].head;
-        if (si.next != kNone) info[si.next].prev = slot;
-        table[c].head = slot;
-        ++level_count[k.level];
+    Entry entry_of(std::uint32_t s, const Aabb& b) const noexcept {
+        return Entry{key_of(b),
+                     {detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
+                     {detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)},
+                     s};
     }
 
-    void unlink(std::uint32_t slot) noexcept {
-        SlotInfo& si = info[slot];
-        const std::size_t c = find(si.key);
-        if (si.prev != kNone) info[si.prev].next = si.next; else table[c].head = si.next;
-        if (si.next != kNone) info[si.next].prev = si.prev;
-        --level_count[si.key.level];
-        if (table[c].head == kNone) erase_at(c);
-        si.key.level = -1;
-        si.next = si.prev = kNone;
+    // (key, lo x, slot) of position i compared with an entry.
+    bool greater_than(std::size_t i, const Entry& e) const noexcept {
+        if (key[i] != e.key) return e.key < key[i];
+        if (lo[0][i] != e.lo[0]) return e.lo[0] < lo[0][i];
+        return e.slot < slot[i];
     }
 
-    // Cell index range of level l that can hold boxes overlapping [lo, hi] on one axis.
+    void move(std::size_t from, std::size_t to) noexcept {
+        key[to] = key[from];
+        for (int d = 0; d < 3; ++d) {
+            lo[d][to] = lo[d][from];
+            hi[d][to] = hi[d][from];
+        }
+        slot[to] = slot[from];
+    }
+    void put(std::size_t at, const Entry& e) noexcept {
+        key[at] = e.key;
+        for (int d = 0; d < 3; ++d) {
+            lo[d][at] = e.lo[d];
+            hi[d][at] = e.hi[d];
+        }
+        slot[at] = e.slot;
+    }
+    void resize(std::size_t n) {
+        grow(key, n);
+        key.resize(n);
+        for (int d = 0; d < 3; ++d) {
+            grow(lo[d], n);
+            lo[d].resize(n);
+            grow(hi[d], n);
+            hi[d].resize(n);
+        }
+        grow(slot, n);
+        slot.resize(n);
+    }
+
+    // Drops the given slots from the index in one compaction pass. O(n).
+    void erase(const std::uint32_t* slots, std::size_t count) noexcept {
+        if (count == 0) return;
+        std::size_t first = size();
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::uint32_t p = pos[slots[i]];
+            --level_count[key_level(key[p])];
+            slot[p] = kNone;  // marks the position
+            pos[slots[i]] = kNone;
+            first = std::min<std::size_t>(first, p);
+        }
+        std::size_t w = first;
+        for (std::size_t r = first; r < size(); ++r) {
+            if (slot[r] == kNone) continue;
+            move(r, w);
+            pos[slot[w]] = static_cast<std::uint32_t>(w);
+            ++w;
+        }
+        resize(w);
+    }
+
+    // Sorts `es` and merges it into the index from the back, in place. O(n + m log m).
+    void merge(std::vector<Entry>& es) {
+        if (es.empty()) return;
+        std::sort(es.begin(), es.end(), entry_less);
+        const std::size_t n0 = size(), m = es.size();
+        resize(n0 + m);
+        std::size_t i = n0, j = m, w = n0 + m;  // one past the next element of each
+        while (j > 0) {
+            --w;
+            if (i > 0 && greater_than(i - 1, es[j - 1])) {
+                move(i - 1, w);
+                --i;
+            } else {
+                put(w, es[j - 1]);
+                --j;
+            }
+        }
+        for (std::size_t p = i; p < n0 + m; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
+        for (const Entry& e : es) ++level_count[key_level(e.key)];
+    }
+
+    // First position whose key is >= k.
+    std::size_t lower(CellKey k, std::size_t from = 0) const noexcept {
+        return static_cast<std::size_t>(
+            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(from), key.end(), k) - key.begin());
+    }
+    // First position at or after `from` whose key is >= k, by galloping (cheap when close).
+    std::size_t gallop(std::size_t from, CellKey k) const noexcept {
+        const std::size_t n = size();
+        if (from >= n || !(key[from] < k)) return from;
+        std::size_t step = 1, lo_i = from;  // key[lo_i] < k
+        while (lo_i + step < n && key[lo_i + step] < k) {
+            lo_i += step;
+            step *= 2;
+        }
+        const std::size_t hi_i = std::min(n, lo_i + step);
+        return static_cast<std::size_t>(
+            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(lo_i + 1),
+                             key.begin() + static_cast<std::ptrdiff_t>(hi_i), k) - key.begin());
+    }
+
+    bool float_hit(std::size_t i, const FloatBox& q) const noexcept {
+        bool hit = true;
+        for (int d = 0; d < 3; ++d) hit &= (lo[d][i] <= q.hi[d]) & (q.lo[d] <= hi[d][i]);
+        return hit;
+    }
+
+    // Cell index range of level l that can hold boxes overlapping [a, b] on one axis.
     // Queries may reach past the world (a sphere of radius 1e6), so clamp to int32 range:
     // no stored box lives out there (|x / side| <= 1e9).
-    void range(double lo, double hi, int l, std::int64_t& a, std::int64_t& b) const noexcept {
+    void range(double a, double b, int l, std::int64_t& r0, std::int64_t& r1) const noexcept {
         constexpr double kLim = 2147483000.0;
-        a = static_cast<std::int64_t>(std::clamp(std::floor(lo / side[l]), -kLim, kLim)) - 1;
-        b = static_cast<std::int64_t>(std::clamp(std::floor(hi / side[l]), -kLim, kLim));
+        r0 = static_cast<std::int64_t>(std::clamp(std::floor(a / side[l]), -kLim, kLim)) - 1;
+        r1 = static_cast<std::int64_t>(std::clamp(std::floor(b / side[l]), -kLim, kLim));
     }
 
-    // Appends slots of level l in cells overlapping q; returns false (appending nothing) when
-    // that would visit more cells than the level has boxes, so the caller scans instead.
-    bool collect_level(const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+    // Positions [begin, end) of level l.
+    std::pair<std::size_t, std::size_t> level_range(int l) const noexcept {
+        const std::size_t a = lower(CellKey{static_cast<std::uint64_t>(l) << 32, 0});
+        const std::size_t b = lower(CellKey{static_cast<std::uint64_t>(l + 1) << 32, 0}, a);
+        return {a, b};
+    }
+
+    // Appends slots of level l whose cells can reach q and whose float bounds overlap q's:
+    // one binary search per grid column of the range, or a scan of the whole level when the
+    // range has more cells or columns than the level has boxes.
+    void collect_level(const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+        const FloatBox fq(q);
         std::int64_t x0, x1, y0, y1, z0, z1;
         range(q.min.x, q.max.x, l, x0, x1);
         range(q.min.y, q.max.y, l, y0, y1);
         range(q.min.z, q.max.z, l, z0, z1);
-        const double n = double(x1 - x0 + 1) * double(y1 - y0 + 1) * double(z1 - z0 + 1);
-        if (n > 4.0 * double(level_count[l]) + 64.0) return false;
-        for (std::int64_t x = x0; x <= x1; ++x)
-            for (std::int64_t y = y0; y <= y1; ++y)
-                for (std::int64_t z = z0; z <= z1; ++z) {
-                    const std::size_t c = find(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
-                    if (c == kNone) continue;
-                    for (std::uint32_t s = table[c].head; s != kNone; s = info[s].next) out.push_back(s);
-                }
-        return true;
+        const double cols = double(y1 - y0 + 1) * double(z1 - z0 + 1);
+        const double n = double(level_count[l]);
+        if (cols * double(x1 - x0 + 1) > 4.0 * n + 64.0 || cols > n + 16.0) {
+            const auto [a, b] = level_range(l);
+            for (std::size_t i = a; i < b; ++i)
+                if (float_hit(i, fq)) out.push_back(slot[i]);
+            return;
+        }
+        for (std::int64_t z = z0; z <= z1; ++z)
+            for (std::int64_t y = y0; y <= y1; ++y) {
+                const CellKey end = make_key(l, z, y, x1);
+                for (std::size_t i = lower(make_key(l, z, y, x0)); i < size() && key[i] <= end; ++i)
+                    if (float_hit(i, fq)) out.push_back(slot[i]);
+            }
     }
 };
 
@@ -233,59 +303,66 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
         cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
         h.set_base(cell_size_);
     }
-    if (slot_capacity() > h.info.size()) {
-        if (slot_capacity() > h.info.capacity())
-            h.info.reserve(std::max(slot_capacity(), h.info.capacity() + h.info.capacity() / 2));
-        h.info.resize(slot_capacity(), Impl::SlotInfo{{0, 0, 0, -1}, kNone, kNone});
+    if (slot_capacity() > h.pos.size()) {
+        grow(h.pos, slot_capacity());
+        h.pos.resize(slot_capacity(), kNone);
     }
-    h.reserve_cells(h.cells + count);
-    for (std::size_t i = 0; i < count; ++i) h.link(slots[i], h.key_of(box(slots[i])));
+    std::vector<Entry> es(count);
+    for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]));
+    h.merge(es);
 }
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
+    // A box that keeps its cell and its place in the cell's x order is rewritten in place; the
+    // others leave and are merged back in one pass. Each in-place rewrite is checked against
+    // the current neighbours, so the index is sorted after every step.
+    std::vector<Entry> movers;
+    std::vector<std::uint32_t> gone;
+    const std::size_t n = h.size();
     for (std::size_t i = 0; i < count; ++i) {
-        const Key k = h.key_of(box(slots[i]));
-        if (k == h.info[slots[i]].key) continue;  // same cell: the box moved within it
-        h.unlink(slots[i]);
-        h.link(slots[i], k);
+        const std::uint32_t s = slots[i];
+        const Entry e = h.entry_of(s, box(s));
+        const std::size_t p = h.pos[s];
+        const bool stays = e.key == h.key[p] &&
+                           (p == 0 || h.key[p - 1] != e.key || !h.greater_than(p - 1, e)) &&
+                           (p + 1 == n || h.key[p + 1] != e.key || h.greater_than(p + 1, e));
+        if (stays) {
+            h.put(p, e);
+        } else {
+            movers.push_back(e);
+            gone.push_back(s);
+        }
     }
+    h.erase(gone.data(), gone.size());
+    h.merge(movers);
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) impl_->unlink(slots[i]);
+    impl_->erase(slots, count);
 }
 
 void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    bool scan[kLevels] = {};
-    bool any_scan = false;
-    for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
-        if (!h.collect_level(q, l, out)) scan[l] = any_scan = true;
-    }
-    if (!any_scan) return;
-    // Query larger than the level's population: a linear pass is cheaper than the cells.
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l >= 0 && scan[l] && overlaps(box(s), q)) out.push_back(s);
-    }
+    for (int l = 0; l < kLevels; ++l)
+        if (h.level_count[l] != 0) h.collect_level(q, l, out);
 }
 
 void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
                                  std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    bool scan[kLevels] = {};
-    bool any_scan = false;
     const double pad = 1e-9 * (1.0 + max_t);
-    std::vector<Key> keys;
+    std::vector<CellKey> keys;
     for (int l = 0; l < kLevels; ++l) {
         if (h.level_count[l] == 0) continue;
         // March the segment one cell side at a time, gathering the cells each piece can touch.
         const double step = h.side[l];
         const double steps = std::ceil(max_t / step) + 1.0;
         if (steps * 27.0 > 4.0 * double(h.level_count[l]) + 64.0) {
-            scan[l] = any_scan = true;
+            // Longer than the level is populated: every box of the level is a candidate.
+            const auto [a, b] = h.level_range(l);
+            out.insert(out.end(), h.slot.begin() + static_cast<std::ptrdiff_t>(a),
+                       h.slot.begin() + static_cast<std::ptrdiff_t>(b));
             continue;
         }
         keys.clear();
@@ -299,421 +376,126 @@ void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
             h.range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
             for (std::int64_t x = x0; x <= x1; ++x)
                 for (std::int64_t y = y0; y <= y1; ++y)
-                    for (std::int64_t z = z0; z <= z1; ++z)
-                        keys.push_back(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
+                    for (std::int64_t z = z0; z <= z1; ++z) keys.push_back(make_key(l, z, y, x));
         }
         std::sort(keys.begin(), keys.end());
         keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        for (const Key& k : keys) {
-            const std::size_t c = h.find(k);
-            if (c == kNone) continue;
-            for (std::uint32_t s = h.table[c].head; s != kNone; s = h.info[s].next) out.push_back(s);
+        std::size_t i = 0;  // the keys ascend, so the search range only shrinks
+        for (const CellKey& k : keys) {
+            i = h.gallop(i, k);
+            for (; i < h.size() && h.key[i] == k; ++i) out.push_back(h.slot[i]);
         }
     }
-    if (!any_scan) return;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l >= 0 && scan[l]) out.push_back(s);
-    }
-}
-
-struct SpatialHash::Columns {
-    std::vector<detail::SweepEntry> es;  // sorted by key
-    detail::XQuantizer q;
-    std::int64_t y0 = 0, z0 = 0, y1 = 0, z1 = 0;  // occupied cell range in y and z
-    int ybits = 0, zbits = 0;
-    std::uint64_t column(int level, std::int64_t y, std::int64_t z) const noexcept {
-        return (((static_cast<std::uint64_t>(level) << zbits) | static_cast<std::uint64_t>(z - z0 + 1))
-                << ybits) | static_cast<std::uint64_t>(y - y0 + 1);
-    }
-};
-
-bool SpatialHash::build_columns(Columns& c) const {
-    const Impl& h = *impl_;
-    // Column bounds of the occupied cells: a column number packs (level, z, y) in at most 44
-    // bits (always, unless cells are tiny and boxes very far apart); else the callers fall
-    // back to the cell hash.
-    std::int64_t mn[2] = {INT32_MAX, INT32_MAX}, mx[2] = {INT32_MIN, INT32_MIN};
-    double x0 = std::numeric_limits<double>::infinity(), x1 = -x0;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const Key& k = h.info[s].key;
-        if (k.level < 0) continue;
-        mn[0] = std::min<std::int64_t>(mn[0], k.y);
-        mx[0] = std::max<std::int64_t>(mx[0], k.y);
-        mn[1] = std::min<std::int64_t>(mn[1], k.z);
-        mx[1] = std::max<std::int64_t>(mx[1], k.z);
-        x0 = std::min(x0, box(s).min.x);
-        x1 = std::max(x1, box(s).max.x);
-    }
-    if (x0 > x1) return false;  // empty
-    // Bits for y + 1 and z + 1 with room for the +1 neighbour, and the level above them.
-    auto bits = [](std::int64_t span) {
-        int b = 1;
-        while ((std::int64_t{1} << b) < span + 3) ++b;  // span < 2^32: ends by b = 33
-        return b;
-    };
-    c.ybits = bits(mx[0] - mn[0]);
-    c.zbits = bits(mx[1] - mn[1]);
-    if (c.ybits + c.zbits + 5 > detail::kSweepColumnBits) return false;
-    c.y0 = mn[0];
-    c.y1 = mx[0];
-    c.z0 = mn[1];
-    c.z1 = mx[1];
-    c.q.x0 = x0;
-    c.q.scale = x1 > x0 ? double((1u << detail::kSweepQBits) - 1) / (x1 - x0) : 0.0;
-    c.es.clear();
-    c.es.reserve(size());
-    using detail::float_down, detail::float_up, detail::order_bits;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const Key& k = h.info[s].key;
-        if (k.level < 0) continue;
-        const Aabb& b = box(s);
-        c.es.push_back(detail::SweepEntry{
-            (c.column(k.level, k.y, k.z) << detail::kSweepQBits) | c.q(b.min.x), c.q(b.max.x), s,
-            {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
-            {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}});
-    }
-    detail::radix_sort(c.es, [](const detail::SweepEntry& e) { return e.key; });
-    return true;
 }
 
 void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
-    Columns c;
-    if (build_columns(c)) {
-        detail::sweep_columns(c.es, c.ybits, [&](std::uint32_t a, std::uint32_t b, bool certain) {
-            if (certain || overlaps(box(a), box(b))) {
-                out.push_back(a);
-                out.push_back(b);
+    const Impl& h = *impl_;
+    const std::size_t n = h.size();
+    const std::int32_t *xl = h.lo[0].data(), *xh = h.hi[0].data(), *yl = h.lo[1].data(),
+                       *yh = h.hi[1].data(), *zl = h.lo[2].data(), *zh = h.hi[2].data();
+    const std::uint32_t* sl = h.slot.data();
+    // Certain when every bound pair is at least 2 floats apart: a.lo <= up(a.lo) <=
+    // next(down(a.lo)) <= prev(up(b.hi)) <= down(b.hi) <= b.hi. Else the exact boxes decide.
+    auto test = [&](std::size_t i, std::size_t k) {
+        const bool maybe = (xl[i] <= xh[k]) & (xl[k] <= xh[i]) & (yl[i] <= yh[k]) &
+                           (yl[k] <= yh[i]) & (zl[i] <= zh[k]) & (zl[k] <= zh[i]);
+        if (!maybe) return;
+        const bool sure = (xl[i] + 2 <= xh[k]) & (xl[k] + 2 <= xh[i]) & (yl[i] + 2 <= yh[k]) &
+                          (yl[k] + 2 <= yh[i]) & (zl[i] + 2 <= zh[k]) & (zl[k] + 2 <= zh[i]);
+        if (sure || overlaps(box(sl[i]), box(sl[k]))) {
+            out.push_back(sl[i]);
+            out.push_back(sl[k]);
+        }
+    };
+    // Grid columns (level, z, y) as runs of positions; within a run min x ascends.
+    struct Run {
+        std::uint64_t hi, y;  // key.hi and the biased y
+        std::size_t begin, end;
+    };
+    std::vector<Run> runs;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t y = h.key[i].lo >> 32;
+        if (runs.empty() || runs.back().hi != h.key[i].hi || runs.back().y != y)
+            runs.push_back(Run{h.key[i].hi, y, i, i});
+        runs.back().end = i + 1;
+    }
+    // Two x-sorted runs: the entry with the smaller min x (ties: run a) scans the other run
+    // from its cursor while the other's min x is within its max x; each pair is met once.
+    auto cross = [&](const Run& a, const Run& b) {
+        std::size_t i = a.begin, j = b.begin;
+        while (i < a.end && j < b.end) {
+            if (xl[i] <= xl[j]) {
+                for (std::size_t k = j; k < b.end && xl[k] <= xh[i]; ++k) test(i, k);
+                ++i;
+            } else {
+                for (std::size_t k = i; k < a.end && xl[k] <= xh[j]; ++k) test(k, j);
+                ++j;
             }
-        });
-    } else if (size() > 0) {
-        cell_pairs(out);
+        }
+    };
+    auto before = [](const Run& r, std::uint64_t hi, std::uint64_t y) {
+        return r.hi < hi || (r.hi == hi && r.y < y);
+    };
+    std::size_t p = 0;  // first run at or after (z + 1, y - 1): only moves forward
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        const Run& a = runs[r];
+        for (std::size_t i = a.begin; i < a.end; ++i)
+            for (std::size_t k = i + 1; k < a.end && xl[k] <= xh[i]; ++k) test(i, k);
+        if (r + 1 < runs.size() && runs[r + 1].hi == a.hi && runs[r + 1].y == a.y + 1)
+            cross(a, runs[r + 1]);
+        while (p < runs.size() && before(runs[p], a.hi + 1, a.y - 1)) ++p;
+        for (std::size_t k = p; k < runs.size() && runs[k].hi == a.hi + 1 && runs[k].y <= a.y + 1; ++k)
+            cross(a, runs[k]);
     }
     cross_level_pairs(out);
 }
 
-// Box queries against Columns: per occupied level, the columns of the cells the query can
-// reach (as collect_level), and in each the x window [q.lo.x - side, q.hi.x] found by binary
-// search (a box of level l is narrower than side[l], so one that reaches q.lo.x starts after
-// q.lo.x - side). Float bounds rounded outward filter; the caller's exact test decides.
-class SpatialHash::ColumnSource final : public Broadphase::BatchSource {
-  public:
-    ColumnSource(const SpatialHash::Impl& h, Columns&& c) : h_(h), c_(std::move(c)) {
-        qs_.resize(c_.es.size());
-        for (std::uint32_t i = 0; i < c_.es.size(); ++i) {
-            qs_[i] = qx(c_.es[i]);
-            const std::uint64_t col = c_.es[i].key >> detail::kSweepQBits;
-            if (runs_.empty() || runs_.back().col != col) runs_.push_back(Run{col, i, i});
-            runs_.back().end = i + 1;
-        }
-    }
-    // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
-    // deleting) that share one demangled name, which tests/test_packaging.py flags.
-    ~ColumnSource() override;
-
-    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        using detail::float_down, detail::float_up, detail::order_bits;
-        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
-                                     order_bits(float_down(qb.min.y)),
-                                     order_bits(float_down(qb.min.z))};
-        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
-                                     order_bits(float_up(qb.max.z))};
-        const std::uint32_t qhi = c_.q(qb.max.x);
-        const detail::SweepEntry* e = c_.es.data();
-        auto scan = [&](const Run& r, std::uint32_t qlo) {
-            // First entry with quantised min x >= qlo, searched in the dense copy qs_ (a few
-            // cache lines per column rather than one per probe).
-            const std::uint32_t a = static_cast<std::uint32_t>(
-                std::lower_bound(qs_.begin() + r.begin, qs_.begin() + r.end, qlo) - qs_.begin());
-            for (std::uint32_t k = a; k < r.end && qs_[k] <= qhi; ++k) {
-                bool hit = true;
-                for (int d = 0; d < 3; ++d) hit &= (e[k].lo[d] <= hi[d]) & (lo[d] <= e[k].hi[d]);
-                if (hit) out.push_back(e[k].slot);
-            }
-        };
-        for (int l = 0; l < kLevels; ++l) {
-            if (h_.level_count[l] == 0) continue;
-            std::int64_t ya, yb, za, zb;
-            h_.range(qb.min.y, qb.max.y, l, ya, yb);
-            h_.range(qb.min.z, qb.max.z, l, za, zb);
-            ya = std::max(ya, c_.y0);
-            yb = std::min(yb, c_.y1);
-            za = std::max(za, c_.z0);
-            zb = std::min(zb, c_.z1);
-            if (ya > yb || za > zb) continue;
-            // q.lo.x - side, rounded down by far more than the subtraction's rounding error.
-            const double t = qb.min.x - h_.side[l];
-            const std::uint32_t qlo = c_.q(t - 1e-9 * (std::fabs(t) + h_.side[l]));
-            if (double(yb - ya + 1) * double(zb - za + 1) > double(runs_.size())) {
-                // More columns than exist: walk the level's runs and keep those in range.
-                const std::uint64_t ymask = (std::uint64_t{1} << c_.ybits) - 1;
-                const std::uint64_t zmask = (std::uint64_t{1} << c_.zbits) - 1;
-                const std::uint64_t first = static_cast<std::uint64_t>(l) << (c_.ybits + c_.zbits);
-                const std::uint64_t last = static_cast<std::uint64_t>(l + 1) << (c_.ybits + c_.zbits);
-                for (auto it = lower(first); it != runs_.end() && it->col < last; ++it) {
-                    const std::int64_t y = std::int64_t(it->col & ymask) + c_.y0 - 1;
-                    const std::int64_t z = std::int64_t((it->col >> c_.ybits) & zmask) + c_.z0 - 1;
-                    if (y >= ya && y <= yb && z >= za && z <= zb) scan(*it, qlo);
-                }
-                continue;
-            }
-            for (std::int64_t z = za; z <= zb; ++z) {
-                // Columns (z, ya..yb) have consecutive numbers: one search, then walk.
-                const std::uint64_t end = c_.column(l, yb, z);
-                for (auto it = lower(c_.column(l, ya, z)); it != runs_.end() && it->col <= end; ++it)
-                    scan(*it, qlo);
-            }
-        }
-    }
-
-  private:
-    struct Run {
-        std::uint64_t col;
-        std::uint32_t begin, end;
-    };
-    static std::uint32_t qx(const detail::SweepEntry& e) noexcept {
-        return static_cast<std::uint32_t>(e.key & ((std::uint64_t{1} << detail::kSweepQBits) - 1));
-    }
-    std::vector<Run>::const_iterator lower(std::uint64_t col) const noexcept {
-        return std::lower_bound(runs_.begin(), runs_.end(), col,
-                                [](const Run& r, std::uint64_t c) { return r.col < c; });
-    }
-    const SpatialHash::Impl& h_;
-    Columns c_;
-    std::vector<std::uint32_t> qs_;  // qx of es, contiguous
-    std::vector<Run> runs_;
-};
-
-SpatialHash::ColumnSource::~ColumnSource() = default;
-
-// Box queries when every box sits on one level and the occupied cells form a compact block
-// (at most 4 cells per box): the boxes counting-sorted by cell into a dense CSR grid, so the
-// cells [x0, x1] of one (z, y) row are ONE contiguous slice found by two offset reads; no hash
-// probes and no searches. Float bounds rounded outward filter; the caller's exact test decides.
-class SpatialHash::DenseSource final : public Broadphase::BatchSource {
-  public:
-    struct Entry {
-        std::uint32_t slot;
-        std::uint32_t lo[3], hi[3];  // outward float bounds as detail::order_bits
-    };
-    DenseSource(const SpatialHash::Impl& h, int level, const std::int64_t lo[3], const std::int64_t n[3])
-        : h_(h), level_(level) {
-        for (int k = 0; k < 3; ++k) {
-            c0_[k] = lo[k];
-            n_[k] = n[k];
-        }
-    }
-    ~DenseSource() override;
-    // Counting sort of the live slots by cell (slot order within a cell).
-    template <class BoxOf>
-    void build(std::size_t count, BoxOf box_of) {
-        const std::size_t cells = static_cast<std::size_t>(n_[0] * n_[1] * n_[2]);
-        off_.assign(cells + 1, 0);
-        for (std::uint32_t s = 0; s < h_.info.size(); ++s)
-            if (h_.info[s].key.level >= 0) ++off_[cell(h_.info[s].key) + 1];
-        for (std::size_t c = 0; c < cells; ++c) off_[c + 1] += off_[c];
-        es_.resize(count);
-        std::vector<std::uint32_t> fill(off_.begin(), off_.end() - 1);
-        using detail::float_down, detail::float_up, detail::order_bits;
-        for (std::uint32_t s = 0; s < h_.info.size(); ++s) {
-            if (h_.info[s].key.level < 0) continue;
-            const Aabb& b = box_of(s);
-            es_[fill[cell(h_.info[s].key)]++] = Entry{
-                s,
-                {order_bits(float_down(b.min.x)), order_bits(float_down(b.min.y)), order_bits(float_down(b.min.z))},
-                {order_bits(float_up(b.max.x)), order_bits(float_up(b.max.y)), order_bits(float_up(b.max.z))}};
-        }
-    }
-    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        using detail::float_down, detail::float_up, detail::order_bits;
-        const std::uint32_t lo[3] = {order_bits(float_down(qb.min.x)),
-                                     order_bits(float_down(qb.min.y)),
-                                     order_bits(float_down(qb.min.z))};
-        const std::uint32_t hi[3] = {order_bits(float_up(qb.max.x)), order_bits(float_up(qb.max.y)),
-                                     order_bits(float_up(qb.max.z))};
-        std::int64_t a[3], b[3];
-        h_.range(qb.min.x, qb.max.x, level_, a[0], b[0]);
-        h_.range(qb.min.y, qb.max.y, level_, a[1], b[1]);
-        h_.range(qb.min.z, qb.max.z, level_, a[2], b[2]);
-        for (int k = 0; k < 3; ++k) {  // into grid indices, clamped to the occupied block
-            a[k] = std::max<std::int64_t>(a[k] - c0_[k], 0);
-            b[k] = std::min<std::int64_t>(b[k] - c0_[k], n_[k] - 1);
-            if (a[k] > b[k]) return;
-        }
-        for (std::int64_t z = a[2]; z <= b[2]; ++z)
-            for (std::int64_t y = a[1]; y <= b[1]; ++y) {
-                const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
-                const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
-                for (std::uint32_t k = off_[row + static_cast<std::size_t>(a[0])]; k < end; ++k) {
-                    const Entry& e = es_[k];
-                    bool hit = true;
-                    for (int d = 0; d < 3; ++d) hit &= (e.lo[d] <= hi[d]) & (lo[d] <= e.hi[d]);
-                    if (hit) out.push_back(e.slot);
-                }
-            }
-    }
-
-  private:
-    std::size_t cell(const Key& k) const noexcept {
-        return static_cast<std::size_t>(((k.z - c0_[2]) * n_[1] + (k.y - c0_[1])) * n_[0] + (k.x - c0_[0]));
-    }
-    const SpatialHash::Impl& h_;
-    int level_;
-    std::int64_t c0_[3], n_[3];      // first occupied cell and cell counts per axis
-    std::vector<std::uint32_t> off_;  // cells + 1 row starts into es_
-    std::vector<Entry> es_;
-};
-
-SpatialHash::DenseSource::~DenseSource() = default;
-
-std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
-    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n)
+void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                            const std::vector<char>& moved,
+                                            std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    int level = -1, levels = 0;
-    for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
-        level = l;
-        ++levels;
-    }
-    if (levels == 1) {
-        std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-        for (const Impl::SlotInfo& si : h.info) {
-            if (si.key.level < 0) continue;
-            const std::int64_t c[3] = {si.key.x, si.key.y, si.key.z};
-            for (int k = 0; k < 3; ++k) {
-                mn[k] = std::min(mn[k], c[k]);
-                mx[k] = std::max(mx[k], c[k]);
+    const std::size_t n = h.size();
+    // The moved boxes in index order, so that the start of each of the 9 neighbour columns'
+    // cell windows only moves forward: O(cells touched + moved), no per-cell search.
+    std::vector<std::uint32_t> ps(count);
+    for (std::size_t i = 0; i < count; ++i) ps[i] = h.pos[slots[i]];
+    std::sort(ps.begin(), ps.end());
+    std::size_t cur[9] = {};
+    std::vector<std::uint32_t> cand;
+    auto keep = [&](std::uint32_t a, std::uint32_t b) {
+        // A pair of two moved boxes is met from both sides: keep it once.
+        return b != a && (!moved[b] || a < b);
+    };
+    for (const std::uint32_t p : ps) {
+        const CellKey k = h.key[p];
+        const int l = key_level(k);
+        const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
+        const std::uint32_t a = h.slot[p];
+        for (int c = 0; c < 9; ++c) {
+            const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
+            cur[c] = h.gallop(cur[c], make_key(l, zz, yy, x - 1));
+            const CellKey end = make_key(l, zz, yy, x + 1);
+            for (std::size_t i = cur[c]; i < n && h.key[i] <= end; ++i) {
+                const std::uint32_t b = h.slot[i];
+                if (!keep(a, b)) continue;
+                bool maybe = true, sure = true;
+                for (int d = 0; d < 3; ++d) {
+                    maybe &= (h.lo[d][p] <= h.hi[d][i]) & (h.lo[d][i] <= h.hi[d][p]);
+                    sure &= (h.lo[d][p] + 2 <= h.hi[d][i]) & (h.lo[d][i] + 2 <= h.hi[d][p]);
+                }
+                if (maybe && (sure || overlaps(box(a), box(b)))) {
+                    out.push_back(a);
+                    out.push_back(b);
+                }
             }
         }
-        const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
-        // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
-        if (double(n[0]) * double(n[1]) * double(n[2]) <= 4.0 * double(size()) + 1024.0) {
-            auto d = std::make_unique<DenseSource>(h, level, mn, n);
-            d->build(size(), [this](std::uint32_t s) -> const Aabb& { return box(s); });
-            return d;
-        }
-    }
-    Columns c;
-    if (!build_columns(c)) return nullptr;
-    return std::make_unique<ColumnSource>(*impl_, std::move(c));
-}
-
-void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
-    const Impl& h = *impl_;
-    // Same-level pairs by a sort-and-merge pass instead of hash lookups: boxes are gathered in
-    // (level, x, y, z) cell order into one contiguous array, then each cell is joined with its
-    // 13 forward neighbours, which lie in 5 runs ("rows") of that order. Lexicographic order
-    // is translation invariant, so each row's start only moves forward: O(n log n) for the
-    // sort, then sequential memory only (the hash table and the slot-ordered boxes are random
-    // access and were the cost).
-    struct Entry {
-        Key key;
-        std::uint32_t slot;
-    };
-    std::vector<Entry> es;
-    es.reserve(size());
-    for (std::uint32_t s = 0; s < h.info.size(); ++s)
-        if (h.info[s].key.level >= 0) es.push_back(Entry{h.info[s].key, s});
-    // Order by (level, x, y, z, slot). When the occupied cells span < 2^18 per axis (always,
-    // unless cells are tiny and boxes far apart) that order is one packed 64-bit key, radix
-    // sorted; es is in slot order already and the radix sort is stable.
-    std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-    for (const Entry& e : es) {
-        const std::int64_t c[3] = {e.key.x, e.key.y, e.key.z};
-        for (int k = 0; k < 3; ++k) {
-            mn[k] = std::min(mn[k], c[k]);
-            mx[k] = std::max(mx[k], c[k]);
-        }
-    }
-    constexpr std::int64_t kSpan = std::int64_t{1} << 18;
-    if (!es.empty() && mx[0] - mn[0] < kSpan && mx[1] - mn[1] < kSpan && mx[2] - mn[2] < kSpan) {
-        detail::radix_sort(es, [&](const Entry& e) {
-            return (static_cast<std::uint64_t>(e.key.level) << 54) |
-                   (static_cast<std::uint64_t>(e.key.x - mn[0]) << 36) |
-                   (static_cast<std::uint64_t>(e.key.y - mn[1]) << 18) |
-                   static_cast<std::uint64_t>(e.key.z - mn[2]);
-        });
-    } else {
-        std::sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) {
-            return a.key < b.key || (a.key == b.key && a.slot < b.slot);
-        });
-    }
-    struct Packed {
-        Aabb box;
-        std::uint32_t slot;
-    };
-    struct CellRun {
-        Key key;
-        std::uint32_t begin, end;
-    };
-    std::vector<Packed> pk(es.size());
-    std::vector<CellRun> cells;
-    for (std::size_t i = 0; i < es.size(); ++i) {
-        pk[i] = Packed{box(es[i].slot), es[i].slot};
-        if (cells.empty() || !(cells.back().key == es[i].key))
-            cells.push_back(CellRun{es[i].key, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)});
-        cells.back().end = static_cast<std::uint32_t>(i + 1);
-    }
-    es.clear();
-    es.shrink_to_fit();
-    auto emit_cross = [&](const CellRun& a, const CellRun& b) {
-        for (std::uint32_t i = a.begin; i < a.end; ++i)
-            for (std::uint32_t j = b.begin; j < b.end; ++j)
-                if (overlaps(pk[i].box, pk[j].box)) {
-                    out.push_back(pk[i].slot);
-                    out.push_back(pk[j].slot);
-                }
-    };
-    static constexpr int kRows[5][4] = {  // dx, dy, first dz, last dz
-        {0, 0, 1, 1}, {0, 1, -1, 1}, {1, -1, -1, 1}, {1, 0, -1, 1}, {1, 1, -1, 1}};
-    std::size_t ptr[5] = {0, 0, 0, 0, 0};
-    const std::size_t nc = cells.size();
-    for (std::size_t ci = 0; ci < nc; ++ci) {
-        const CellRun& c = cells[ci];
-        for (std::uint32_t i = c.begin; i < c.end; ++i)
-            for (std::uint32_t j = i + 1; j < c.end; ++j)
-                if (overlaps(pk[i].box, pk[j].box)) {
-                    out.push_back(pk[i].slot);
-                    out.push_back(pk[j].slot);
-                }
-        for (int r = 0; r < 5; ++r) {
-            const Key lo{c.key.x + kRows[r][0], c.key.y + kRows[r][1], c.key.z + kRows[r][2], c.key.level};
-            const Key hi{lo.x, lo.y, c.key.z + kRows[r][3], c.key.level};
-            std::size_t& p = ptr[r];
-            while (p < nc && cells[p].key < lo) ++p;
-            for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j) emit_cross(c, cells[j]);
-        }
-    }
-}
-
-void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
-    const Impl& h = *impl_;
-    // Across levels: each box asks every coarser occupied level through the hash table (a
-    // coarser box never asks a finer level, so each pair is found once).
-    int coarser[kLevels];
-    int ncoarser[kLevels];
-    for (int l = 0; l < kLevels; ++l) {
-        ncoarser[l] = 0;
-        for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) ++ncoarser[l];
-    }
-    std::vector<std::uint32_t> other;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l < 0 || ncoarser[l] == 0) continue;
-        int n = 0;
-        for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) coarser[n++] = k;
-        const Aabb& ba = box(s);
-        for (int k = 0; k < n; ++k) {
-            other.clear();
-            if (!h.collect_level(ba, coarser[k], other)) {
-                for (std::uint32_t t = 0; t < h.info.size(); ++t)
-                    if (h.info[t].key.level == coarser[k]) other.push_back(t);
-            }
-            for (std::uint32_t b : other) {
-                if (overlaps(ba, box(b))) {
-                    out.push_back(s);
+        for (int o = 0; o < kLevels; ++o) {
+            if (o == l || h.level_count[o] == 0) continue;
+            cand.clear();
+            h.collect_level(box(a), o, cand);
+            for (const std::uint32_t b : cand) {
+                if (keep(a, b) && overlaps(box(a), box(b))) {
+                    out.push_back(a);
                     out.push_back(b);
                 }
             }
@@ -721,30 +503,70 @@ void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
     }
 }
 
+void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    // Across levels: each box asks every coarser occupied level (a coarser box never asks a
+    // finer level, so each pair is found once).
+    std::vector<std::uint32_t> other;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        int coarser[kLevels];
+        int nc = 0;
+        for (int k = l + 1; k < kLevels; ++k)
+            if (h.level_count[k]) coarser[nc++] = k;
+        if (nc == 0) continue;
+        const auto [begin, end] = h.level_range(l);
+        for (std::size_t i = begin; i < end; ++i) {
+            const std::uint32_t s = h.slot[i];
+            const Aabb& ba = box(s);
+            for (int c = 0; c < nc; ++c) {
+                other.clear();
+                h.collect_level(ba, coarser[c], other);
+                for (const std::uint32_t b : other) {
+                    if (overlaps(ba, box(b))) {
+                        out.push_back(s);
+                        out.push_back(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
 std::size_t SpatialHash::index_memory_bytes() const noexcept {
-    return impl_->table.capacity() * sizeof(Impl::Cell) +
-           impl_->info.capacity() * sizeof(Impl::SlotInfo);
+    const Impl& h = *impl_;
+    std::size_t bytes = h.key.capacity() * sizeof(CellKey) +
+                        (h.slot.capacity() + h.pos.capacity()) * sizeof(std::uint32_t);
+    for (int d = 0; d < 3; ++d)
+        bytes += (h.lo[d].capacity() + h.hi[d].capacity()) * sizeof(std::int32_t);
+    return bytes;
 }
 
 bool SpatialHash::check_invariants() const {
     const Impl& h = *impl_;
-    std::size_t linked = 0, per_level[kLevels] = {};
-    for (const Impl::Cell& c : h.table) {
-        if (c.key.level < 0) continue;
-        std::uint32_t n = 0, prev = kNone;
-        for (std::uint32_t s = c.head; s != kNone; s = h.info[s].next) {
-            if (++n > h.info.size() || !alive(s) || !(h.info[s].key == c.key) || h.info[s].prev != prev)
-                return false;
-            if (!(h.key_of(box(s)) == c.key)) return false;
-            prev = s;
-        }
-        if (n == 0) return false;
-        linked += n;
-        per_level[c.key.level] += n;
+    const std::size_t n = h.size();
+    if (n != size() || h.key.size() != n) return false;
+    std::size_t per_level[kLevels] = {};
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t s = h.slot[i];
+        if (s >= slot_capacity() || !alive(s) || h.pos[s] != i) return false;
+        const Entry e = h.entry_of(s, box(s));
+        if (e.key != h.key[i]) return false;
+        for (int d = 0; d < 3; ++d)
+            if (e.lo[d] != h.lo[d][i] || e.hi[d] != h.hi[d][i]) return false;
+        if (i > 0 && !h.greater_than(i, Entry{h.key[i - 1], {h.lo[0][i - 1], 0, 0}, {0, 0, 0}, h.slot[i - 1]}))
+            return false;
+        ++per_level[key_level(h.key[i])];
     }
     for (int l = 0; l < kLevels; ++l)
         if (per_level[l] != h.level_count[l]) return false;
-    return linked == size();
+    std::size_t indexed = 0;
+    for (std::size_t s = 0; s < h.pos.size(); ++s) {
+        if (h.pos[s] == kNone) continue;
+        if (!alive(static_cast<std::uint32_t>(s))) return false;
+        ++indexed;
+    }
+    return indexed == n;
 }
 
 }  // namespace fbsim

@@ -204,6 +204,13 @@ class Broadphase {
     /// Slot pairs whose exact boxes overlap (the structure tests them; touching counts), each
     /// unordered pair exactly once, a != b, appended as a, b. Layers are applied by the caller.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
+    /// Slot pairs (a, b) whose exact boxes overlap with a among `slots` (present, distinct)
+    /// and b any stored box other than a, each unordered pair once (`moved[s]` is non-zero
+    /// exactly for s in `slots`), appended as a, b. Layers are applied by the caller.
+    /// Default: one candidates() (or batch_source()) query per slot.
+    virtual void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                           const std::vector<char>& moved,
+                                           std::vector<std::uint32_t>& out) const;
     /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
     /// Re-index slots whose boxes were just replaced.
@@ -240,56 +247,56 @@ class Broadphase {
 /// exactly one cell: the cell containing its min corner, at the smallest level whose cell side
 /// is >= the box's largest side. So a box overlaps only its own cell and the next cell up on
 /// each axis, and a 1000-stud baseplate sits in one coarse cell rather than a million fine ones.
-/// Best for many similar-sized moving boxes (players, projectiles): O(1) update, pairs by
-/// neighbouring cells. Memory about 165 bytes per box at 1e6 boxes.
+/// The cells are not hashed: the boxes are kept in one persistent index sorted by cell key
+/// (level, z, y, x) and min x, with outward-rounded float bounds in contiguous arrays, so a grid
+/// column is one x-sorted run. Best for many similar-sized moving boxes (players,
+/// projectiles): pairs() is a sweep with no per-call sort, update() is O(1) per box that keeps
+/// its cell and one O(n + m log m) merge per batch for the m that change cell. Memory about
+/// 145 bytes per box at 1e6 boxes.
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
     /// 0 picks it automatically from the first non-empty insert: 1.01 x the largest box side
     /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
     explicit SpatialHash(double cell_size = 0.0);
-    /// Frees the grid.
+    /// Frees the index.
     ~SpatialHash() override;
     /// Finest cell side in use (0 until chosen automatically).
     double cell_size() const noexcept { return cell_size_; }
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
-    /// Every linked slot sits in the cell its box maps to; lists and level counts agree. O(n).
+    /// The index is sorted, holds every stored box once with its current cell and float
+    /// bounds, positions and level counts agree. O(n).
     bool check_invariants() const override;
 
   protected:
-    /// Cells [cell(lo) - 1, cell(hi)] of each occupied level, or a scan of the level when
-    /// that is more cells than it has boxes.
+    /// Per occupied level, the grid columns of cells [cell(lo) - 1, cell(hi)] (one binary
+    /// search each), or a scan of the level when that is more cells than it has boxes.
+    /// Float-prefiltered. O(levels * columns * log n + k).
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
     /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
-    /// Same level: sweep along x over grid columns (level, z, y) with float prefilters, then
-    /// the exact test only when the floats cannot decide; across levels: coarser cells per box.
+    /// Same level: sweep along x of each grid column against itself and its 4 forward
+    /// neighbour columns, float prefilter, exact test only when the floats cannot decide;
+    /// across levels: coarser cells per box. O(n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
-    /// For large batches (queries >= size / 16): one level in a compact block of cells (at most
-    /// 4 per box): a dense CSR grid, so a query reads one contiguous slice per (z, y) row of
-    /// cells; otherwise the boxes sorted by grid column then x (binary search per column).
-    /// Either replaces a hash probe per cell. O(n) to build, scratch freed after the batch.
-    std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
-    /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
+    /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
+    /// columns, found by forward-only galloping cursors. O(m log m + cells touched).
+    void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                   const std::vector<char>& moved,
+                                   std::vector<std::uint32_t>& out) const override;
+    /// Merge the new boxes into the index (chooses the automatic cell size on first use).
+    /// O(n + count log count).
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
-    /// Relink slots whose cell changed. O(1) each.
+    /// In place for boxes that keep their cell and x order, else one erase + merge per batch.
     void on_update(const std::uint32_t* slots, std::size_t count) override;
-    /// Unlink slots. O(1) each.
+    /// One compaction pass. O(n).
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
-    /// Cell table plus per-slot links.
+    /// The sorted index plus slot -> position.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
-    // The boxes in (level, z cell, y cell, x) order (column_sweep.hpp), or false when the
-    // occupied cells span too far to pack a column number in 44 bits.
-    struct Columns;
-    class ColumnSource;
-    class DenseSource;
-    bool build_columns(Columns& c) const;
-    // Same-level pairs by a join of neighbouring cells (any cell span; the fallback).
-    void cell_pairs(std::vector<std::uint32_t>& out) const;
     // Pairs of boxes on different levels.
     void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
