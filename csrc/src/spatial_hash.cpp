@@ -40,10 +40,11 @@ constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 struct CellKey {
     std::uint64_t hi, lo;
 };
-inline bool operator==(CellKey a, CellKey b) noexcept { return a.hi == b.hi && a.lo == b.lo; }
+// Non-short-circuit: the outcome is data dependent, so one branch beats two mispredicted ones.
+inline bool operator==(CellKey a, CellKey b) noexcept { return (a.hi == b.hi) & (a.lo == b.lo); }
 inline bool operator!=(CellKey a, CellKey b) noexcept { return !(a == b); }
 inline bool operator<(CellKey a, CellKey b) noexcept {
-    return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
+    return (a.hi < b.hi) | ((a.hi == b.hi) & (a.lo < b.lo));
 }
 inline bool operator<=(CellKey a, CellKey b) noexcept { return !(b < a); }
 
@@ -461,6 +462,8 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
     for (std::size_t i = 0; i < count; ++i) ps[i] = h.pos[slots[i]];
     std::sort(ps.begin(), ps.end());
     std::size_t cur[9] = {};
+    const std::int32_t* lo[3] = {h.lo[0].data(), h.lo[1].data(), h.lo[2].data()};
+    const std::int32_t* hi[3] = {h.hi[0].data(), h.hi[1].data(), h.hi[2].data()};
     std::vector<std::uint32_t> cand;
     auto keep = [&](std::uint32_t a, std::uint32_t b) {
         // A pair of two moved boxes is met from both sides: keep it once.
@@ -471,19 +474,25 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
         const std::uint32_t a = h.slot[p];
+        const std::int32_t pl[3] = {lo[0][p], lo[1][p], lo[2][p]};
+        const std::int32_t ph[3] = {hi[0][p], hi[1][p], hi[2][p]};
         for (int c = 0; c < 9; ++c) {
             const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
-            cur[c] = h.gallop(cur[c], make_key(l, zz, yy, x - 1));
+            // A few linear steps first (the next moved box is usually close), then gallop.
+            const CellKey start = make_key(l, zz, yy, x - 1);
+            std::size_t i = cur[c];
+            for (int step = 0; step < 8 && i < n && h.key[i] < start; ++step) ++i;
+            i = cur[c] = h.gallop(i, start);
             const CellKey end = make_key(l, zz, yy, x + 1);
-            for (std::size_t i = cur[c]; i < n && h.key[i] <= end; ++i) {
-                const std::uint32_t b = h.slot[i];
-                if (!keep(a, b)) continue;
+            for (; i < n && h.key[i] <= end; ++i) {
                 bool maybe = true, sure = true;
                 for (int d = 0; d < 3; ++d) {
-                    maybe &= (h.lo[d][p] <= h.hi[d][i]) & (h.lo[d][i] <= h.hi[d][p]);
-                    sure &= (h.lo[d][p] + 2 <= h.hi[d][i]) & (h.lo[d][i] + 2 <= h.hi[d][p]);
+                    maybe &= (pl[d] <= hi[d][i]) & (lo[d][i] <= ph[d]);
+                    sure &= (pl[d] + 2 <= hi[d][i]) & (lo[d][i] + 2 <= ph[d]);
                 }
-                if (maybe && (sure || overlaps(box(a), box(b)))) {
+                if (!maybe) continue;
+                const std::uint32_t b = h.slot[i];
+                if (keep(a, b) && (sure || overlaps(box(a), box(b)))) {
                     out.push_back(a);
                     out.push_back(b);
                 }
