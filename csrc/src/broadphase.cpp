@@ -330,6 +330,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     }
     count_ += count;
     on_insert(assigned.data(), count);
+    if (ranks_wanted_) rebuild_ranks();
     return s;
 }
 
@@ -359,29 +360,80 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
         free_.push_back(slots[i]);
     }
     count_ -= count;
+    if (ranks_wanted_) rebuild_ranks();
     return s;
+}
+
+void Broadphase::rebuild_ranks() {
+    ranks_valid_ = false;  // stays false if an allocation below throws: pairs() uses ids
+    struct IdSlot {
+        std::int64_t id;
+        std::uint32_t slot;
+    };
+    std::vector<IdSlot> v;
+    v.reserve(count_);
+    for (std::uint32_t s = 0; s < ids_.size(); ++s)
+        if (alive(s)) v.push_back(IdSlot{ids_[s], s});
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+    detail::radix_sort(v, [](const IdSlot& e) { return static_cast<std::uint64_t>(e.id) ^ kSign; });
+    rank_.resize(ids_.size());
+    by_rank_.resize(v.size());
+    for (std::uint32_t r = 0; r < v.size(); ++r) {
+        by_rank_[r] = v[r].id;
+        rank_[v[r].slot] = r;
+    }
+    ranks_valid_ = true;
+}
+
+void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
+                            std::vector<std::int64_t>& out) const {
+    if (!ranks_valid_) {
+        std::vector<PairRow> rows;
+        rows.reserve(cand.size() / 2);
+        for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+            const std::uint32_t a = cand[i], b = cand[i + 1];
+            if (check_layers && !layers_pair(a, b)) continue;
+            const std::int64_t ia = ids_[a], ib = ids_[b];
+            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+        }
+        flush_rows(rows, out);
+        return;
+    }
+    // Ranks follow id order, so (rank_lo, rank_hi) packed in one uint64 sorts like the rows:
+    // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids.
+    int bits = 1;
+    while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
+    std::vector<std::uint64_t> keys;
+    keys.reserve(cand.size() / 2);
+    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+        const std::uint32_t a = cand[i], b = cand[i + 1];
+        if (check_layers && !layers_pair(a, b)) continue;
+        const std::uint64_t ra = rank_[a], rb = rank_[b];
+        keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
+    }
+    detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+    const std::size_t base = out.size();
+    out.resize(base + 2 * keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        out[base + 2 * i] = by_rank_[keys[i] >> bits];
+        out[base + 2 * i + 1] = by_rank_[keys[i] & mask];
+    }
 }
 
 std::size_t Broadphase::memory_bytes() const noexcept {
     return boxes_.capacity() * sizeof(Aabb) + ids_.capacity() * sizeof(std::int64_t) +
            (layers_.capacity() + masks_.capacity() + free_.capacity()) * sizeof(std::uint32_t) +
-           map_.memory_bytes() + index_memory_bytes();
+           map_.memory_bytes() + index_memory_bytes() + rank_.capacity() * sizeof(std::uint32_t) +
+           by_rank_.capacity() * sizeof(std::int64_t);
 }
 
 void Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
     candidate_pairs(cand);
-    std::vector<PairRow> rows;
-    rows.reserve(cand.size() / 2);
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
     // if some item ever had custom ones (skipping saves two random reads per pair).
-    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
-        const std::uint32_t a = cand[i], b = cand[i + 1];
-        if (custom_layers_ && !layers_pair(a, b)) continue;
-        const std::int64_t ia = ids_[a], ib = ids_[b];
-        rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
-    }
-    flush_rows(rows, out);
+    emit_pairs(cand, custom_layers_, out);
 }
 
 void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
@@ -413,15 +465,7 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
     }
     std::vector<std::uint32_t> cand;
     candidate_pairs_involving(slots.data(), count, in_set, cand);
-    std::vector<PairRow> rows;
-    rows.reserve(cand.size() / 2);
-    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
-        const std::uint32_t a = cand[i], b = cand[i + 1];
-        if (!layers_pair(a, b)) continue;
-        const std::int64_t ia = ids_[a], ib = ids_[b];
-        rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
-    }
-    flush_rows(rows, out);
+    emit_pairs(cand, true, out);
 }
 
 void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {

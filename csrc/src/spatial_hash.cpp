@@ -26,6 +26,7 @@
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
 #include "outward_float.hpp"
+#include "radix_sort.hpp"
 
 namespace fbsim {
 
@@ -91,6 +92,45 @@ struct FloatBox {
         : lo{detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
           hi{detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)} {}
 };
+
+// Sorts by entry_less. Large batches (a build): a stable radix sort by the cell key packed
+// relative to the batch's smallest cell, then each cell's few entries by (min x, slot); when
+// the cells span too far to pack in 64 bits, a comparison sort.
+void sort_entries(std::vector<Entry>& es) {
+    if (es.size() < 256) {
+        std::sort(es.begin(), es.end(), entry_less);
+        return;
+    }
+    std::uint64_t mn[3] = {~0ull, ~0ull, ~0ull}, mx[3] = {0, 0, 0};
+    for (const Entry& e : es) {
+        const std::uint64_t c[3] = {e.key.lo & 0xFFFFFFFFu, e.key.lo >> 32, e.key.hi & 0xFFFFFFFFu};
+        for (int k = 0; k < 3; ++k) {
+            mn[k] = std::min(mn[k], c[k]);
+            mx[k] = std::max(mx[k], c[k]);
+        }
+    }
+    int bits[3];
+    for (int k = 0; k < 3; ++k) {
+        bits[k] = 0;
+        while (bits[k] < 33 && (mx[k] - mn[k]) >> bits[k]) ++bits[k];
+    }
+    if (5 + bits[0] + bits[1] + bits[2] > 64) {
+        std::sort(es.begin(), es.end(), entry_less);
+        return;
+    }
+    detail::radix_sort(es, [&](const Entry& e) {
+        const std::uint64_t x = (e.key.lo & 0xFFFFFFFFu) - mn[0], y = (e.key.lo >> 32) - mn[1];
+        const std::uint64_t z = (e.key.hi & 0xFFFFFFFFu) - mn[2], l = e.key.hi >> 32;
+        return (((((l << bits[2]) | z) << bits[1]) | y) << bits[0]) | x;
+    });
+    for (std::size_t a = 0; a < es.size();) {
+        std::size_t b = a + 1;
+        while (b < es.size() && es[b].key == es[a].key) ++b;
+        std::sort(es.begin() + static_cast<std::ptrdiff_t>(a), es.begin() + static_cast<std::ptrdiff_t>(b),
+                  entry_less);
+        a = b;
+    }
+}
 
 template <class T>
 void grow(std::vector<T>& v, std::size_t need) {
@@ -165,9 +205,11 @@ struct SpatialHash::Impl {
         slot.resize(n);
     }
 
-    // Drops the given slots from the index in one compaction pass. O(n).
-    void erase(const std::uint32_t* slots, std::size_t count) noexcept {
-        if (count == 0) return;
+    // Drops the given slots from the index in one compaction pass. O(n). Returns the first
+    // position that moved; positions from there on get pos[] rewritten only if `fix_pos`
+    // (an update rewrites them once, after its merge).
+    std::size_t erase(const std::uint32_t* slots, std::size_t count, bool fix_pos = true) noexcept {
+        if (count == 0) return size();
         std::size_t first = size();
         for (std::size_t i = 0; i < count; ++i) {
             const std::uint32_t p = pos[slots[i]];
@@ -180,16 +222,21 @@ struct SpatialHash::Impl {
         for (std::size_t r = first; r < size(); ++r) {
             if (slot[r] == kNone) continue;
             move(r, w);
-            pos[slot[w]] = static_cast<std::uint32_t>(w);
+            if (fix_pos) pos[slot[w]] = static_cast<std::uint32_t>(w);
             ++w;
         }
         resize(w);
+        return first;
     }
 
     // Sorts `es` and merges it into the index from the back, in place. O(n + m log m).
-    void merge(std::vector<Entry>& es) {
-        if (es.empty()) return;
-        std::sort(es.begin(), es.end(), entry_less);
+    // `stale`: first position whose pos[] entry is out of date before the merge.
+    void merge(std::vector<Entry>& es, std::size_t stale = ~std::size_t{0}) {
+        if (es.empty()) {
+            for (std::size_t p = stale; p < size(); ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
+            return;
+        }
+        sort_entries(es);
         const std::size_t n0 = size(), m = es.size();
         resize(n0 + m);
         std::size_t i = n0, j = m, w = n0 + m;  // one past the next element of each
@@ -203,7 +250,7 @@ struct SpatialHash::Impl {
                 --j;
             }
         }
-        for (std::size_t p = i; p < n0 + m; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
+        for (std::size_t p = std::min(i, stale); p < n0 + m; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
         for (const Entry& e : es) ++level_count[key_level(e.key)];
     }
 
@@ -276,6 +323,7 @@ struct SpatialHash::Impl {
 };
 
 SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
+    keep_id_ranks();  // insert/remove are O(n) merges here anyway
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
@@ -335,8 +383,8 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
             gone.push_back(s);
         }
     }
-    h.erase(gone.data(), gone.size());
-    h.merge(movers);
+    const std::size_t stale = h.erase(gone.data(), gone.size(), false);
+    h.merge(movers, stale);
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {

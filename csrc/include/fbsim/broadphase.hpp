@@ -220,6 +220,10 @@ class Broadphase {
     /// Heap bytes held by the subclass.
     virtual std::size_t index_memory_bytes() const noexcept = 0;
 
+    /// Keep a cache of each id's rank among the stored ids, rebuilt by insert() and remove()
+    /// (O(n) radix sort each), so pairs() packs a pair into one uint64 of ranks and sorts
+    /// that instead of (id, id) rows. For structures whose writers are O(n) anyway.
+    void keep_id_ranks() noexcept { ranks_wanted_ = true; }
     /// Exact box of a slot.
     const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
     /// Whether a slot holds an item (false on the free list).
@@ -239,6 +243,13 @@ class Broadphase {
     std::vector<std::uint32_t> masks_;   // by slot
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
+    void rebuild_ranks();
+    void emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
+                    std::vector<std::int64_t>& out) const;
+    std::vector<std::uint32_t> rank_;    // by slot, when ranks_valid_
+    std::vector<std::int64_t> by_rank_;  // stored ids ascending, when ranks_valid_
+    bool ranks_wanted_ = false;
+    bool ranks_valid_ = false;  // false until rebuilt (or if a rebuild ran out of memory)
     std::size_t count_ = 0;
     bool custom_layers_ = false;  // some item has non-default layers/masks: filter pairs
 };
