@@ -6,9 +6,12 @@ ticks, and answers exactly (touching boxes, ``lo == hi`` on an axis, overlap):
 
 * :class:`SpatialHash` -- hierarchical loose grid. Each box sits in one cell of the level whose
   cells are just larger than the box, so a 1000-stud baseplate occupies one coarse cell rather
-  than a million fine ones. O(1) insert/update/remove. **Choose it** for many similar-sized,
-  moving boxes (players, projectiles, dropped items) and for "what overlaps what" every tick;
-  it is the fastest ``pairs()`` on dense, uniform scenes.
+  than a million fine ones. The boxes are kept sorted by cell, so ``pairs()`` is a sweep with
+  no sorting; ``update`` is O(1) per box that stays in its cell, and one O(n + m log m) merge
+  per batch for the m boxes that change cell; ``insert`` and ``remove`` are one O(n + m log m)
+  pass per batch, so batch them (one call per tick, not one per box). **Choose it** for many
+  similar-sized, moving boxes (players, projectiles, dropped items) and for "what overlaps
+  what" every tick; it is the fastest ``pairs()`` on dense, uniform scenes.
 * :class:`SweepAndPrune` -- intervals on one axis kept sorted by insertion sort, which is
   near-linear when boxes move a little between ticks. **Choose it** when the world is spread
   out along one axis (a long obby, a flat map swept along x) or for thin slab queries; in a
@@ -282,7 +285,8 @@ class _Broadphase:
 
 
 class SpatialHash(_Broadphase):
-    """Hierarchical loose spatial hash (see the module docstring for when to choose it).
+    """Hierarchical loose grid kept as one index sorted by cell (see the module docstring for
+    when to choose it, and for the cost of each operation).
 
     Parameters
     ----------
