@@ -188,7 +188,12 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
 bool first_duplicate(const std::int64_t* ids, std::size_t count, std::size_t* out_index) {
     std::vector<std::pair<std::int64_t, std::size_t>> v(count);
     for (std::size_t i = 0; i < count; ++i) v[i] = {ids[i], i};
-    std::sort(v.begin(), v.end());
+    // Stable radix sort by id (sign bit flipped to order int64): rows stay in index order
+    // within an id, as the loop below needs, at a few passes instead of n log n compares.
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+    detail::radix_sort(v, [](const std::pair<std::int64_t, std::size_t>& e) {
+        return static_cast<std::uint64_t>(e.first) ^ kSign;
+    });
     bool found = false;
     std::size_t best = 0;
     for (std::size_t i = 1; i < count; ++i) {
