@@ -313,10 +313,13 @@ struct SpatialHash::Impl {
                 if (float_hit(i, fq)) out.push_back(slot[i]);
             return;
         }
+        // The columns are visited in index order, so each search starts where the previous
+        // column's scan ended (galloping: a few steps in cache, not a search of everything).
+        std::size_t i = lower(make_key(l, z0, y0, x0));
         for (std::int64_t z = z0; z <= z1; ++z)
             for (std::int64_t y = y0; y <= y1; ++y) {
                 const CellKey end = make_key(l, z, y, x1);
-                for (std::size_t i = lower(make_key(l, z, y, x0)); i < size() && key[i] <= end; ++i)
+                for (i = gallop(i, make_key(l, z, y, x0)); i < size() && key[i] <= end; ++i)
                     if (float_hit(i, fq)) out.push_back(slot[i]);
             }
     }
@@ -395,6 +398,88 @@ void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) con
     const Impl& h = *impl_;
     for (int l = 0; l < kLevels; ++l)
         if (h.level_count[l] != 0) h.collect_level(q, l, out);
+}
+
+// For a large batch of box queries when one level holds every box in a compact block: a dense
+// directory of that level's cells, cell -> first index position at or after it (the index is
+// in (z, y, x) cell order, so this is one pass over the sorted keys). The cells [x0, x1] of one
+// (z, y) row are then ONE contiguous slice found by two reads, instead of a search per column.
+class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
+  public:
+    CellDirectory(const SpatialHash::Impl& h, int level, const std::int64_t c0[3], const std::int64_t n[3])
+        : h_(h), level_(level) {
+        for (int k = 0; k < 3; ++k) {
+            c0_[k] = c0[k];
+            n_[k] = n[k];
+        }
+        const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
+        off_.resize(cells + 1);
+        std::size_t p = 0;
+        const std::size_t total = h.size();
+        for (std::size_t c = 0; c <= cells; ++c) {
+            while (p < total && cell(h.key[p]) < c) ++p;
+            off_[c] = static_cast<std::uint32_t>(p);
+        }
+    }
+    // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
+    // deleting) that share one demangled name, which tests/test_packaging.py flags.
+    ~CellDirectory() override;
+
+    void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
+        const FloatBox fq(q);
+        std::int64_t a[3], b[3];
+        h_.range(q.min.x, q.max.x, level_, a[0], b[0]);
+        h_.range(q.min.y, q.max.y, level_, a[1], b[1]);
+        h_.range(q.min.z, q.max.z, level_, a[2], b[2]);
+        for (int k = 0; k < 3; ++k) {  // into directory indices, clamped to the occupied block
+            a[k] = std::max<std::int64_t>(a[k] - c0_[k], 0);
+            b[k] = std::min<std::int64_t>(b[k] - c0_[k], n_[k] - 1);
+            if (a[k] > b[k]) return;
+        }
+        for (std::int64_t z = a[2]; z <= b[2]; ++z)
+            for (std::int64_t y = a[1]; y <= b[1]; ++y) {
+                const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
+                const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
+                for (std::uint32_t i = off_[row + static_cast<std::size_t>(a[0])]; i < end; ++i)
+                    if (h_.float_hit(i, fq)) out.push_back(h_.slot[i]);
+            }
+    }
+
+  private:
+    std::size_t cell(const CellKey& k) const noexcept {
+        const std::int64_t x = unbias(k.lo), y = unbias(k.lo >> 32), z = unbias(k.hi);
+        return static_cast<std::size_t>(((z - c0_[2]) * n_[1] + (y - c0_[1])) * n_[0] + (x - c0_[0]));
+    }
+    const SpatialHash::Impl& h_;
+    int level_;
+    std::int64_t c0_[3], n_[3];       // first occupied cell and cell counts per axis (x, y, z)
+    std::vector<std::uint32_t> off_;  // cells + 1 starts into the index
+};
+
+SpatialHash::CellDirectory::~CellDirectory() = default;
+
+std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
+    const Impl& h = *impl_;
+    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n + cells)
+    int level = -1, levels = 0;
+    for (int l = 0; l < kLevels; ++l) {
+        if (h.level_count[l] == 0) continue;
+        level = l;
+        ++levels;
+    }
+    if (levels != 1) return nullptr;
+    std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+    for (const CellKey& k : h.key) {
+        const std::int64_t c[3] = {unbias(k.lo), unbias(k.lo >> 32), unbias(k.hi)};
+        for (int d = 0; d < 3; ++d) {
+            mn[d] = std::min(mn[d], c[d]);
+            mx[d] = std::max(mx[d], c[d]);
+        }
+    }
+    const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
+    // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
+    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(size()) + 1024.0) return nullptr;
+    return std::make_unique<CellDirectory>(h, level, mn, n);
 }
 
 void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,

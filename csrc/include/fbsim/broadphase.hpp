@@ -297,6 +297,11 @@ class SpatialHash final : public Broadphase {
     void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                    const std::vector<char>& moved,
                                    std::vector<std::uint32_t>& out) const override;
+    /// For a large batch (queries >= size / 16) when one level holds every box in a compact
+    /// block of cells (at most 4 per box): a dense directory cell -> index position, so the
+    /// cells of one (z, y) row of a query are one contiguous slice. O(n) to build, freed after
+    /// the batch.
+    std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
     /// Merge the new boxes into the index (chooses the automatic cell size on first use).
     /// O(n + count log count).
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
@@ -308,6 +313,7 @@ class SpatialHash final : public Broadphase {
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
+    class CellDirectory;
     // Pairs of boxes on different levels.
     void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
