@@ -445,6 +445,18 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
             }
     }
 
+    /// Index positions [first, second) of cells (x0..x1, y, z), clamped to the block.
+    std::pair<std::uint32_t, std::uint32_t> row_slice(std::int64_t z, std::int64_t y, std::int64_t x0,
+                                                      std::int64_t x1) const noexcept {
+        z -= c0_[2];
+        y -= c0_[1];
+        x0 = std::max<std::int64_t>(x0 - c0_[0], 0);
+        x1 = std::min<std::int64_t>(x1 - c0_[0], n_[0] - 1);
+        if (z < 0 || z >= n_[2] || y < 0 || y >= n_[1] || x0 > x1) return {0, 0};
+        const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
+        return {off_[row + static_cast<std::size_t>(x0)], off_[row + static_cast<std::size_t>(x1) + 1]};
+    }
+
   private:
     std::size_t cell(const CellKey& k) const noexcept {
         const std::int64_t x = unbias(k.lo), y = unbias(k.lo >> 32), z = unbias(k.hi);
@@ -459,8 +471,12 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
 SpatialHash::CellDirectory::~CellDirectory() = default;
 
 std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
-    const Impl& h = *impl_;
     if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n + cells)
+    return cell_directory();
+}
+
+std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const {
+    const Impl& h = *impl_;
     int level = -1, levels = 0;
     for (int l = 0; l < kLevels; ++l) {
         if (h.level_count[l] == 0) continue;
@@ -595,6 +611,9 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
     for (std::size_t i = 0; i < count; ++i) ps[i] = h.pos[slots[i]];
     std::sort(ps.begin(), ps.end());
     std::size_t cur[9] = {};
+    // A large batch on one level: each neighbour row's cells are one slice of the directory.
+    const std::unique_ptr<CellDirectory> dir =
+        count * 16 >= size() && size() >= 64 ? cell_directory() : nullptr;
     const std::int32_t* lo[3] = {h.lo[0].data(), h.lo[1].data(), h.lo[2].data()};
     const std::int32_t* hi[3] = {h.hi[0].data(), h.hi[1].data(), h.hi[2].data()};
     std::vector<std::uint32_t> cand;
@@ -611,13 +630,20 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         const std::int32_t ph[3] = {hi[0][p], hi[1][p], hi[2][p]};
         for (int c = 0; c < 9; ++c) {
             const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
-            // A few linear steps first (the next moved box is usually close), then gallop.
-            const CellKey start = make_key(l, zz, yy, x - 1);
-            std::size_t i = cur[c];
-            for (int step = 0; step < 8 && i < n && h.key[i] < start; ++step) ++i;
-            i = cur[c] = h.gallop(i, start);
-            const CellKey end = make_key(l, zz, yy, x + 1);
-            for (; i < n && h.key[i] <= end; ++i) {
+            std::size_t i, e;
+            if (dir) {
+                const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
+                i = r.first;
+                e = r.second;
+            } else {
+                // A few linear steps first (the next moved box is usually close), then gallop.
+                const CellKey start = make_key(l, zz, yy, x - 1);
+                i = cur[c];
+                for (int step = 0; step < 8 && i < n && h.key[i] < start; ++step) ++i;
+                i = cur[c] = h.gallop(i, start);
+                e = h.gallop(i, make_key(l, zz, yy, x + 2));
+            }
+            for (; i < e; ++i) {
                 bool maybe = true, sure = true;
                 for (int d = 0; d < 3; ++d) {
                     maybe &= (pl[d] <= hi[d][i]) & (lo[d][i] <= ph[d]);

@@ -314,6 +314,8 @@ class SpatialHash final : public Broadphase {
 
   private:
     class CellDirectory;
+    // The directory of batch_source(), or null when boxes span levels or cells too sparsely.
+    std::unique_ptr<CellDirectory> cell_directory() const;
     // Pairs of boxes on different levels.
     void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
