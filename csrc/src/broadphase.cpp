@@ -470,7 +470,7 @@ void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
     }
     std::vector<std::uint32_t> cand;
     candidate_pairs_involving(slots.data(), count, in_set, cand);
-    emit_pairs(cand, true, out);
+    emit_pairs(cand, custom_layers_, out);  // as pairs(): default layers always pair
 }
 
 void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {

@@ -414,12 +414,13 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
         }
         const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
         off_.resize(cells + 1);
-        std::size_t p = 0;
         const std::size_t total = h.size();
-        for (std::size_t c = 0; c <= cells; ++c) {
-            while (p < total && cell(h.key[p]) < c) ++p;
-            off_[c] = static_cast<std::uint32_t>(p);
+        std::size_t c = 0;  // cells below c have their start written
+        for (std::size_t p = 0; p < total; ++p) {
+            const std::size_t cp = cell(h.key[p]);
+            while (c <= cp) off_[c++] = static_cast<std::uint32_t>(p);
         }
+        while (c <= cells) off_[c++] = static_cast<std::uint32_t>(total);
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
     // deleting) that share one demangled name, which tests/test_packaging.py flags.
