@@ -19,6 +19,7 @@
 // decides whenever the floats cannot, so answers are exact.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -176,13 +177,15 @@ struct SpatialHash::Impl {
         return e.slot < slot[i];
     }
 
-    void move(std::size_t from, std::size_t to) noexcept {
-        key[to] = key[from];
+    // Entries [from, from + len) to [to, to + len) (overlap allowed), array by array.
+    void move_range(std::size_t from, std::size_t to, std::size_t len) noexcept {
+        if (len == 0 || from == to) return;
+        std::memmove(&key[to], &key[from], len * sizeof(CellKey));
         for (int d = 0; d < 3; ++d) {
-            lo[d][to] = lo[d][from];
-            hi[d][to] = hi[d][from];
+            std::memmove(&lo[d][to], &lo[d][from], len * sizeof(std::int32_t));
+            std::memmove(&hi[d][to], &hi[d][from], len * sizeof(std::int32_t));
         }
-        slot[to] = slot[from];
+        std::memmove(&slot[to], &slot[from], len * sizeof(std::uint32_t));
     }
     void put(std::size_t at, const Entry& e) noexcept {
         key[at] = e.key;
@@ -208,28 +211,31 @@ struct SpatialHash::Impl {
     // Drops the given slots from the index in one compaction pass. O(n). Returns the first
     // position that moved; positions from there on get pos[] rewritten only if `fix_pos`
     // (an update rewrites them once, after its merge).
-    std::size_t erase(const std::uint32_t* slots, std::size_t count, bool fix_pos = true) noexcept {
+    std::size_t erase(const std::uint32_t* slots, std::size_t count, bool fix_pos = true) {
         if (count == 0) return size();
-        std::size_t first = size();
+        std::vector<std::uint32_t> gone(count);  // allocated before anything changes
+        for (std::size_t i = 0; i < count; ++i) gone[i] = pos[slots[i]];
+        std::sort(gone.begin(), gone.end());
         for (std::size_t i = 0; i < count; ++i) {
-            const std::uint32_t p = pos[slots[i]];
-            --level_count[key_level(key[p])];
-            slot[p] = kNone;  // marks the position
+            --level_count[key_level(key[gone[i]])];
             pos[slots[i]] = kNone;
-            first = std::min<std::size_t>(first, p);
         }
-        std::size_t w = first;
-        for (std::size_t r = first; r < size(); ++r) {
-            if (slot[r] == kNone) continue;
-            move(r, w);
-            if (fix_pos) pos[slot[w]] = static_cast<std::uint32_t>(w);
-            ++w;
+        // The kept runs between removed positions slide down by whole blocks.
+        std::size_t w = gone[0];
+        for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t from = std::size_t{gone[j]} + 1;
+            const std::size_t to = j + 1 < count ? gone[j + 1] : size();
+            move_range(from, w, to - from);
+            w += to - from;
         }
         resize(w);
-        return first;
+        if (fix_pos)
+            for (std::size_t p = gone[0]; p < w; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
+        return gone[0];
     }
 
-    // Sorts `es` and merges it into the index from the back, in place. O(n + m log m).
+    // Sorts `es` and merges it into the index from the back, in place: each new entry's place
+    // by binary search, the old entries above it shifted up as one block. O(n + m log n).
     // `stale`: first position whose pos[] entry is out of date before the merge.
     void merge(std::vector<Entry>& es, std::size_t stale = ~std::size_t{0}) {
         if (es.empty()) {
@@ -239,16 +245,18 @@ struct SpatialHash::Impl {
         sort_entries(es);
         const std::size_t n0 = size(), m = es.size();
         resize(n0 + m);
-        std::size_t i = n0, j = m, w = n0 + m;  // one past the next element of each
-        while (j > 0) {
-            --w;
-            if (i > 0 && greater_than(i - 1, es[j - 1])) {
-                move(i - 1, w);
-                --i;
-            } else {
-                put(w, es[j - 1]);
-                --j;
+        std::size_t i = n0;  // old entries [0, i) are still in place
+        for (std::size_t j = m; j > 0; --j) {
+            const Entry& e = es[j - 1];
+            std::size_t a = 0, b = i;  // first old position greater than e
+            while (a < b) {
+                const std::size_t mid = a + (b - a) / 2;
+                if (greater_than(mid, e)) b = mid; else a = mid + 1;
             }
+            // es[0 .. j) all precede old[a .. i): those move up by j, e lands just below.
+            move_range(a, a + j, i - a);
+            put(a + j - 1, e);
+            i = a;
         }
         for (std::size_t p = std::min(i, stale); p < n0 + m; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
         for (const Entry& e : es) ++level_count[key_level(e.key)];
