@@ -52,6 +52,31 @@ class MovingAiBatch:
         return float(e.mean())
 
 
+class Warframe3D:
+    """The 8 shortest rows of the 3D Warframe benchmark (26-connected): each call well under a
+    second; the full set runs in benchmarks/compare/pathfinding_3d.py."""
+
+    def setup(self):
+        data = movingai_dir()
+        if data is None or not (data / "3d" / "A1.3dmap").is_file():
+            raise NotImplementedError("3D Moving AI data not available")
+        self.grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
+        rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+        pick = np.argsort(rows["optimal"], kind="stable")[:8]
+        self.starts = np.stack([rows["sz"], rows["sy"], rows["sx"]], 1)[pick]
+        self.goals = np.stack([rows["gz"], rows["gy"], rows["gx"]], 1)[pick]
+        pf.astar_many(self.grid, self.starts[:1], self.goals[:1], connectivity=26)
+
+    def time_astar_8_shortest(self):
+        pf.astar_many(self.grid, self.starts, self.goals, connectivity=26)
+
+    def track_mean_expansions(self):
+        _, e = pf.astar_many(
+            self.grid, self.starts, self.goals, connectivity=26, return_expansions=True
+        )
+        return float(e.mean())
+
+
 class FlowField:
     params = [128, 512]
     param_names = ["size"]

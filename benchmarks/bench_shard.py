@@ -16,9 +16,17 @@ class Partition:
 
     def setup(self, n, k, method):
         self.pos, self.w = world(n)
+        # weights that are not exactly floats take the 40-byte records (slower path)
+        self.w_exact = self.w + 2.0**-30
 
     def time_partition(self, n, k, method):
         shard.partition(self.pos, self.w, k, method=method)
+
+    def time_partition_workers2(self, n, k, method):
+        shard.partition(self.pos, self.w, k, method=method, workers=2)
+
+    def time_partition_double_weights(self, n, k, method):
+        shard.partition(self.pos, self.w_exact, k, method=method)
 
     def peakmem_partition(self, n, k, method):
         shard.partition(self.pos, self.w, k, method=method)
@@ -59,6 +67,22 @@ class Tick:
         for f in self.frames:
             self.sh.update(self.ids, f)
         return self.sh.report()["migrations_per_tick"]
+
+
+class ShiftTick:
+    """A tick on which split planes move (tolerance 0, every tick): pays the O(n) rescan."""
+
+    timeout = 120
+
+    def setup(self):
+        pos, w = world(1_000_000)
+        self.sh = shard.Sharding(pos, w, 64, rebalance_every=1, tolerance=0.0)
+        self.ids, self.frames = walk(pos, 10_000, 64)
+        self.t = 0
+
+    def time_update_with_shift(self):
+        self.sh.update(self.ids, self.frames[self.t % len(self.frames)])
+        self.t += 1
 
 
 class BorderSets:

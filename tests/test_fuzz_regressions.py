@@ -123,3 +123,26 @@ def test_denormal_box_against_wide_hull_has_a_finite_distance():
         assert np.isfinite(d[0])
         assert d[0] == pytest.approx(fbsim.distance(point, hulls)[0][0], abs=1e-9)
         assert depth[0] == 0.0
+
+
+@pytest.mark.parametrize("x_range", [(0.0, 5e-324), (1e-310, 1.5e-310), (0.0, 0.0)])
+@pytest.mark.parametrize("kind", ["SpatialHash", "DynamicTree", "SweepAndPrune"])
+def test_pairs_when_every_box_spans_a_denormal_x_range(kind, x_range):
+    # Seeded fuzz finding (fuzz_spatial, corpus file regression-denormal-x-range): the hash's
+    # column sweep quantises x by 2^20 / (x1 - x0), which is inf for a denormal range, and
+    # 0 * inf = NaN was converted to an integer (UB; caught by the UBSan build of this suite).
+    rng = np.random.default_rng(0)
+    n = 40
+    lo = rng.uniform(-3, 3, (n, 3))
+    hi = lo + rng.uniform(0, 2, (n, 3))
+    lo[:, 0], hi[:, 0] = x_range
+    lo[::3, 0] = x_range[1]  # every third box is the single point at the top of the range
+    s = getattr(fbsim, kind)()
+    s.insert(np.arange(n), lo, hi)
+    ref = [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if np.all(lo[i] <= hi[j]) and np.all(lo[j] <= hi[i])
+    ]
+    assert s.pairs().tolist() == [list(p) for p in ref]

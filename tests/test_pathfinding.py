@@ -424,3 +424,65 @@ def test_concurrent_callers_get_sequential_results(rng):
         ]
         for f in futures:
             np.testing.assert_allclose(f.result(), want, rtol=1e-12)
+
+
+# ------------------------------------------- uniform-grid A* (exact move-count costs)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([(2, 4), (2, 8), (3, 6), (3, 18), (3, 26)]),
+    st.integers(2, 9),
+    st.floats(0.0, 0.5),
+)
+def test_uniform_astar_matches_scipy_dijkstra_property(seed, dims_conn, n, density):
+    ndim, conn = dims_conn
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(2, n + 1, ndim))
+    grid = rng.random(shape) >= density
+    free = np.argwhere(grid)
+    if len(free) == 0:
+        return
+    starts = free[rng.choice(len(free), 6)]
+    goals = free[rng.choice(len(free), 6)]
+    ref = dijkstra_costs(grid, starts, goals, conn)
+    got = pf.astar_many(grid, starts, goals, connectivity=conn, workers=2)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    path, cost = pf.astar(grid, starts[0], goals[0], connectivity=conn)
+    if np.isfinite(ref[0]):
+        assert check_path(grid, path, conn) == pytest.approx(cost, rel=1e-12)
+    else:
+        assert path.shape == (0, ndim)
+
+
+@pytest.mark.parametrize(
+    ("shape", "conn", "goal", "cost"),
+    [
+        ((300, 200), 8, (299, 150), 149 + 150 * math.sqrt(2)),
+        ((300, 200), 4, (299, 150), 449.0),
+        ((40, 60, 50), 26, (39, 59, 30), 20 + 9 * math.sqrt(2) + 30 * math.sqrt(3)),
+        ((40, 60, 50), 18, (39, 59, 30), 64 * math.sqrt(2)),
+        ((40, 60, 50), 6, (39, 59, 30), 128.0),
+    ],
+)
+def test_open_grid_expands_only_the_path(shape, conn, goal, cost):
+    # On an empty grid every cell of some optimal path has f equal to the optimum, so with
+    # exact costs and deep-first ties A* walks straight to the goal: expansions = path cells.
+    # Analytic reference: the obstacle-free distance.
+    grid = np.ones(shape, bool)
+    start = (0,) * len(shape)
+    got, exp = pf.astar_many(grid, [start], [goal], connectivity=conn, return_expansions=True)
+    assert got[0] == pytest.approx(cost, rel=1e-14)
+    path, c = pf.astar(grid, start, goal, connectivity=conn)
+    assert exp[0] == len(path)
+    assert check_path(grid, path, conn) == pytest.approx(c, rel=1e-12)
+
+
+def test_path_longer_than_packed_move_counts_falls_back_exactly():
+    # Over 2^20 unit moves overflow the packed counts; the search reruns with double costs.
+    n = (1 << 20) + 40
+    grid = np.ones((1, n), bool)
+    path, cost = pf.astar(grid, (0, 0), (0, n - 1), connectivity=4)
+    assert cost == n - 1
+    assert len(path) == n
+    assert pf.astar_many(grid, [[0, 0]], [[0, n - 1]], connectivity=8)[0] == n - 1

@@ -293,7 +293,7 @@ def test_rate_limit_lets_fast_builders_through_and_stops_floods(req):
             w.commit(res)
     assert limited == 0
     # A flood: 300 requests in one tick.
-    res = v.validate(req(*[(20, "brick", [150.5, 0.5, 10.5])] * 300), now=10.0)
+    res = v.validate(req(*[(20, "brick", [156.5, 0.5, 16.5])] * 300), now=10.0)
     assert np.count_nonzero(res.reason == Reason.RATE_LIMITED) == 300 - 40
 
 
@@ -528,3 +528,18 @@ def test_remove_refunds_owner_and_checks_permission(req):
     assert w.inventory(PLAYER)[0] == inv + 1
     far = v.validate_removals({"request_id": [5], "player": [20], "item": [b]})
     assert reasons(far) == [Reason.NOT_PERMITTED]
+
+
+def test_same_kind_limit_is_a_token_bucket_per_player_and_kind(req):
+    # (3 per 10 s): 3 at once, then one more every 10/3 s, counted per (player, kind) only.
+    w = make_world()
+    cfg = PlacementConfig(same_kind_limit=(3, 10.0))
+    v = PlacementValidator(w, cfg)
+    rows = [(PLAYER, "brick", [10.5 + 2 * i, 0.5, 12.5]) for i in range(5)]
+    rows += [(PLAYER, "beam", [14.5, 0.5, 20.5]), (20, "brick", [156.5, 0.5, 16.5])]
+    res = v.validate(req(*rows), now=0.0)
+    w.commit(res)
+    assert reasons(res) == [Reason.OK] * 3 + [Reason.SAME_KIND_RATE] * 2 + [Reason.OK] * 2
+    later = req((PLAYER, "brick", [10.5, 0.5, 16.5]), (PLAYER, "brick", [10.5, 0.5, 18.5]))
+    res = v.validate(later, now=10.0 / 3 + 1e-6)  # exactly one token back
+    assert reasons(res) == [Reason.OK, Reason.SAME_KIND_RATE]

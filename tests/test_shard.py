@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from oracles_shard import brute_border_sets, clustered_world, point_in_box
+from oracles_shard import brute_border_sets, clustered_world, point_in_box, rcb_reference
 
 import fbsim
 from fbsim import shard
@@ -414,3 +414,75 @@ def test_entities_outside_regions_matches_brute_force(n, k, margin, seed):
     nearest = np.clip(pos, box[:, :3], box[:, 3:])
     d = np.sqrt(((pos - nearest) ** 2).sum(axis=1))
     np.testing.assert_array_equal(got, np.flatnonzero(d > margin))
+
+
+@pytest.mark.parametrize("n", [16_383, 16_384, 16_385, 50_000])
+def test_entities_outside_regions_across_scan_chunks(rng, n):
+    # the binding scans in chunks of 2^14 rows: rows must come back offset and ascending
+    from fbsim import _core
+
+    pos = rng.uniform(-100, 100, size=(n, 3))
+    regions = np.array([[-90.0, -90, -90, 90, 90, 90], [-50, -50, -50, 50, 50, 50]])
+    servers = rng.integers(0, 2, size=n)
+    got = _core.entities_outside_regions(pos, servers, regions, 3.0)
+    box = regions[servers]
+    nearest = np.clip(pos, box[:, :3], box[:, 3:])
+    d = np.sqrt(((pos - nearest) ** 2).sum(axis=1))
+    np.testing.assert_array_equal(got, np.flatnonzero(d > 3.0))
+
+
+# ---------------------------------------------------------------- partition: exact rule
+@pytest.mark.parametrize("world", ["uniform", "clustered", "grid"])
+@pytest.mark.parametrize("weights", ["none", "float", "dyadic", "zeros"])
+@pytest.mark.parametrize("k", [2, 5, 37, 64])
+def test_kd_partition_equals_numpy_reference(rng, world, weights, k):
+    # Large enough for the sampled selection rounds (> 4096 entities per node) and the block
+    # partition; "float" weights take the compact 32-byte records, "dyadic" ones (exact in
+    # double, not in float) the 40-byte records. Weight sums are exact in both, so the rule
+    # leaves no room for rounding: servers and regions must match the reference bit for bit.
+    n = 20_000
+    if world == "uniform":
+        pos = rng.uniform(-5000, 5000, size=(n, 3))
+    elif world == "clustered":
+        pos = clustered_world(rng, n, n_plots=4, spread=6.0, frac=0.95)
+    else:  # coarse grid: long runs of equal coordinates, decided by row index
+        pos = np.round(rng.uniform(-50, 50, size=(n, 3)) / 10) * 10
+    w = {
+        "none": None,
+        "float": np.where(rng.random(n) < 0.1, 10.0, 1.0),
+        "dyadic": rng.integers(1, 8, size=n) + rng.integers(0, 2**20, size=n) * 2.0**-40,
+        "zeros": np.zeros(n),
+    }[weights]
+    servers, regions = shard.partition(pos, w, k)
+    ref_servers, ref_regions = rcb_reference(pos, w, k, LIM)
+    np.testing.assert_array_equal(servers, ref_servers)
+    np.testing.assert_array_equal(regions, ref_regions)
+    for workers in (2, 3):
+        s2, r2 = shard.partition(pos, w, k, workers=workers)
+        np.testing.assert_array_equal(s2, ref_servers)
+        np.testing.assert_array_equal(r2, ref_regions)
+
+
+@given(
+    n=st.integers(0, 3000),
+    k=st.integers(1, 70),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+    weights=st.sampled_from(["none", "small_ints", "dyadic", "some_zero"]),
+)
+def test_kd_partition_equals_numpy_reference_property(n, k, seed, ties, weights):
+    # sizes around the block partition's 128-item cut-over and the 4096-item sampling one
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-500, 500, size=(n, 3))
+    if ties:
+        pos = np.round(pos / 100) * 100
+    w = {
+        "none": None,
+        "small_ints": rng.integers(1, 11, size=n).astype(float),
+        "dyadic": rng.integers(0, 4, size=n) + rng.integers(0, 2**16, size=n) * 2.0**-36,
+        "some_zero": rng.integers(0, 2, size=n).astype(float),
+    }[weights]
+    servers, regions = shard.partition(pos, w, k)
+    ref_servers, ref_regions = rcb_reference(pos, w, k, LIM)
+    np.testing.assert_array_equal(servers, ref_servers)
+    np.testing.assert_array_equal(regions, ref_regions)

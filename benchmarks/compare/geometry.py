@@ -9,8 +9,6 @@ writes docs/performance_geometry.md.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +16,12 @@ from scipy.spatial.transform import Rotation
 
 import fbsim
 from benchmarks.common import random_boxes
+from benchmarks.timing import alternate
 
 
 def _numpy_obb_to_aabb(c, q, h):
     extent = np.einsum("nij,nj->ni", np.abs(Rotation.from_quat(q).as_matrix()), h)
     return np.hstack([c - extent, c + extent])
-
-
-def _alternate(contenders: dict, repeats: int) -> dict[str, float]:
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main(n: int = 1_000_000, repeats: int = 7) -> list[tuple[str, str, float, float]]:
@@ -54,7 +43,7 @@ def main(n: int = 1_000_000, repeats: int = 7) -> list[tuple[str, str, float, fl
         },
     }
     for workload, contenders in workloads.items():
-        med = _alternate(contenders, repeats)
+        med = alternate(contenders, repeats).medians()
         base = med["fbsim"]
         for name, t in med.items():
             rows.append((workload, name, t * 1e3, t / base))

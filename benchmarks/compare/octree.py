@@ -16,14 +16,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # pykdtree: one thread, like work
 
 import argparse
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 import fbsim
+from benchmarks.timing import alternate
 from benchmarks.workloads_octree import (
     query_boxes,
     radius_for_neighbours,
@@ -40,17 +39,6 @@ try:
     import rtree
 except ImportError:  # optional peer
     rtree = None
-
-
-def measure(contenders: dict, repeats: int) -> dict[str, float]:
-    """Median seconds per contender; contenders run in turn within every repeat."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def main() -> None:
@@ -81,7 +69,7 @@ def main() -> None:
     build = {"fbsim": lambda: fbsim.Octree(points), "cKDTree": lambda: cKDTree(points)}
     if PyKDTree is not None:
         build["pykdtree"] = lambda: PyKDTree(points)
-    record(f"build, {n:,} points", measure(build, args.repeats))
+    record(f"build, {n:,} points", alternate(build, args.repeats).medians())
 
     tree, kd = fbsim.Octree(points), cKDTree(points)
     pk = PyKDTree(points) if PyKDTree is not None else None
@@ -96,7 +84,7 @@ def main() -> None:
     }
     if pk is not None:
         knn["pykdtree"] = lambda: pk.query(queries, k=8)
-    record(f"knn k=8, {nq:,} queries", measure(knn, args.repeats))
+    record(f"knn k=8, {nq:,} queries", alternate(knn, args.repeats).medians())
 
     # 3. Radius with ~10 neighbours.
     r = radius_for_neighbours(n)
@@ -104,17 +92,17 @@ def main() -> None:
     assert np.array_equal(np.diff(offsets), kd.query_ball_point(queries, r, return_length=True))
     record(
         f"radius (~{np.diff(offsets).mean():.1f} neighbours), {nq:,} queries",
-        measure(
+        alternate(
             {
                 "fbsim": lambda: tree.radius(queries, r),
                 "cKDTree": lambda: kd.query_ball_point(queries, r, workers=1),
             },
             args.repeats,
-        ),
+        ).medians(),
     )
     record(
         f"radius_count, {nq:,} queries",
-        measure(
+        alternate(
             {
                 "fbsim": lambda: tree.radius_count(queries, r),
                 "cKDTree return_length": lambda: kd.query_ball_point(
@@ -122,7 +110,7 @@ def main() -> None:
                 ),
             },
             args.repeats,
-        ),
+        ).medians(),
     )
 
     # 4. A tick: move 10% of the points, answer 10,000 k=8 queries. cKDTree must rebuild.
@@ -144,7 +132,9 @@ def main() -> None:
             live.__setitem__(ids, moved),
             PyKDTree(live).query(tick_q, k=8),
         )
-    record(f"tick: move 10% of {n:,}, {len(tick_q):,} knn k=8", measure(tick, args.repeats))
+    record(
+        f"tick: move 10% of {n:,}, {len(tick_q):,} knn k=8", alternate(tick, args.repeats).medians()
+    )
 
     # 5. Box queries over boxes vs rtree (bulk loaded, vectorised intersection_v).
     nb = 100_000 // scale
@@ -171,9 +161,9 @@ def main() -> None:
         }
         record(
             f"box queries, {brute_q:,} over {nb:,} boxes (Python loop)",
-            measure(box_few, args.repeats),
+            alternate(box_few, args.repeats).medians(),
         )
-    record(f"box queries, {nb:,} over {nb:,} boxes", measure(box, args.repeats))
+    record(f"box queries, {nb:,} over {nb:,} boxes", alternate(box, args.repeats).medians())
 
     # Markdown table.
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.timing import alternate
 from benchmarks.workloads_pathfinding import (
     MOVINGAI_MAPS,
     movingai_dir,
@@ -36,38 +35,6 @@ except ImportError:
     AStarFinder = None
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _time(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
-
-
-class Timings(dict):
-    """Per-implementation lists of seconds, one entry per alternating round."""
-
-    def median(self, k: str) -> float:
-        return statistics.median(self[k])
-
-    def ratio(self, num: str, den: str) -> float:
-        """Median over rounds of num/den measured in the same round: robust to a noisy,
-        shared machine, because both sides of each ratio ran back to back."""
-        return statistics.median(a / b for a, b in zip(self[num], self[den], strict=True))
-
-
-def alternate(impls: dict, repeats: int) -> Timings:
-    """Runs the implementations in turn `repeats` times (after one warm-up each)."""
-    times = Timings({k: [] for k in impls})
-    for fn in impls.values():
-        fn()  # warm-up
-    for _ in range(repeats):
-        for k, fn in impls.items():
-            times[k] += _time(fn, 1)
-    return times
 
 
 def pyastar_weights(grid: np.ndarray) -> np.ndarray:
@@ -93,7 +60,7 @@ def random_grid_section(repeats: int, lines: list[str]) -> None:
         impls["pyastar2d, 4-connected"] = lambda: pyastar2d.astar_path(
             w, (0, 0), goal, allow_diagonal=False
         )
-    med = alternate(impls, repeats)
+    med = alternate(impls, repeats, warmup=True)
     _, cost = pf.astar(grid, (0, 0), goal)
     _, exp_a = pf.astar_many(grid, [(0, 0)], [goal], return_expansions=True)
     _, exp_j = pf.astar_many(grid, [(0, 0)], [goal], method="jps", return_expansions=True)
@@ -137,7 +104,7 @@ def random_grid_section(repeats: int, lines: list[str]) -> None:
         impls["pyastar2d (corner cutting)"] = lambda: pyastar2d.astar_path(
             w256, (0, 0), g256, allow_diagonal=True
         )
-    med = alternate(impls, max(3, repeats // 3))
+    med = alternate(impls, max(3, repeats // 3), warmup=True)
     lines += [
         "## 256 x 256 grid, 20% random obstacles, corner to corner",
         "",
@@ -187,7 +154,7 @@ def movingai_section(count: int, repeats: int, lines: list[str]) -> None:
                     pyastar2d.astar_path(w, s, g, allow_diagonal=True)
 
             impls["pyastar2d"] = run_pyastar
-        med = alternate(impls, repeats)
+        med = alternate(impls, repeats, warmup=True)
         ca, ea = pf.astar_many(grid, starts, goals, return_expansions=True)
         cj, ej = pf.astar_many(grid, starts, goals, method="jps", return_expansions=True)
         assert np.allclose(ca, optimal, rtol=1e-5)
@@ -222,9 +189,11 @@ def main() -> None:
         "",
         (
             "Memory: the grid is read in place (bool: 1 byte per cell; float costs: 8 bytes). "
-            "A search keeps 24 bytes of state per cell (g, parent, stamp, closed) in dense arrays on "
-            "grids up to 2^22 cells (reused across the queries of a batch worker), or per touched "
-            "cell in a hash map above that, plus its open list. pyastar2d needs a float32 weight "
+            "A* on bool grids keeps 12 bytes of state per cell (exact move counts, stamp, closed "
+            "flag and parent move) in a dense array reused across the queries of a batch worker, "
+            "plus a 16-byte-per-entry open list; JPS and weighted grids keep 24 bytes per cell "
+            "(g, parent, stamp, closed) dense up to 2^22 cells, or per touched cell in a hash map "
+            "above that. pyastar2d needs a float32 weight "
             "grid (4 bytes per cell) plus its own per-cell state."
         ),
         "",

@@ -57,7 +57,17 @@ py::array_t<std::int64_t> pair_array(std::vector<std::int64_t>&& flat) {
     return to_numpy(std::move(flat), {m, 2});
 }
 
-py::tuple csr_tuple(CsrResult&& r) {
+// A query whose result passed the structure's cap (Broadphase::max_results) returned nothing:
+// say which call, which cap, and what to do instead of failing in an allocation.
+[[noreturn]] void raise_over_limit(const char* what, std::size_t limit) {
+    throw py::value_error(std::string(what) + " result exceeds max_results = " +
+                          std::to_string(limit) + " (default fbsim.MAX_QUERY_RESULTS = " +
+                          std::to_string(kMaxQueryResults) +
+                          "): split the query batch, or raise the structure's max_results");
+}
+
+py::tuple csr_tuple(CsrResult&& r, const char* what, std::size_t limit) {
+    if (r.over_limit) raise_over_limit(what, limit);
     const auto q = static_cast<py::ssize_t>(r.offsets.size());
     const auto n = static_cast<py::ssize_t>(r.ids.size());
     return py::make_tuple(to_numpy(std::move(r.offsets), {q}), to_numpy(std::move(r.ids), {n}));
@@ -91,6 +101,11 @@ void raise_status(const BroadphaseStatus& s, bool inserting) {
         case BroadphaseError::kReservedId:
             throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
                                   " is reserved (INT64_MIN); use any other int64 id");
+        case BroadphaseError::kTooManyItems:
+            throw py::value_error("ids[" + row + "] = " + std::to_string(s.id) +
+                                  ": insert would exceed the structure's max_items = " +
+                                  std::to_string(static_cast<unsigned long long>(s.value)) +
+                                  " (fbsim.MAX_BROADPHASE_ITEMS = 2^32 - 2 at most)");
         case BroadphaseError::kOk: break;
     }
 }
@@ -219,6 +234,35 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 return self.core.contains(id);
             },
             py::arg("id"))
+        .def_property(
+            "max_results",
+            [](const L& self) {
+                std::shared_lock lock(self.mu);
+                return self.core.max_results();
+            },
+            [](L& self, py::handle limit) {
+                // Any size in [0, 2^62]: up to the caller to raise it past the default.
+                const double v = args::scalar(limit, "max_results", 0.0, 4.6e18);
+                if (v != std::floor(v)) throw py::value_error("max_results must be an integer");
+                py::gil_scoped_release release;
+                std::unique_lock lock(self.mu);
+                self.core.set_max_results(static_cast<std::size_t>(v));
+            })
+        .def_property(
+            "max_items",
+            [](const L& self) {
+                std::shared_lock lock(self.mu);
+                return self.core.max_items();
+            },
+            [](L& self, py::handle limit) {
+                // Lowering only: values past kMaxBroadphaseItems are rejected, not clamped.
+                const double v = args::scalar(limit, "max_items", 0.0,
+                                              static_cast<double>(kMaxBroadphaseItems));
+                if (v != std::floor(v)) throw py::value_error("max_items must be an integer");
+                py::gil_scoped_release release;
+                std::unique_lock lock(self.mu);
+                self.core.set_max_items(static_cast<std::size_t>(v));
+            })
         .def_property_readonly("nbytes",
                                [](const L& self) {
                                    std::shared_lock lock(self.mu);
@@ -234,10 +278,13 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
             "pairs",
             [](const L& self, py::handle ids) {
                 std::vector<std::int64_t> out;
+                bool ok = true;
+                std::size_t limit = 0;
                 if (ids.is_none()) {
                     py::gil_scoped_release release;
                     std::shared_lock lock(self.mu);
-                    self.core.pairs(out);
+                    ok = self.core.pairs(out);
+                    limit = self.core.max_results();
                 } else {
                     Ids i = args::ids(ids, "ids");
                     BroadphaseStatus s;
@@ -245,10 +292,12 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                         py::gil_scoped_release release;
                         std::shared_lock lock(self.mu);
                         s = self.core.validate_remove(i.data(), rows_of(i));
-                        if (s.ok()) self.core.pairs_involving(i.data(), rows_of(i), out);
+                        if (s.ok()) ok = self.core.pairs_involving(i.data(), rows_of(i), out);
+                        limit = self.core.max_results();
                     }
                     raise_status(s, false);
                 }
+                if (!ok) raise_over_limit("pairs", limit);
                 return pair_array(std::move(out));
             },
             py::arg("ids") = py::none())
@@ -258,6 +307,8 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 const std::shared_mutex* omu = nullptr;
                 const Broadphase* o = as_broadphase(other, &omu);
                 std::vector<std::int64_t> out;
+                bool ok = true;
+                std::size_t limit = 0;
                 {
                     py::gil_scoped_release release;
                     // Lock in address order so that a.pairs_with(b) and b.pairs_with(a) running
@@ -267,8 +318,10 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                     std::shared_lock l1(*const_cast<std::shared_mutex*>(first));
                     std::shared_lock<std::shared_mutex> l2;
                     if (second != first) l2 = std::shared_lock(*const_cast<std::shared_mutex*>(second));
-                    self.core.pairs_with(*o, out);
+                    ok = self.core.pairs_with(*o, out);
+                    limit = self.core.max_results();
                 }
+                if (!ok) raise_over_limit("pairs_with", limit);
                 return pair_array(std::move(out));
             },
             py::arg("other"))
@@ -293,12 +346,14 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 }();
                 raise_status(s, false);
                 CsrResult r;
+                std::size_t limit = 0;
                 {
                     py::gil_scoped_release release;
                     std::shared_lock lock(self.mu);
                     r = self.core.query_aabb(l.data(), h.data(), rows_of(l), mk);
+                    limit = self.core.max_results();
                 }
-                return csr_tuple(std::move(r));
+                return csr_tuple(std::move(r), "query_aabb", limit);
             },
             py::arg("lo"), py::arg("hi"), py::arg("mask") = py::none())
         .def(
@@ -310,12 +365,14 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 args::raise_if(first_negative(r.data(), rows_of(r), 1), "radii", 0);
                 const std::uint32_t mk = query_mask(mask);
                 CsrResult out;
+                std::size_t limit = 0;
                 {
                     py::gil_scoped_release release;
                     std::shared_lock lock(self.mu);
                     out = self.core.query_sphere(c.data(), r.data(), rows_of(c), mk);
+                    limit = self.core.max_results();
                 }
-                return csr_tuple(std::move(out));
+                return csr_tuple(std::move(out), "query_sphere", limit);
             },
             py::arg("centers"), py::arg("radii"), py::arg("mask") = py::none())
         .def(
@@ -326,12 +383,14 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                 Rows t = ray_lengths(max_t, o.shape(0));
                 const std::uint32_t mk = query_mask(mask);
                 CsrResult out;
+                std::size_t limit = 0;
                 {
                     py::gil_scoped_release release;
                     std::shared_lock lock(self.mu);
                     out = self.core.raycast(o.data(), d.data(), t.data(), rows_of(o), mk);
+                    limit = self.core.max_results();
                 }
-                return csr_tuple(std::move(out));
+                return csr_tuple(std::move(out), "raycast", limit);
             },
             py::arg("origins"), py::arg("dirs"), py::arg("max_t"), py::arg("mask") = py::none())
         .def(
@@ -419,6 +478,8 @@ void register_broadphase(py::module_& m) {
             return s.core.height();
         });
     bind_structure<DynamicTree>(m, "DynamicTree", "Dynamic AABB tree. See fbsim.spatial.", tree);
+    m.attr("MAX_QUERY_RESULTS") = kMaxQueryResults;  // issue 10: default result-size cap
+    m.attr("MAX_BROADPHASE_ITEMS") = kMaxBroadphaseItems;  // issue 10: 32-bit slots
 }
 
 }  // namespace fbsim::python

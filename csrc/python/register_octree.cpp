@@ -57,6 +57,15 @@ Ids to_numpy(std::vector<std::int64_t>&& v) {
     return Ids({static_cast<py::ssize_t>(owned->size())}, {sizeof(std::int64_t)}, owned->data(), cap);
 }
 
+// A range query whose result passed the tree's cap (SpatialTree::max_results) returned
+// nothing: name the call and the cap instead of failing in an allocation.
+[[noreturn]] void raise_over_limit(const char* what, std::size_t limit) {
+    throw py::value_error(std::string(what) + " result exceeds max_results = " +
+                          std::to_string(limit) + " (default fbsim.MAX_QUERY_RESULTS = " +
+                          std::to_string(kMaxQueryResults) +
+                          "): split the query batch, or raise the tree's max_results");
+}
+
 template <int D>
 struct PyTree {
     SpatialTree<D> tree;
@@ -239,11 +248,15 @@ struct PyTree {
         auto [radii, stride] = per_query(r, "r", count_of(q), kMaxRayDistance);
         const int workers = workers_arg(workers_obj);
         std::vector<std::int64_t> offsets, ids;
+        bool fits = false;
+        std::size_t limit = 0;
         {
             py::gil_scoped_release release;
             std::shared_lock lock(mu);
-            tree.radius(q.data(), count_of(q), radii.data(), stride, workers, offsets, ids);
+            limit = tree.max_results();
+            fits = tree.radius(q.data(), count_of(q), radii.data(), stride, workers, offsets, ids);
         }
+        if (!fits) raise_over_limit("radius", limit);
         return py::make_tuple(to_numpy(std::move(offsets)), to_numpy(std::move(ids)));
     }
 
@@ -280,11 +293,15 @@ struct PyTree {
         auto [l, h] = lo_hi(lo, hi);
         const int workers = workers_arg(workers_obj);
         std::vector<std::int64_t> offsets, ids;
+        bool fits = false;
+        std::size_t limit = 0;
         {
             py::gil_scoped_release release;
             std::shared_lock lock(mu);
-            tree.query_aabb(l.data(), h.data(), count_of(l), workers, offsets, ids);
+            limit = tree.max_results();
+            fits = tree.query_aabb(l.data(), h.data(), count_of(l), workers, offsets, ids);
         }
+        if (!fits) raise_over_limit("query_aabb", limit);
         return py::make_tuple(to_numpy(std::move(offsets)), to_numpy(std::move(ids)));
     }
 
@@ -346,6 +363,20 @@ void register_tree(py::module_& m, const char* name) {
         .def("__len__", &T::size)
         .def("__contains__", &T::contains, py::arg("id"))
         .def_property_readonly("boxes", [](const T& t) { return t.tree.boxes(); })
+        .def_property(
+            "max_results",
+            [](const T& t) {
+                std::shared_lock lock(t.mu);
+                return t.tree.max_results();
+            },
+            [](T& t, py::handle limit) {
+                // Any size in [0, 2^62], as the broad phases' max_results.
+                const double v = args::scalar(limit, "max_results", 0.0, 4.6e18);
+                if (v != std::floor(v)) throw py::value_error("max_results must be an integer");
+                py::gil_scoped_release release;
+                std::unique_lock lock(t.mu);
+                t.tree.set_max_results(static_cast<std::size_t>(v));
+            })
         .def("node_count",
              [](const T& t) {
                  std::shared_lock lock(t.mu);

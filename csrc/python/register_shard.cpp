@@ -116,14 +116,24 @@ py::array_t<std::int64_t> outside_py(py::handle positions, py::handle servers, p
                                   " is not a server in [0, " + std::to_string(k) + ")");
         }
     }
-    std::vector<std::int64_t> rows(n);
-    std::size_t found = 0;
+    // The answer is usually a handful of rows out of a million: scan in chunks through a small
+    // buffer instead of zeroing (and faulting in) an n-row scratch array for it.
+    constexpr std::size_t kChunk = std::size_t{1} << 14;
+    std::vector<std::int64_t> found;
     {
         py::gil_scoped_release release;
-        found = entities_outside_regions(pos.data(), sp, n, reg.data(), m, rows.data());
+        std::vector<std::int64_t> buf(std::min(n, kChunk));
+        for (std::size_t first = 0; first < n; first += kChunk) {
+            const std::size_t len = std::min(kChunk, n - first);
+            const std::size_t got = entities_outside_regions(pos.data() + 3 * first, sp + first, len,
+                                                             reg.data(), m, buf.data());
+            for (std::size_t j = 0; j < got; ++j) {
+                found.push_back(buf[j] + static_cast<std::int64_t>(first));
+            }
+        }
     }
-    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(found));
-    std::copy(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(found), out.mutable_data());
+    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(found.size()));
+    std::copy(found.begin(), found.end(), out.mutable_data());
     return out;
 }
 

@@ -24,6 +24,7 @@ const char* broadphase_error_message(BroadphaseError code) noexcept {
         case BroadphaseError::kDuplicateId: return "duplicate id";
         case BroadphaseError::kUnknownId: return "unknown id";
         case BroadphaseError::kReservedId: return "reserved id (INT64_MIN)";
+        case BroadphaseError::kTooManyItems: return "exceeds the broad phase's item limit";
     }
     return "unknown error";
 }
@@ -165,6 +166,14 @@ void grow(std::vector<T>& v, std::size_t need) {
     if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
 }
 
+// What a query past Broadphase::max_results() returns: nothing, flagged (the partial buffers
+// are freed on return).
+CsrResult over_limit_result() {
+    CsrResult r;
+    r.over_limit = true;
+    return r;
+}
+
 struct PairRow {
     std::int64_t a, b;
     bool operator<(const PairRow& o) const noexcept { return a < o.a || (a == o.a && b < o.b); }
@@ -248,6 +257,16 @@ BroadphaseStatus Broadphase::check_boxes(const double* lo, const double* hi,
 BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const double* lo,
                                              const double* hi, std::size_t count) const {
     BroadphaseStatus s;
+    // First, and O(1): a batch past the 32-bit slot space is refused before any scratch set
+    // is allocated for it. `value` carries the limit for the message.
+    const std::size_t room = count_ < max_items_ ? max_items_ - count_ : 0;
+    if (count > room) {
+        s.code = BroadphaseError::kTooManyItems;
+        s.index = room;
+        s.id = ids[room];
+        s.value = static_cast<double>(max_items_);
+        return s;
+    }
     std::size_t dup = 0;
     if (first_duplicate(ids, count, &dup)) {
         s.code = BroadphaseError::kDuplicateId;
@@ -433,12 +452,14 @@ std::size_t Broadphase::memory_bytes() const noexcept {
            by_rank_.capacity() * sizeof(std::int64_t);
 }
 
-void Broadphase::pairs(std::vector<std::int64_t>& out) const {
+bool Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
     candidate_pairs(cand);
+    if (cand.size() / 2 > max_results_) return false;
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
     // if some item ever had custom ones (skipping saves two random reads per pair).
     emit_pairs(cand, custom_layers_, out);
+    return true;
 }
 
 void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
@@ -447,6 +468,7 @@ void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size
     std::vector<std::uint32_t> cand;
     const std::unique_ptr<BatchSource> src = batch_source(count);
     for (std::size_t i = 0; i < count; ++i) {
+        if (out.size() / 2 > max_results_) return;  // the caller reports the cap
         const std::uint32_t a = slots[i];
         cand.clear();
         if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
@@ -459,21 +481,23 @@ void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size
     }
 }
 
-void Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
+bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
                                  std::vector<std::int64_t>& out) const {
     std::vector<char> in_set(ids_.size(), 0);
     std::vector<std::uint32_t> slots(count);
     for (std::size_t i = 0; i < count; ++i) {
         slots[i] = map_.find(ids[i]);
-        if (slots[i] == detail::IdMap::kNone) return;  // caller validates; never index with it
+        if (slots[i] == detail::IdMap::kNone) return true;  // caller validates; never index with it
         in_set[slots[i]] = 1;
     }
     std::vector<std::uint32_t> cand;
     candidate_pairs_involving(slots.data(), count, in_set, cand);
+    if (cand.size() / 2 > max_results_) return false;
     emit_pairs(cand, custom_layers_, out);  // as pairs(): default layers always pair
+    return true;
 }
 
-void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
+bool Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const {
     std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
     const std::unique_ptr<BatchSource> src = other.batch_source(count_);
@@ -485,9 +509,11 @@ void Broadphase::pairs_with(const Broadphase& other, std::vector<std::int64_t>& 
             if (!overlaps(boxes_[a], other.boxes_[b])) continue;
             if ((layers_[a] & other.masks_[b]) == 0 || (other.layers_[b] & masks_[a]) == 0) continue;
             rows.push_back(PairRow{ids_[a], other.ids_[b]});
+            if (rows.size() > max_results_) return false;
         }
     }
     flush_rows(rows, out);
+    return true;
 }
 
 CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t count,
@@ -505,6 +531,7 @@ CsrResult Broadphase::query_aabb(const double* lo, const double* hi, std::size_t
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && overlaps(boxes_[s], qb)) r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }
@@ -528,6 +555,7 @@ CsrResult Broadphase::query_sphere(const double* centers, const double* radii, s
         for (std::uint32_t s : cand) {
             if ((layers_[s] & mask) && dist2(boxes_[s], c) <= r2) r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }
@@ -559,6 +587,7 @@ CsrResult Broadphase::raycast(const double* origins, const double* dirs, const d
             if ((layers_[s] & mask) && ray_hit(boxes_[s], o, d, max_t[q]) >= 0.0)
                 r.ids.push_back(ids_[s]);
         }
+        if (r.ids.size() > max_results_) return over_limit_result();
         std::sort(r.ids.begin() + static_cast<std::ptrdiff_t>(start), r.ids.end());
         r.offsets.push_back(static_cast<std::int64_t>(r.ids.size()));
     }

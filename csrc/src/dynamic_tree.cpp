@@ -441,6 +441,7 @@ void DynamicTree::candidate_pairs(std::vector<std::uint32_t>& out) const {
             if (overlaps(box(sa), box(sb))) {  // exact here: fat boxes over-report
                 out.push_back(sa);
                 out.push_back(sb);
+                if (out.size() / 2 > max_results()) return;  // the caller reports the limit
             }
         } else if (b.leaf() || (!a.leaf() && area(a.box) >= area(b.box))) {
             stack.emplace_back(a.child1, ib);

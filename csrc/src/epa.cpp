@@ -201,6 +201,18 @@ CoreDepth epa_core(const Convex& a, const Convex& b, Vec3 shift, detail::Simplex
 
 }  // namespace
 
+double detail::hidden_core_depth(const Convex& a, const Convex& b, Vec3 shift,
+                                 const CoreDistance& c) noexcept {
+    // Only stalled answers: a pair that passed the distance-bound test has a certificate.
+    // Tested before pair_scale, which walks every hull point.
+    if (c.intersecting || !c.stalled) return 0.0;
+    const double scale = pair_scale(a, b, shift);
+    if (!(c.distance <= 1e-6 * scale)) return 0.0;
+    const CoreDepth d = epa_core(a, b, shift, c.simplex);
+    // Only a depth past EPA's own tolerance counts: a touching pair stays separated.
+    return d.converged && d.depth > 1e-11 * scale ? d.depth : 0.0;
+}
+
 PenetrationResult epa_penetration(const Convex& a, const Convex& b,
                                   const GjkSettings& settings) noexcept {
     PenetrationResult r;
@@ -208,7 +220,8 @@ PenetrationResult epa_penetration(const Convex& a, const Convex& b,
         return detail::sat_penetration(a, b);
     }
     const Vec3 shift = detail::anchor(a);
-    const detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    if (detail::hidden_core_depth(a, b, shift, c) > 0.0) c.intersecting = true;
     r.iterations = c.iterations;
     r.converged = c.converged;
     const double rsum = a.radius + b.radius;
@@ -244,7 +257,8 @@ bool convex_overlap(const Convex& a, const Convex& b, double tol,
         return detail::sat_overlap(a, b, tol);
     }
     const Vec3 shift = detail::anchor(a);
-    const detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    if (detail::hidden_core_depth(a, b, shift, c) > 0.0) c.intersecting = true;
     const double rsum = a.radius + b.radius;
     if (!c.intersecting) return rsum - c.distance > tol;
     if (rsum > tol) return true;  // depth >= rsum already

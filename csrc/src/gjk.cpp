@@ -334,6 +334,7 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
         }
         if (repeated) {
             r.converged = true;
+            r.stalled = true;
             break;
         }
         // Remember the current simplex (at most 3 vertices) for the no-progress fallback.
@@ -362,6 +363,7 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
             }
             s.n = prev_n;
             r.converged = true;
+            r.stalled = true;
             break;
         }
         v = nv;
@@ -383,7 +385,8 @@ CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
 DistanceResult gjk_distance(const Convex& a, const Convex& b,
                             const GjkSettings& settings) noexcept {
     const Vec3 shift = detail::anchor(a);
-    const detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    detail::CoreDistance c = detail::gjk_core(a, b, shift, settings);
+    if (detail::hidden_core_depth(a, b, shift, c) > 0.0) c.intersecting = true;
     DistanceResult r;
     r.iterations = c.iterations;
     r.converged = c.converged;

@@ -8,6 +8,7 @@
 #include <exception>
 #include <thread>
 
+#include "detail/exact_astar.hpp"
 #include "detail/grid_search.hpp"
 #include "fbsim/pathfinding.hpp"
 
@@ -185,10 +186,30 @@ void astar_search(const GridView& g, const std::vector<Move>& moves, int connect
 
 }  // namespace detail
 
+namespace {
+
+/// The dense exact-cost A* (uniform grids); on the (practically unreachable) move-count
+/// overflow it reruns the query with the double-cost search in a sparse store.
+void astar_uniform(const GridView& grid, const std::vector<detail::Move>& moves,
+                   std::int64_t start, std::int64_t goal, const PathSettings& settings,
+                   detail::ExactStore& store, PathResult* out, bool want_path) {
+    if (detail::astar_exact(grid, moves, settings.connectivity, start, goal,
+                            settings.max_expansions, store, out, want_path))
+        return;
+    detail::HashStore fallback;
+    detail::astar_search(grid, moves, settings.connectivity, start, goal,
+                         settings.max_expansions, fallback, out, want_path);
+}
+
+}  // namespace
+
 void grid_astar(const GridView& grid, std::int64_t start, std::int64_t goal,
                 const PathSettings& settings, PathResult* out) {
     const auto moves = detail::make_moves(grid, settings.connectivity);
-    if (grid.size() <= detail::kDenseStateCells) {
+    if (grid.passable) {
+        detail::ExactStore store;
+        astar_uniform(grid, moves, start, goal, settings, store, out, true);
+    } else if (grid.size() <= detail::kDenseStateCells) {
         detail::DenseStore store(grid.size());
         detail::astar_search(grid, moves, settings.connectivity, start, goal,
                              settings.max_expansions, store, out, true);
@@ -226,7 +247,16 @@ void run_block_any(const GridView& grid, const std::int64_t* starts, const std::
                    const PathSettings& settings, double* out_costs,
                    std::int64_t* out_expansions) {
     if (begin >= end) return;
-    if (grid.size() <= detail::kDenseStateCells) {
+    if (method == PathMethod::kAstar && grid.passable) {
+        const auto moves = detail::make_moves(grid, settings.connectivity);
+        detail::ExactStore store;
+        PathResult r;
+        for (std::size_t q = begin; q < end; ++q) {
+            astar_uniform(grid, moves, starts[q], goals[q], settings, store, &r, false);
+            out_costs[q] = r.found ? r.cost : kInf;
+            if (out_expansions) out_expansions[q] = r.expansions;
+        }
+    } else if (grid.size() <= detail::kDenseStateCells) {
         detail::DenseStore store(grid.size());
         run_block(grid, starts, goals, begin, end, method, settings, store, out_costs,
                   out_expansions);

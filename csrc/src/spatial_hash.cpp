@@ -566,6 +566,10 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             out.push_back(sl[k]);
         }
     };
+    // Past max_results() pairs stop (the caller reports the limit): a million stacked boxes
+    // would otherwise materialise ~5e11 pairs. Checked per box, not per pair, so at most one
+    // box's pairs (< n) overshoot.
+    const std::size_t cap = 2 * max_results();
     // Grid columns (level, z, y) as runs of positions; within a run min x ascends.
     struct Run {
         std::uint64_t hi, y;  // key.hi and the biased y
@@ -582,7 +586,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     // from its cursor while the other's min x is within its max x; each pair is met once.
     auto cross = [&](const Run& a, const Run& b) {
         std::size_t i = a.begin, j = b.begin;
-        while (i < a.end && j < b.end) {
+        while (i < a.end && j < b.end && out.size() <= cap) {
             if (xl[i] <= xl[j]) {
                 for (std::size_t k = j; k < b.end && xl[k] <= xh[i]; ++k) test(i, k);
                 ++i;
@@ -598,15 +602,17 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     std::size_t p = 0;  // first run at or after (z + 1, y - 1): only moves forward
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const Run& a = runs[r];
-        for (std::size_t i = a.begin; i < a.end; ++i)
+        for (std::size_t i = a.begin; i < a.end; ++i) {
             for (std::size_t k = i + 1; k < a.end && xl[k] <= xh[i]; ++k) test(i, k);
+            if (out.size() > cap) return;
+        }
         if (r + 1 < runs.size() && runs[r + 1].hi == a.hi && runs[r + 1].y == a.y + 1)
             cross(a, runs[r + 1]);
         while (p < runs.size() && before(runs[p], a.hi + 1, a.y - 1)) ++p;
         for (std::size_t k = p; k < runs.size() && runs[k].hi == a.hi + 1 && runs[k].y <= a.y + 1; ++k)
             cross(a, runs[k]);
     }
-    cross_level_pairs(out);
+    if (out.size() <= cap) cross_level_pairs(out);
 }
 
 void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
@@ -631,6 +637,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         return b != a && (!moved[b] || a < b);
     };
     for (const std::uint32_t p : ps) {
+        if (out.size() / 2 > max_results()) return;  // the caller reports the cap
         const CellKey k = h.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
@@ -706,6 +713,7 @@ void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
                     }
                 }
             }
+            if (out.size() / 2 > max_results()) return;  // the caller reports the cap
         }
     }
 }

@@ -124,6 +124,7 @@ void SweepAndPrune::candidate_pairs(std::vector<std::uint32_t>& out) const {
             if (overlaps(a, box(sorted_[j].slot))) {
                 out.push_back(sorted_[i].slot);
                 out.push_back(sorted_[j].slot);
+                if (out.size() / 2 > max_results()) return;  // the caller reports the limit
             }
         }
     }

@@ -17,7 +17,9 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 
 from fbsim import geometry, pathfinding, spatial
+from fbsim._core import MAX_BROADPHASE_ITEMS as MAX_BROADPHASE_ITEMS  # issue 10
 from fbsim._core import MAX_GRID_CELLS
+from fbsim._core import MAX_QUERY_RESULTS as MAX_QUERY_RESULTS  # issue 10
 from fbsim._core import version as _core_version
 from fbsim.audit import AppealState, AuditLog, BanRecord, BanRegistry
 from fbsim.catalog import Catalog, ItemKind, default_catalog
@@ -63,8 +65,10 @@ except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = f"{_v // 10000}.{_v // 100 % 100}.{_v % 100}"
 
 __all__ = [
+    "MAX_BROADPHASE_ITEMS",
     "MAX_COORDINATE",
     "MAX_GRID_CELLS",
+    "MAX_QUERY_RESULTS",
     "MAX_RAY_DISTANCE",
     "AppealState",
     "AuditLog",

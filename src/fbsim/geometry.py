@@ -176,6 +176,44 @@ class _ShapeBatch:
         a.flags.writeable = False
         return a
 
+    def _rows(self, rows: npt.ArrayLike) -> np.ndarray:
+        """``rows`` as int64 indices into this batch, each in ``[0, len(self))``."""
+        idx = np.asarray(rows)
+        if idx.dtype == np.bool_:
+            if idx.shape != (len(self),):
+                raise ValueError(f"rows: a boolean mask must have shape ({len(self)},)")
+            return np.flatnonzero(idx)
+        if idx.ndim != 1 or not (idx.size == 0 or np.issubdtype(idx.dtype, np.integer)):
+            raise TypeError("rows must be a 1-D array of integer row indices or a boolean mask")
+        idx = idx.astype(np.int64, copy=False)
+        bad = np.flatnonzero((idx < 0) | (idx >= len(self)))
+        if bad.size:
+            raise ValueError(
+                f"rows[{bad[0]}] = {idx[bad[0]]} is not a row of this batch of {len(self)}"
+            )
+        return idx
+
+    def _with(self, **arrays: np.ndarray):
+        # Rows of a validated batch are valid: skip the checks and the renormalisation.
+        out = object.__new__(type(self))
+        for name, a in arrays.items():
+            a = np.ascontiguousarray(a)
+            a.flags.writeable = False
+            setattr(out, name, a)
+        return out
+
+    def take(self, rows: npt.ArrayLike):
+        """A new batch of the same kind holding rows ``rows`` (indices or a boolean mask).
+
+        Raises
+        ------
+        TypeError
+            ``rows`` is not integer indices or a boolean mask.
+        ValueError
+            An index is outside ``[0, len(self))`` or a mask has the wrong length.
+        """
+        raise NotImplementedError
+
 
 class Boxes(_ShapeBatch):
     """A batch of ``n`` oriented boxes.
@@ -210,6 +248,12 @@ class Boxes(_ShapeBatch):
         """Tight world AABBs, shape (n, 6)."""
         return _core.obb_to_aabb(self.centers, self.quats, self.half_extents)
 
+    def take(self, rows: npt.ArrayLike) -> Boxes:
+        r = self._rows(rows)
+        return self._with(
+            centers=self.centers[r], quats=self.quats[r], half_extents=self.half_extents[r]
+        )
+
     def __repr__(self) -> str:
         return f"Boxes(n={len(self)})"
 
@@ -232,6 +276,10 @@ class Spheres(_ShapeBatch):
     def aabbs(self) -> FloatArray:
         """Tight world AABBs, shape (n, 6)."""
         return _core.sphere_to_aabb(self.centers, self.radii)
+
+    def take(self, rows: npt.ArrayLike) -> Spheres:
+        r = self._rows(rows)
+        return self._with(centers=self.centers[r], radii=self.radii[r])
 
     def __repr__(self) -> str:
         return f"Spheres(n={len(self)})"
@@ -257,6 +305,10 @@ class Capsules(_ShapeBatch):
     def aabbs(self) -> FloatArray:
         """Tight world AABBs, shape (n, 6)."""
         return _core.capsule_to_aabb(self.p0, self.p1, self.radii)
+
+    def take(self, rows: npt.ArrayLike) -> Capsules:
+        r = self._rows(rows)
+        return self._with(p0=self.p0[r], p1=self.p1[r], radii=self.radii[r])
 
     def __repr__(self) -> str:
         return f"Capsules(n={len(self)})"
@@ -301,6 +353,15 @@ class Hulls(_ShapeBatch):
     def aabbs(self) -> FloatArray:
         """Tight world AABBs of the points, shape (n, 6)."""
         return _core.hull_to_aabb(self.points, self.offsets)
+
+    def take(self, rows: npt.ArrayLike) -> Hulls:
+        r = self._rows(rows)
+        counts = self.offsets[r + 1] - self.offsets[r]
+        offsets = np.zeros(r.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        # Point k of the output hull j is point offsets_in[r[j]] + k of this batch.
+        src = np.repeat(self.offsets[r] - offsets[:-1], counts) + np.arange(offsets[-1])
+        return self._with(points=self.points[src].reshape(-1, 3), offsets=offsets)
 
     def __repr__(self) -> str:
         return f"Hulls(n={len(self)}, points={self.points.shape[0]})"

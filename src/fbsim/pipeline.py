@@ -28,17 +28,6 @@ def shape_aabbs(shapes) -> np.ndarray:
     return shapes.aabbs()
 
 
-def _take(shapes, rows: np.ndarray):
-    if isinstance(shapes, Boxes):
-        return Boxes(shapes.centers[rows], shapes.quats[rows], shapes.half_extents[rows])
-    if isinstance(shapes, Spheres):
-        return Spheres(shapes.centers[rows], shapes.radii[rows])
-    if isinstance(shapes, Capsules):
-        return Capsules(shapes.p0[rows], shapes.p1[rows], shapes.radii[rows])
-    parts = [shapes.points[shapes.offsets[r] : shapes.offsets[r + 1]] for r in rows.tolist()]
-    return Hulls(parts)
-
-
 def contacts(
     structure,
     groups: Sequence[tuple[npt.ArrayLike, object]],
@@ -127,8 +116,8 @@ def contacts(
         for gb in range(len(batches)):
             sel = np.flatnonzero((ka == ga) & (kb == gb))
             if len(sel):
-                a = _take(batches[ga], row[idx[sel, 0]])
-                b = _take(batches[gb], row[idx[sel, 1]])
+                a = batches[ga].take(row[idx[sel, 0]])
+                b = batches[gb].take(row[idx[sel, 1]])
                 depth[sel], normal[sel] = penetration(a, b)
     hit = depth > tol
     out = cand[hit]

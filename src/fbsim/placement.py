@@ -93,8 +93,10 @@ class PlacementConfig:
     ``rate`` / ``burst``: token bucket per player: a builder may place ``burst`` items at once
     and ``rate`` per second sustained (defaults let a fast builder place 20 items/s for 5 s,
     and stop a client spamming hundreds per second).
-    ``same_kind_limit``: the enterprise plan's ITEM_DUPLICATION heuristic as (max, window s),
-    off by default: server-owned inventories already make duplication impossible.
+    ``same_kind_limit``: the enterprise plan's ITEM_DUPLICATION heuristic as (max, window s):
+    a :class:`fbsim.ratelimit.DuplicationDetector` per (player, kind) with
+    ``Rule.per_window(max, window)`` (``max`` at once, then ``max / window`` per second); off by
+    default: server-owned inventories already make duplication impossible.
     """
 
     touch_tolerance: float = 1e-3
@@ -222,7 +224,7 @@ class PlacementValidator:
     def __init__(
         self, world: World, config: PlacementConfig | None = None, rate_limiter=None
     ) -> None:
-        from fbsim.ratelimit import RateLimiter, Rule
+        from fbsim.ratelimit import DuplicationDetector, RateLimiter, Rule
 
         self.world = world
         self.config = config if config is not None else PlacementConfig()
@@ -233,7 +235,12 @@ class PlacementValidator:
             if rate_limiter is not None
             else RateLimiter({"place": Rule(rate=self.config.rate, burst=self.config.burst)})
         )
-        self._same_kind: dict[tuple[int, int], list[float]] = {}
+        # The ITEM_DUPLICATION heuristic is ratelimit's detector keyed by (player, kind).
+        self._same_kind = (
+            None
+            if self.config.same_kind_limit is None
+            else DuplicationDetector(Rule.per_window(*self.config.same_kind_limit))
+        )
         self.rule_seconds: dict[str, float] = {}  # time spent per rule in the last batch
 
     def validate(self, requests: Mapping, now: float = 0.0) -> PlacementResults:
@@ -661,10 +668,10 @@ class PlacementValidator:
         hit = np.zeros(len(q), dtype=bool)
         if own.any():
             sel = np.flatnonzero(own)
-            hit[sel] = overlap(_subset(boxes, sel), _subset(caps, sel), tol=cfg.touch_tolerance)
+            hit[sel] = overlap(boxes.take(sel), caps.take(sel), tol=cfg.touch_tolerance)
         if (~own).any():
             sel = np.flatnonzero(~own)
-            d, _, _ = distance(_subset(boxes, sel), _subset(caps, sel))
+            d, _, _ = distance(boxes.take(sel), caps.take(sel))
             hit[sel] = d < m
         bad = np.zeros(len(reason), dtype=bool)
         bad[q[hit]] = True
@@ -758,30 +765,12 @@ class PlacementValidator:
             int(Reason.PLOT_LIMIT),
             int(Reason.NO_INVENTORY),
         )
-        if cfg.same_kind_limit is not None and action == "place":
+        if self._same_kind is not None and action == "place":
             # The enterprise plan's duplication heuristic sits on top of the batch decision.
-            for i in np.flatnonzero(accepted).tolist():
-                if not self._same_kind_ok(int(player[i]), int(kind[i]), now):
-                    reason[i] = Reason.SAME_KIND_RATE
-
-    def _same_kind_ok(self, player: int, kind: int, now: float) -> bool:
-        limit, window = self.config.same_kind_limit
-        stamps = [t for t in self._same_kind.get((player, kind), []) if now - t < window]
-        if len(stamps) >= limit:
-            self._same_kind[(player, kind)] = stamps
-            return False
-        stamps.append(now)
-        self._same_kind[(player, kind)] = stamps
-        return True
-
-
-def _subset(shapes, idx):
-    """Rows `idx` of a Boxes or Capsules batch."""
-    from fbsim.geometry import Capsules
-
-    if isinstance(shapes, Capsules):
-        return Capsules(shapes.p0[idx], shapes.p1[idx], shapes.radii[idx])
-    return Boxes(shapes.centers[idx], shapes.quats[idx], shapes.half_extents[idx])
+            acc = np.flatnonzero(accepted)
+            if len(acc):
+                dupe = self._same_kind.observe(player[acc], kind[acc], now)
+                reason[acc[dupe]] = Reason.SAME_KIND_RATE
 
 
 def _csr_by_target(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ def plot_simulation(sim, path: str) -> None:
     ax_t.set_xlabel("server time per tick (ms)")
     ax_t.set_ylabel("ticks")
     ax_t.set_yscale("log")
-    ax_t.set_title(f"{len(total)} ticks, {len(bots.ids)} players")
+    ax_t.set_title(f"{srv.tick_ms['total'].count} ticks, {len(bots.ids)} players")
     ax_t.legend()
 
     items = sim.world.items()

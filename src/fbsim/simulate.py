@@ -25,8 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from fbsim import pathfinding
+from fbsim._series import TickSeries, Track
 from fbsim.audit import AuditLog
 from fbsim.catalog import default_catalog
 from fbsim.movement import MovementChecker
@@ -200,12 +202,9 @@ def walkable_grid(world: World, layout: Layout, clearance: int = 2) -> np.ndarra
         shape=(height, size, size),
     )
     blocked = occupied.any(axis=0)
-    grown = blocked.copy()
-    for dz in range(-clearance, clearance + 1):
-        for dx in range(-clearance, clearance + 1):
-            grown |= np.roll(np.roll(blocked, dz, axis=0), dx, axis=1)
-    grown[:clearance, :] = grown[-clearance:, :] = True
-    grown[:, :clearance] = grown[:, -clearance:] = True
+    # Grow by the clearance (a square of side 2c+1 around every blocked cell); cells within
+    # the clearance of the layout's edge are blocked too (mode="constant", cval=1).
+    grown = ndimage.maximum_filter(blocked, size=2 * clearance + 1, mode="constant", cval=True)
     return ~grown
 
 
@@ -228,8 +227,9 @@ class Server:
         self.index = {int(p): i for i, p in enumerate(player_ids)}
         self.first_flag = np.full(len(player_ids), np.inf)
         self.flag_reason = [""] * len(player_ids)
-        self.tick_ms: dict[str, list[float]] = {
-            k: [] for k in ("placement", "movement", "world", "pathfinding", "total")
+        # Bounded: exact count/total/max, percentiles over the last TICK_WINDOW ticks.
+        self.tick_ms: dict[str, TickSeries] = {
+            k: TickSeries() for k in ("placement", "movement", "world", "pathfinding", "total")
         }
         self.move_rows = 0
         self.place_rows = 0
@@ -251,8 +251,7 @@ class Server:
         if move_res is not None:
             # The server's view of players (reach, overlap checks) is what it accepted last.
             ids = moves["player_id"]
-            _, last_rev = np.unique(ids[::-1], return_index=True)
-            last = len(ids) - 1 - last_rev  # each player's last row
+            last = _last_row_per_id(ids)
             self.world.move_players(ids[last], move_res.setback[last])
         t3 = time.perf_counter()
         times = {
@@ -320,7 +319,7 @@ class Bots:
     paths: list[np.ndarray]
     path_i: np.ndarray
     next_place: np.ndarray
-    track: list[list[tuple[float, float]]]
+    track: list[Track]  # bounded, evenly spaced over the run (for the plot)
 
 
 class Simulation:
@@ -350,7 +349,7 @@ class Simulation:
         self.blinked: set[int] = set()
         self.request_ids = np.zeros(len(self.bots.ids), dtype=np.int64)
         self.sharding = None
-        self.shard_ms: list[float] = []
+        self.shard_ms = TickSeries()
         if cfg.servers is not None:
             self._start_sharding(cfg.servers)
         self.log = None
@@ -434,7 +433,7 @@ class Simulation:
             paths=[np.empty((0, 2))] * n,
             path_i=np.zeros(n, dtype=np.int64),
             next_place=rng.uniform(0.2, 1.0, n),
-            track=[[] for _ in range(n)],
+            track=[Track() for _ in range(n)],
         )
         for i, r in enumerate(roles):
             if r == "noclip":
@@ -479,8 +478,7 @@ class Simulation:
             return
         t0 = time.perf_counter()
         ids = moves["player_id"]
-        _, last_rev = np.unique(ids[::-1], return_index=True)
-        last = len(ids) - 1 - last_rev
+        last = _last_row_per_id(ids)
         held = self.world.player_positions(ids[last])  # what the server accepted
         self.sharding.update(ids[last] + self.PLAYER_ENTITY_OFFSET, held)
         self.shard_ms.append((time.perf_counter() - t0) * 1e3)
@@ -762,12 +760,7 @@ class Simulation:
         extra = {}
         if self.sharding is not None:
             extra["sharding"] = self.sharding.report(radius=64.0)
-            a = np.asarray(self.shard_ms) if self.shard_ms else np.zeros(1)
-            extra["sharding"]["update_ms"] = {
-                "p50": round(float(np.percentile(a, 50)), 4),
-                "p99": round(float(np.percentile(a, 99)), 4),
-                "max": round(float(a.max()), 4),
-            }
+            extra["sharding"]["update_ms"] = self.shard_ms.summary()
         return make_report(
             self.cfg,
             self.bots.role,
@@ -811,6 +804,8 @@ def make_report(
             )
 
     def pct(values):
+        if isinstance(values, TickSeries):
+            return values.summary()
         a = np.asarray(values) if len(values) else np.zeros(1)
         return {
             "p50": round(float(np.percentile(a, 50)), 4),
@@ -818,7 +813,8 @@ def make_report(
             "max": round(float(a.max()), 4),
         }
 
-    total_s = sum(tick_ms["total"]) / 1e3 if tick_ms["total"] else 0.0
+    total = tick_ms["total"]
+    total_s = (total.total if isinstance(total, TickSeries) else sum(total)) / 1e3
     return {
         "ticks": cfg.ticks,
         "players": cfg.players,
@@ -914,3 +910,9 @@ def replay(log_path: str | Path, audit_path: str | Path | None = None) -> dict:
             "replayed": str(log_path),
         },
     )
+
+
+def _last_row_per_id(ids: np.ndarray) -> np.ndarray:
+    """Row of each distinct id's last occurrence, ordered by id (a tick's final word)."""
+    _, last_rev = np.unique(ids[::-1], return_index=True)
+    return len(ids) - 1 - last_rev

@@ -153,6 +153,31 @@ class _Broadphase:
         return isinstance(id, (int, np.integer)) and int(id) in self._core
 
     @property
+    def max_results(self) -> int:
+        """Cap on one query's result size: ids of a ``query_aabb`` / ``query_sphere`` /
+        ``raycast`` batch, or rows of ``pairs`` / ``pairs_with`` (counted before layer masks).
+        Past it the query raises ValueError naming the limit instead of allocating (default
+        ``fbsim.MAX_QUERY_RESULTS`` = 2**31). Settable (any integer >= 0); setting waits for
+        running queries like any mutation."""
+        return self._core.max_results
+
+    @max_results.setter
+    def max_results(self, limit: int) -> None:
+        self._core.max_results = limit
+
+    @property
+    def max_items(self) -> int:
+        """Most boxes the structure accepts: ``fbsim.MAX_BROADPHASE_ITEMS`` = 2**32 - 2 (32-bit
+        slots) by default. An ``insert`` past it raises ValueError naming the limit, and
+        nothing is inserted. Settable to any integer in [0, MAX_BROADPHASE_ITEMS] (a server's
+        own, smaller bound); setting waits for running queries like any mutation."""
+        return self._core.max_items
+
+    @max_items.setter
+    def max_items(self, limit: int) -> None:
+        self._core.max_items = limit
+
+    @property
     def nbytes(self) -> int:
         """Heap bytes held by the structure (buffer capacities)."""
         return self._core.nbytes

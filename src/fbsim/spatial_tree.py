@@ -73,6 +73,19 @@ class _SpatialTree:
         """True for a tree of boxes (:meth:`from_aabbs`), False for points."""
         return self._tree.boxes
 
+    @property
+    def max_results(self) -> int:
+        """Cap on one :meth:`radius` / :meth:`query_aabb` batch's result size, in ids. Past
+        it the query raises ValueError naming the limit instead of allocating (default
+        ``fbsim.MAX_QUERY_RESULTS`` = 2**31); the search stops once the cap is passed, and the
+        tree is unchanged. Settable (any integer >= 0); setting waits for running queries like
+        any update. The ``*_count`` queries are not capped."""
+        return self._tree.max_results
+
+    @max_results.setter
+    def max_results(self, limit: int) -> None:
+        self._tree.max_results = limit
+
     def __len__(self) -> int:
         return len(self._tree)
 
@@ -182,7 +195,8 @@ class _SpatialTree:
         Raises
         ------
         TypeError, ValueError
-            Bad queries, negative/non-finite radii (``r`` or ``r[i]`` named), length mismatch.
+            Bad queries, negative/non-finite radii (``r`` or ``r[i]`` named), length mismatch;
+            the batch's result would exceed :attr:`max_results` ids (the limit is named).
         """
         return self._tree.radius(queries, r, workers)
 
@@ -217,7 +231,8 @@ class _SpatialTree:
         Raises
         ------
         TypeError, ValueError
-            Bad coordinates, ``hi < lo`` (``hi[i, a]`` named), length mismatch.
+            Bad coordinates, ``hi < lo`` (``hi[i, a]`` named), length mismatch; the result
+            would exceed :attr:`max_results` ids.
         """
         return self._tree.query_aabb(lo, hi, workers)
 

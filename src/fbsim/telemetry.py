@@ -262,7 +262,7 @@ def _finish(state: bytes, folder: str) -> dict:
     conf = dict(header["config"])
     conf["cheat_kinds"] = tuple(conf["cheat_kinds"])
     cfg = SimulationConfig(**conf)
-    cfg.ticks = len(server.tick_ms["total"])
+    cfg.ticks = server.tick_ms["total"].count
     return make_report(
         cfg,
         [p["role"] for p in header["players"]],

@@ -64,5 +64,64 @@ int main() {
         CHECK(sap.size() == 0);
         CHECK(sap.check_invariants());
     }
+    // Result-size cap (issue 10): 40 stacked boxes = 780 pairs; one under the cap is refused
+    // with nothing appended, at the cap the exact answer comes back. Every structure.
+    {
+        fbsim::SpatialHash h;
+        fbsim::SweepAndPrune s;
+        fbsim::DynamicTree t;
+        fbsim::Broadphase* all[] = {&h, &s, &t};
+        std::vector<std::int64_t> ids;
+        std::vector<double> lo, hi;
+        for (int i = 0; i < 40; ++i) {
+            ids.push_back(i);
+            for (int a = 0; a < 3; ++a) {
+                lo.push_back(-0.01 * i);
+                hi.push_back(1.0 + 0.01 * i);
+            }
+        }
+        for (fbsim::Broadphase* bp : all) {
+            CHECK(bp->max_results() == fbsim::kMaxQueryResults);
+            CHECK(bp->insert(ids.data(), lo.data(), hi.data(), ids.size()).ok());
+            bp->set_max_results(779);
+            std::vector<std::int64_t> out;
+            CHECK(!bp->pairs(out) && out.empty());
+            const fbsim::CsrResult r = bp->query_aabb(lo.data(), hi.data(), 20);
+            CHECK(r.over_limit && r.ids.empty() && r.offsets.empty());
+            bp->set_max_results(780);
+            CHECK(bp->pairs(out) && out.size() == 2 * 780);
+            CHECK(!bp->query_aabb(lo.data(), hi.data(), 19).over_limit);  // 19 x 40 = 760 ids
+        }
+    }
+    // Item limit (issue 10): 2^32 - 2 slots by default, checked on insert (lowered here so the
+    // test does not need 200 GB). The first row that does not fit is named; nothing changes.
+    {
+        CHECK(fbsim::kMaxBroadphaseItems == 4294967294u);
+        fbsim::SpatialHash h;
+        fbsim::SweepAndPrune s;
+        fbsim::DynamicTree t;
+        fbsim::Broadphase* all[] = {&h, &s, &t};
+        const std::int64_t ids[4] = {10, 11, 12, 13};
+        const double lo[12] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3};
+        const double hi[12] = {1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4};
+        for (fbsim::Broadphase* bp : all) {
+            CHECK(bp->max_items() == fbsim::kMaxBroadphaseItems);
+            bp->set_max_items(std::size_t{1} << 40);  // clamped: slots stay 32-bit
+            CHECK(bp->max_items() == fbsim::kMaxBroadphaseItems);
+            bp->set_max_items(3);
+            CHECK(bp->insert(ids, lo, hi, 2).ok());
+            const fbsim::BroadphaseStatus st = bp->insert(ids + 2, lo + 6, hi + 6, 2);
+            CHECK(st.code == fbsim::BroadphaseError::kTooManyItems);
+            CHECK(st.index == 1 && st.id == 13);
+            CHECK(bp->size() == 2 && !bp->contains(12));
+            CHECK(bp->check_invariants());
+            CHECK(bp->insert(ids + 2, lo + 6, hi + 6, 1).ok());  // exactly at the limit
+            CHECK(bp->size() == 3);
+            const std::int64_t gone[1] = {10};
+            CHECK(bp->remove(gone, 1).ok());  // removing makes room again
+            CHECK(bp->insert(ids + 3, lo + 9, hi + 9, 1).ok());
+            CHECK(bp->size() == 3 && bp->check_invariants());
+        }
+    }
     TEST_MAIN_END();
 }

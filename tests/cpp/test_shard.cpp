@@ -147,9 +147,32 @@ void test_workers_do_not_change_the_result() {
     }
 }
 
+void test_compact_and_wide_records_agree() {
+    // Weights exact as floats use 32-byte records, others 40-byte ones. Adding 2^-30 to every
+    // weight leaves each side's share of the total unchanged in exact arithmetic (the same
+    // count of entities gets it on both sides of a balanced cut), so the two runs must agree.
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(-3000, 3000);
+    const std::size_t n = 100000;
+    std::vector<double> pos(n * 3), w(n), w_wide(n);
+    for (double& v : pos) v = u(rng);
+    for (std::size_t i = 0; i < n; ++i) {
+        w[i] = 1.0;  // equal weights: any exact weighting gives the count split
+        w_wide[i] = 1.0 + std::ldexp(1.0, -30);
+    }
+    CHECK(static_cast<double>(static_cast<float>(w_wide[0])) != w_wide[0]);
+    for (int k : {2, 7, 64}) {
+        const Out a = run(pos, &w, k);
+        const Out b = run(pos, &w_wide, k);
+        CHECK(a.server == b.server);
+        CHECK(a.regions == b.regions);
+    }
+}
+
 }  // namespace
 
 int main() {
+    test_compact_and_wide_records_agree();
     test_workers_do_not_change_the_result();
     test_line_split();
     test_counts_exact_for_any_k();

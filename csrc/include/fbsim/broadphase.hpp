@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fbsim/geometry.hpp"
+#include "fbsim/limits.hpp"
 #include "fbsim/status.hpp"
 
 namespace fbsim {
@@ -33,7 +34,13 @@ enum class BroadphaseError : std::uint8_t {
     kDuplicateId,   ///< Id repeated within the batch, or (insert) already present.
     kUnknownId,     ///< update/remove of an id that is not present.
     kReservedId,    ///< insert of INT64_MIN, which marks free slots internally.
+    kTooManyItems,  ///< insert past max_items(); `index` is the first row that does not fit.
 };
+
+/// Most boxes a broad phase holds: slots are 32-bit and 0xFFFFFFFF marks an empty id-map
+/// bucket, so 2^32 - 2 (~4.3e9 boxes, ~200 GB of state: memory runs out first on today's
+/// servers, but the check makes the failure a clear error rather than a wrapped slot index).
+inline constexpr std::size_t kMaxBroadphaseItems = 0xFFFFFFFEu;
 
 /// Result of validating a batch: the first bad row (`index`) and, for box errors, the axis
 /// (`component`) and which array (`array`: 0 = lo, 1 = hi).
@@ -56,6 +63,9 @@ const char* broadphase_error_message(BroadphaseError code) noexcept;
 struct CsrResult {
     std::vector<std::int64_t> offsets;  ///< Q + 1 row starts, offsets[0] == 0.
     std::vector<std::int64_t> ids;      ///< Concatenated, per-query sorted ids.
+    /// True when the result would have held more than the structure's max_results() ids:
+    /// then offsets and ids are empty (nothing partial is returned).
+    bool over_limit = false;
 };
 
 /// One ray's first hit: `id` (or -1 when nothing is hit) and the distance `t` along the
@@ -147,16 +157,37 @@ class Broadphase {
     /// Approximate heap bytes held (capacities of every buffer).
     std::size_t memory_bytes() const noexcept;
 
+    /// Largest result one query call may produce (ids of a CSR result, rows of a pairs call);
+    /// kMaxQueryResults by default. Past it the call returns nothing and says so; memory stays
+    /// bounded by about max_results() results (+ one query's candidates). Setting it is a
+    /// mutation (exclusive access).
+    void set_max_results(std::size_t limit) noexcept { max_results_ = limit; }
+    /// The current result-size cap.
+    std::size_t max_results() const noexcept { return max_results_; }
+
+    /// Lowers the item limit (insert past it fails with kTooManyItems, nothing changed):
+    /// for a server that wants a smaller bound, and for tests of the limit. Values above
+    /// kMaxBroadphaseItems are clamped to it; a limit below size() only blocks inserts.
+    /// Setting it is a mutation (exclusive access).
+    void set_max_items(std::size_t limit) noexcept {
+        max_items_ = limit < kMaxBroadphaseItems ? limit : kMaxBroadphaseItems;
+    }
+    /// The current item limit (kMaxBroadphaseItems by default). O(1).
+    std::size_t max_items() const noexcept { return max_items_; }
+
     /// Every overlapping pair once, as (smaller id, larger id), rows sorted ascending,
-    /// appended to `out` (2 entries per pair). Layer masks apply.
-    void pairs(std::vector<std::int64_t>& out) const;
+    /// appended to `out` (2 entries per pair). Layer masks apply. Returns false, appending
+    /// nothing, when more than max_results() pairs overlap (counted before layer masks).
+    bool pairs(std::vector<std::int64_t>& out) const;
     /// Pairs (id in this, id in `other`) of overlapping boxes across two structures (of any
     /// kind), rows sorted. Layer masks apply. `other` may be *this (then an item pairs with
     /// itself, since its box overlaps itself).
-    void pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const;
+    /// Returns false (nothing appended) past max_results() pairs.
+    bool pairs_with(const Broadphase& other, std::vector<std::int64_t>& out) const;
     /// Overlapping pairs that involve at least one of `ids` (which must be present: the caller
     /// validates with validate_remove). Same order and format as pairs(). For "what moved".
-    void pairs_involving(const std::int64_t* ids, std::size_t count,
+    /// Returns false (nothing appended) past max_results() pairs.
+    bool pairs_involving(const std::int64_t* ids, std::size_t count,
                          std::vector<std::int64_t>& out) const;
 
     /// Ids of boxes overlapping each query box [lo[q], hi[q]] (touching counts) whose layer
@@ -203,6 +234,8 @@ class Broadphase {
                                 std::vector<std::uint32_t>& out) const;
     /// Slot pairs whose exact boxes overlap (the structure tests them; touching counts), each
     /// unordered pair exactly once, a != b, appended as a, b. Layers are applied by the caller.
+    /// May stop as soon as more than max_results() pairs are appended (the caller then
+    /// reports the limit), so that the candidate list itself stays bounded.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
     /// Slot pairs (a, b) whose exact boxes overlap with a among `slots` (present, distinct)
     /// and b any stored box other than a, each unordered pair once (`moved[s]` is non-zero
@@ -251,6 +284,8 @@ class Broadphase {
     bool ranks_wanted_ = false;
     bool ranks_valid_ = false;  // false until rebuilt (or if a rebuild ran out of memory)
     std::size_t count_ = 0;
+    std::size_t max_results_ = kMaxQueryResults;
+    std::size_t max_items_ = kMaxBroadphaseItems;
     bool custom_layers_ = false;  // some item has non-default layers/masks: filter pairs
 };
 

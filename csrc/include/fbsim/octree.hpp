@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "fbsim/limits.hpp"
 #include "fbsim/status.hpp"
 
 namespace fbsim {
@@ -131,7 +132,10 @@ public:
     /// Ids of items within distance radii[i] (<=, closed) of query i, CSR: out_offsets gets
     /// count + 1 entries, out_ids the ids of each query ascending. `radii` has count entries,
     /// or 1 shared by all (radius_stride 0). Precondition: radii >= 0, finite.
-    void radius(const double* queries, std::size_t count, const double* radii,
+    /// Returns false, with both outputs empty, when the batch's result would hold more than
+    /// max_results() ids: the search stops once that many are found, so the memory it takes is
+    /// bounded by max_results() + workers x size() ids whatever the batch asks for.
+    bool radius(const double* queries, std::size_t count, const double* radii,
                 std::size_t radius_stride, int workers, std::vector<std::int64_t>& out_offsets,
                 std::vector<std::int64_t>& out_ids) const;
 
@@ -141,8 +145,9 @@ public:
                       std::size_t radius_stride, int workers, std::int64_t* out_counts) const;
 
     /// Ids of items whose box overlaps [lo[i], hi[i]] (closed: touching counts), CSR, ids
-    /// ascending. Precondition: lo <= hi per axis, valid coordinates.
-    void query_aabb(const double* lo, const double* hi, std::size_t count, int workers,
+    /// ascending. Precondition: lo <= hi per axis, valid coordinates. Returns false (outputs
+    /// empty) past max_results() ids, as radius().
+    bool query_aabb(const double* lo, const double* hi, std::size_t count, int workers,
                     std::vector<std::int64_t>& out_offsets,
                     std::vector<std::int64_t>& out_ids) const;
 
@@ -158,6 +163,14 @@ public:
     void raycast(const double* origins, const double* directions, std::size_t count,
                  const double* max_distance, std::size_t max_distance_stride, int workers,
                  double* out_t, std::int64_t* out_ids) const;
+
+    /// Cap on one radius() / query_aabb() batch's result size, in ids (default
+    /// kMaxQueryResults = 2^31). Any value; 0 makes every non-empty result fail. Setting it is
+    /// a mutation (no concurrent query). The counting queries are not capped (they allocate
+    /// one count per query).
+    void set_max_results(std::size_t limit) noexcept { max_results_ = limit; }
+    /// The current cap (see set_max_results). O(1).
+    std::size_t max_results() const noexcept { return max_results_; }
 
     /// Number of nodes (diagnostics and tests).
     std::size_t node_count() const noexcept;
@@ -175,6 +188,7 @@ private:
     // Exactly one is non-null: points store D doubles per item, boxes 2D.
     std::unique_ptr<detail::TreeImpl<D, false>> points_;
     std::unique_ptr<detail::TreeImpl<D, true>> boxes_;
+    std::size_t max_results_ = kMaxQueryResults;
 };
 
 /// The 3D loose octree.

@@ -55,11 +55,14 @@ Status validate_shard_weights(const double* weights, std::size_t count) noexcept
 /// out_regions[n_servers * 6] (lo xyz, hi xyz per server), out_nodes[n_servers - 1].
 ///
 /// Complexity: expected O(count * log2(n_servers)) time (weighted Floyd-Rivest/quickselect
-/// with seeded pivots; each selection falls back to a sort after 64 rounds, so the worst case
-/// is O(count log count) per level). `workers` > 1 builds independent subtrees of at least
-/// 65536 entities on up to `workers` std::threads (capped at 256); the result does not depend
-/// on it. Allocates one copy of the entities (40 bytes each); may throw std::bad_alloc or
-/// std::system_error (thread creation). Deterministic: same input, same output, any worker
+/// with seeded pivots and branch-free block partitioning; each selection falls back to a sort
+/// after 64 rounds, so the worst case is O(count log count) per level); about two passes over
+/// the entity records per tree level, the children's boxes measured in the same passes.
+/// `workers` > 1 builds independent subtrees of at least 65536 entities on up to `workers`
+/// std::threads (capped at 256); the result does not depend on it. Allocates one copy of the
+/// entities: 32 bytes each when every weight is exactly representable as a float (null
+/// weights, small integers), else 40; may throw std::bad_alloc or std::system_error (thread
+/// creation). Deterministic: same input, same output, any worker
 /// count. Thread-safe (no shared state).
 void kd_partition(const double* positions, const double* weights, std::size_t count,
                   int n_servers, std::int32_t* out_server, double* out_regions,

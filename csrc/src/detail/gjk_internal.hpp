@@ -77,11 +77,22 @@ struct CoreDistance {
     bool intersecting = false;
     int iterations = 0;
     bool converged = true;
+    bool stalled = false;   ///< stopped by rounding (no progress / repeated vertex), not by
+                            ///< the distance-bound test: the answer is the least certain
     Simplex simplex;        ///< final simplex (a tetrahedron containing 0 when intersecting)
 };
 
 CoreDistance gjk_core(const Convex& a, const Convex& b, Vec3 shift,
                       const GjkSettings& settings) noexcept;
+
+/// GJK said "separated" by less than 1e-6 * scale and stopped by rounding (stalled): there the direction of its tiny v is
+/// known only to ~1e-16 * scale / |v|, too coarse to tell a touch from a 1e-7-deep overlap of
+/// nearly parallel faces (issue 10: a hull turned 1e-5 rad and sunk 1e-5 into another came
+/// back "separated by 4e-12"). Re-checks with EPA, whose faces are spanned by long edges and
+/// so well conditioned; returns the EPA core depth (> 0: the cores do intersect) or 0.
+/// Defined in epa.cpp. O(EPA) only for near-contact pairs.
+double hidden_core_depth(const Convex& a, const Convex& b, Vec3 shift,
+                         const CoreDistance& c) noexcept;
 
 /// Rough size of the pair in the shifted frame, for scale-relative tolerances.
 double pair_scale(const Convex& a, const Convex& b, Vec3 shift) noexcept;

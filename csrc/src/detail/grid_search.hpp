@@ -21,7 +21,8 @@ namespace fbsim::detail {
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline constexpr double kSqrt2 = 1.41421356237309504880;
 inline constexpr double kSqrt3 = 1.73205080756887729353;
-/// Grids above this many cells keep search state in a hash map: dense state costs ~24 bytes
+/// Weighted grids above this many cells keep search state in a hash map (uniform grids use
+/// the 12-byte ExactStore at any size): dense state costs ~24 bytes
 /// per cell, which a 900 x 390 x 255 voxel world cannot afford per query.
 inline constexpr std::int64_t kDenseStateCells = std::int64_t{1} << 22;
 

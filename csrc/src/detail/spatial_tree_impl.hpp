@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -851,24 +852,42 @@ struct TreeImpl {
 
     // CSR driver shared by radius and query_aabb: per-chunk id lists concatenated in order.
     template <class PerQuery>
-    void csr(std::size_t count, int workers, std::vector<std::int64_t>& out_offsets,
-             std::vector<std::int64_t>& out_ids, PerQuery&& per_query) const {
+    bool csr(std::size_t count, int workers, std::size_t max_results,
+             std::vector<std::int64_t>& out_offsets, std::vector<std::int64_t>& out_ids,
+             PerQuery&& per_query) const {
         out_offsets.assign(count + 1, 0);
         const int w = std::max(1, workers);
         std::vector<std::vector<std::int64_t>> parts(static_cast<std::size_t>(w));
+        // Ids found so far by all threads: past max_results every thread stops after its
+        // current query, so a hostile batch (a world-sized box repeated 1e5 times) costs at
+        // most max_results + workers x size() ids of memory instead of an allocation failure.
+        std::atomic<std::size_t> found{0};
+        std::atomic<bool> over{false};
         parallel_chunks(count, workers, [&](std::size_t t, std::size_t b, std::size_t e) {
             std::vector<std::int64_t>& part = parts[t];
             for (std::size_t i = b; i < e; ++i) {
+                if (over.load(std::memory_order_relaxed)) return;
                 const std::size_t start = part.size();
                 per_query(i, part);
+                const std::size_t n = part.size() - start;
+                if (found.fetch_add(n, std::memory_order_relaxed) + n > max_results) {
+                    over.store(true, std::memory_order_relaxed);
+                    return;
+                }
                 std::sort(part.begin() + static_cast<std::ptrdiff_t>(start), part.end());
-                out_offsets[i + 1] = static_cast<std::int64_t>(part.size() - start);
+                out_offsets[i + 1] = static_cast<std::int64_t>(n);
             }
         });
+        if (over.load()) {
+            out_offsets.clear();
+            out_ids.clear();
+            return false;
+        }
         for (std::size_t i = 0; i < count; ++i) out_offsets[i + 1] += out_offsets[i];
         out_ids.clear();
         out_ids.reserve(static_cast<std::size_t>(out_offsets[count]));
         for (auto& p : parts) out_ids.insert(out_ids.end(), p.begin(), p.end());
+        return true;
     }
 
     // Entry distance of the ray into [lo, hi] clipped to [0, tmax], or +inf if it misses.

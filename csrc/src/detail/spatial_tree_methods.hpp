@@ -195,12 +195,12 @@ void SpatialTree<D>::knn(const double* queries, std::size_t count, std::size_t k
 }
 
 template <int D>
-void SpatialTree<D>::radius(const double* queries, std::size_t count, const double* radii,
+bool SpatialTree<D>::radius(const double* queries, std::size_t count, const double* radii,
                             std::size_t radius_stride, int workers,
                             std::vector<std::int64_t>& out_offsets,
                             std::vector<std::int64_t>& out_ids) const {
-    visit([&](const auto& t) {
-        t.csr(count, workers, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
+    return visit([&](const auto& t) {
+        return t.csr(count, workers, max_results_, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
             const double r = radii[i * radius_stride];
             std::int64_t unused = 0;
             if (t.nodes[0].count > 0)
@@ -228,11 +228,11 @@ void SpatialTree<D>::radius_count(const double* queries, std::size_t count, cons
 }
 
 template <int D>
-void SpatialTree<D>::query_aabb(const double* lo, const double* hi, std::size_t count,
+bool SpatialTree<D>::query_aabb(const double* lo, const double* hi, std::size_t count,
                                 int workers, std::vector<std::int64_t>& out_offsets,
                                 std::vector<std::int64_t>& out_ids) const {
-    visit([&](const auto& t) {
-        t.csr(count, workers, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
+    return visit([&](const auto& t) {
+        return t.csr(count, workers, max_results_, out_offsets, out_ids, [&](std::size_t i, std::vector<std::int64_t>& out) {
             std::int64_t unused = 0;
             if (t.nodes[0].count > 0)
                 t.template aabb_node<false>(0, lo + i * D, hi + i * D, out, unused);
