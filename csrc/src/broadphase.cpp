@@ -331,6 +331,10 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     grow(layers_, slots);
     grow(masks_, slots);
     map_.reserve(count_ + count);
+    if (ranks_valid_) {
+        grow(rank_, slots);
+        rank_.resize(slots, kNoRank);
+    }
     if (layers || masks) custom_layers_ = true;
     std::vector<std::uint32_t> assigned(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -350,11 +354,11 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         layers_[slot] = layers ? layers[i] : kDefaultLayer;
         masks_[slot] = masks ? masks[i] : kAllLayers;
         map_.insert(ids[i], slot);
+        if (ranks_valid_) rank_[slot] = kNoRank;  // a reused slot must not keep its old rank
         assigned[i] = slot;
     }
     count_ += count;
     on_insert(assigned.data(), count);
-    if (ranks_wanted_) rebuild_ranks();
     return s;
 }
 
@@ -384,11 +388,11 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
         free_.push_back(slots[i]);
     }
     count_ -= count;
-    if (ranks_wanted_) rebuild_ranks();
     return s;
 }
 
 void Broadphase::rebuild_ranks() {
+    if (!ranks_wanted_) return;
     ranks_valid_ = false;  // stays false if an allocation below throws: pairs() uses ids
     struct IdSlot {
         std::int64_t id;
@@ -400,7 +404,7 @@ void Broadphase::rebuild_ranks() {
         if (alive(s)) v.push_back(IdSlot{ids_[s], s});
     constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
     detail::radix_sort(v, [](const IdSlot& e) { return static_cast<std::uint64_t>(e.id) ^ kSign; });
-    rank_.resize(ids_.size());
+    rank_.assign(ids_.size(), kNoRank);
     by_rank_.resize(v.size());
     for (std::uint32_t r = 0; r < v.size(); ++r) {
         by_rank_[r] = v[r].id;
@@ -424,24 +428,41 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         return;
     }
     // Ranks follow id order, so (rank_lo, rank_hi) packed in one uint64 sorts like the rows:
-    // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids.
+    // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids. The few
+    // pairs with an end inserted since the last rebuild (no rank) are sorted as id rows and
+    // merged in.
     int bits = 1;
     while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
     std::vector<std::uint64_t> keys;
+    std::vector<PairRow> rows;
     keys.reserve(cand.size() / 2);
     for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
         const std::uint32_t a = cand[i], b = cand[i + 1];
         if (check_layers && !layers_pair(a, b)) continue;
         const std::uint64_t ra = rank_[a], rb = rank_[b];
+        if (ra == kNoRank || rb == kNoRank) {
+            const std::int64_t ia = ids_[a], ib = ids_[b];
+            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+            continue;
+        }
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
     detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    std::sort(rows.begin(), rows.end());
     const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
     const std::size_t base = out.size();
-    out.resize(base + 2 * keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        out[base + 2 * i] = by_rank_[keys[i] >> bits];
-        out[base + 2 * i + 1] = by_rank_[keys[i] & mask];
+    out.resize(base + 2 * (keys.size() + rows.size()));
+    std::size_t i = 0, j = 0, o = base;
+    while (i < keys.size() || j < rows.size()) {
+        PairRow r{0, 0};
+        if (i < keys.size()) r = PairRow{by_rank_[keys[i] >> bits], by_rank_[keys[i] & mask]};
+        if (j < rows.size() && (i == keys.size() || rows[j] < r)) {
+            r = rows[j++];
+        } else {
+            ++i;
+        }
+        out[o++] = r.a;
+        out[o++] = r.b;
     }
 }
 

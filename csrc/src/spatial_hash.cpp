@@ -19,138 +19,48 @@
 // decides whenever the floats cannot, so answers are exact.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <utility>
 
+#include "cell_index.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
-#include "outward_float.hpp"
-#include "radix_sort.hpp"
 
 namespace fbsim {
 
 namespace {
 
-constexpr int kLevels = 32;  // base >= 1e-3, so level 31 cells exceed the whole world
-constexpr double kSlack = 1e-6;
-constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+using namespace detail::cells;  // NOLINT: this file is the one user of the private run type
 
-// Cell key packed so that comparing (hi, lo) as unsigned integers orders by (level, z, y, x):
-// hi = level << 32 | biased z, lo = biased y << 32 | biased x (bias: flip the sign bit).
-struct CellKey {
-    std::uint64_t hi, lo;
-};
-// Non-short-circuit: the outcome is data dependent, so one branch beats two mispredicted ones.
-inline bool operator==(CellKey a, CellKey b) noexcept { return (a.hi == b.hi) & (a.lo == b.lo); }
-inline bool operator!=(CellKey a, CellKey b) noexcept { return !(a == b); }
-inline bool operator<(CellKey a, CellKey b) noexcept {
-    return (a.hi < b.hi) | ((a.hi == b.hi) & (a.lo < b.lo));
-}
-inline bool operator<=(CellKey a, CellKey b) noexcept { return !(b < a); }
-
-inline std::uint64_t bias(std::int64_t v) noexcept {
-    return static_cast<std::uint32_t>(static_cast<std::int32_t>(v)) ^ 0x80000000u;
-}
-inline std::int64_t unbias(std::uint64_t v) noexcept {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(v) ^ 0x80000000u);
-}
-// Cell coordinates stay within +-2^31 - 648 (queries are clamped in range()), so a neighbour
-// offset of +-1 never wraps into another field.
-inline CellKey make_key(int level, std::int64_t z, std::int64_t y, std::int64_t x) noexcept {
-    return CellKey{(static_cast<std::uint64_t>(level) << 32) | bias(z), (bias(y) << 32) | bias(x)};
-}
-inline int key_level(CellKey k) noexcept { return static_cast<int>(k.hi >> 32); }
-
-// Non-short-circuit `&`: six compares and one well-predicted branch (most tests fail), rather
-// than six branches that mispredict on random data.
-inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
-    return (a.min.x <= b.max.x) & (b.min.x <= a.max.x) & (a.min.y <= b.max.y) &
-           (b.min.y <= a.max.y) & (a.min.z <= b.max.z) & (b.min.z <= a.max.z);
-}
-
-inline std::int32_t cell_of(double v, double side) noexcept {
-    return static_cast<std::int32_t>(std::floor(v / side));
-}
-
-// One box ready to be merged into the index.
-struct Entry {
-    CellKey key;
-    std::int32_t lo[3], hi[3];  // outward float bounds, detail::float_order
-    std::uint32_t slot;
-};
-inline bool entry_less(const Entry& a, const Entry& b) noexcept {
-    if (a.key != b.key) return a.key < b.key;
-    if (a.lo[0] != b.lo[0]) return a.lo[0] < b.lo[0];
-    return a.slot < b.slot;
-}
-
-// A query box's outward float bounds.
-struct FloatBox {
-    std::int32_t lo[3], hi[3];
-    explicit FloatBox(const Aabb& b) noexcept
-        : lo{detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
-          hi{detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)} {}
-};
-
-// Sorts by entry_less. Large batches (a build): a stable radix sort by the cell key packed
-// relative to the batch's smallest cell, then each cell's few entries by (min x, slot); when
-// the cells span too far to pack in 64 bits, a comparison sort.
-void sort_entries(std::vector<Entry>& es) {
-    if (es.size() < 256) {
-        std::sort(es.begin(), es.end(), entry_less);
-        return;
-    }
-    std::uint64_t mn[3] = {~0ull, ~0ull, ~0ull}, mx[3] = {0, 0, 0};
-    for (const Entry& e : es) {
-        const std::uint64_t c[3] = {e.key.lo & 0xFFFFFFFFu, e.key.lo >> 32, e.key.hi & 0xFFFFFFFFu};
-        for (int k = 0; k < 3; ++k) {
-            mn[k] = std::min(mn[k], c[k]);
-            mx[k] = std::max(mx[k], c[k]);
-        }
-    }
-    int bits[3];
-    for (int k = 0; k < 3; ++k) {
-        bits[k] = 0;
-        while (bits[k] < 33 && (mx[k] - mn[k]) >> bits[k]) ++bits[k];
-    }
-    if (5 + bits[0] + bits[1] + bits[2] > 64) {
-        std::sort(es.begin(), es.end(), entry_less);
-        return;
-    }
-    detail::radix_sort(es, [&](const Entry& e) {
-        const std::uint64_t x = (e.key.lo & 0xFFFFFFFFu) - mn[0], y = (e.key.lo >> 32) - mn[1];
-        const std::uint64_t z = (e.key.hi & 0xFFFFFFFFu) - mn[2], l = e.key.hi >> 32;
-        return (((((l << bits[2]) | z) << bits[1]) | y) << bits[0]) | x;
-    });
-    for (std::size_t a = 0; a < es.size();) {
-        std::size_t b = a + 1;
-        while (b < es.size() && es[b].key == es[a].key) ++b;
-        std::sort(es.begin() + static_cast<std::ptrdiff_t>(a), es.begin() + static_cast<std::ptrdiff_t>(b),
-                  entry_less);
-        a = b;
-    }
-}
-
-template <class T>
-void grow(std::vector<T>& v, std::size_t need) {
-    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
-    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
-}
+// pos[] of a slot whose entry is in the side buffer (found there by a scan when it leaves).
+constexpr std::uint32_t kInBuffer = 0xFFFFFFFEu;
+// The side buffer is merged into the main index once it would hold more than
+// min(kMaxBuffer, max(kMinBuffer, n / 16)) entries (n: main index size). A write into the
+// buffer shifts on average half of it (9 memmoves) and a merge is O(n), so the cap bounds the
+// single-write cost while n / 16 keeps the amortised merge cost per write O(1) for small n
+// (at 1e6, merge time / 4096 per write). 4096 entries of 36 bytes stay in L2.
+constexpr std::size_t kMaxBuffer = 4096;
+constexpr std::size_t kMinBuffer = 64;
+constexpr std::size_t kAutoCap = ~std::size_t{0};
 
 }  // namespace
 
 struct SpatialHash::Impl {
     double side[kLevels] = {};
-    std::size_t level_count[kLevels] = {};
-    // The index, by position, sorted by (key, lo[0], slot).
-    std::vector<CellKey> key;
-    std::vector<std::int32_t> lo[3], hi[3];
-    std::vector<std::uint32_t> slot;
-    std::vector<std::uint32_t> pos;  // by slot: position in the index, kNone when absent
+    Run main;  // the large sorted index (may hold tombstones)
+    Run buf;   // recent writes, sorted the same way, never tombstones
+    std::vector<std::uint32_t> pos;  // by slot: main position, kInBuffer, or kNone
+    std::size_t tombs = 0;
+    std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
 
-    std::size_t size() const noexcept { return slot.size(); }
+    std::size_t buffer_cap() const noexcept {
+        if (cap_override != kAutoCap) return cap_override;
+        return std::min(kMaxBuffer, std::max(kMinBuffer, main.size() / 16));
+    }
+    // Tombstones left by removes and by cell-changing updates are dropped at the next merge,
+    // or by a merge of their own past this many (they only cost scan time and memory).
+    std::size_t tomb_cap() const noexcept { return std::max(buffer_cap(), main.size() / 8); }
 
     void set_base(double base) {
         for (int l = 0; l < kLevels; ++l) side[l] = std::ldexp(base, l);
@@ -170,122 +80,53 @@ struct SpatialHash::Impl {
                      s};
     }
 
-    // (key, lo x, slot) of position i compared with an entry.
-    bool greater_than(std::size_t i, const Entry& e) const noexcept {
-        if (key[i] != e.key) return e.key < key[i];
-        if (lo[0][i] != e.lo[0]) return e.lo[0] < lo[0][i];
-        return e.slot < slot[i];
+    // Rewrites pos[] of main positions [from, end).
+    void fix_pos(std::size_t from) noexcept {
+        for (std::size_t p = from; p < main.size(); ++p) pos[main.slot[p]] = static_cast<std::uint32_t>(p);
     }
 
-    // Entries [from, from + len) to [to, to + len) (overlap allowed), array by array.
-    void move_range(std::size_t from, std::size_t to, std::size_t len) noexcept {
-        if (len == 0 || from == to) return;
-        std::memmove(&key[to], &key[from], len * sizeof(CellKey));
-        for (int d = 0; d < 3; ++d) {
-            std::memmove(&lo[d][to], &lo[d][from], len * sizeof(std::int32_t));
-            std::memmove(&hi[d][to], &hi[d][from], len * sizeof(std::int32_t));
-        }
-        std::memmove(&slot[to], &slot[from], len * sizeof(std::uint32_t));
-    }
-    void put(std::size_t at, const Entry& e) noexcept {
-        key[at] = e.key;
-        for (int d = 0; d < 3; ++d) {
-            lo[d][at] = e.lo[d];
-            hi[d][at] = e.hi[d];
-        }
-        slot[at] = e.slot;
-    }
-    void resize(std::size_t n) {
-        grow(key, n);
-        key.resize(n);
-        for (int d = 0; d < 3; ++d) {
-            grow(lo[d], n);
-            lo[d].resize(n);
-            grow(hi[d], n);
-            hi[d].resize(n);
-        }
-        grow(slot, n);
-        slot.resize(n);
+    // The merge: drops the tombstones, moves the buffer and `extra` into the main index and
+    // empties the buffer. O(n + m log n) for m = buffer + extra entries. Allocates first (the
+    // tombstone list, the merged entry list), then shifts in place.
+    void flush(std::vector<Entry>& extra) {
+        std::vector<std::uint32_t> gone;
+        gone.reserve(tombs);
+        for (std::size_t i = 0; i < main.size() && gone.size() < tombs; ++i)
+            if (main.dead(i)) gone.push_back(static_cast<std::uint32_t>(i));
+        std::vector<Entry> es;
+        es.reserve(buf.size() + extra.size());
+        for (std::size_t i = 0; i < buf.size(); ++i) es.push_back(buf.entry_at(i));
+        es.insert(es.end(), extra.begin(), extra.end());
+        main.reserve(main.size() + es.size());  // may throw: before anything changes
+        const std::size_t stale = main.erase(gone);
+        const std::size_t first = main.merge(es);
+        fix_pos(std::min(stale, first));
+        buf.clear();
+        tombs = 0;
     }
 
-    // Drops the given slots from the index in one compaction pass. O(n). Returns the first
-    // position that moved; positions from there on get pos[] rewritten only if `fix_pos`
-    // (an update rewrites them once, after its merge).
-    std::size_t erase(const std::uint32_t* slots, std::size_t count, bool fix_pos = true) {
-        if (count == 0) return size();
-        std::vector<std::uint32_t> gone(count);  // allocated before anything changes
-        for (std::size_t i = 0; i < count; ++i) gone[i] = pos[slots[i]];
-        std::sort(gone.begin(), gone.end());
-        for (std::size_t i = 0; i < count; ++i) {
-            --level_count[key_level(key[gone[i]])];
-            pos[slots[i]] = kNone;
-        }
-        // The kept runs between removed positions slide down by whole blocks.
-        std::size_t w = gone[0];
-        for (std::size_t j = 0; j < count; ++j) {
-            const std::size_t from = std::size_t{gone[j]} + 1;
-            const std::size_t to = j + 1 < count ? gone[j + 1] : size();
-            move_range(from, w, to - from);
-            w += to - from;
-        }
-        resize(w);
-        if (fix_pos)
-            for (std::size_t p = gone[0]; p < w; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
-        return gone[0];
+    // Takes the buffer entries of `slots` (all in the buffer, ascending) out. O(buffer).
+    void erase_from_buffer(const std::vector<std::uint32_t>& slots) {
+        if (slots.empty()) return;
+        std::vector<std::uint32_t> at;
+        at.reserve(slots.size());
+        for (std::size_t i = 0; i < buf.size(); ++i)
+            if (std::binary_search(slots.begin(), slots.end(), buf.slot[i]))
+                at.push_back(static_cast<std::uint32_t>(i));
+        buf.erase(at);
     }
 
-    // Sorts `es` and merges it into the index from the back, in place: each new entry's place
-    // by binary search, the old entries above it shifted up as one block. O(n + m log n).
-    // `stale`: first position whose pos[] entry is out of date before the merge.
-    void merge(std::vector<Entry>& es, std::size_t stale = ~std::size_t{0}) {
-        if (es.empty()) {
-            for (std::size_t p = stale; p < size(); ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
-            return;
+    // Adds entries to the buffer, or merges everything into the main index when the buffer
+    // (or the tombstones) would outgrow their caps.
+    // Returns true when it merged (the caller then refreshes the id ranks).
+    bool add(std::vector<Entry>& es) {
+        if (buf.size() + es.size() > buffer_cap() || tombs > tomb_cap()) {
+            flush(es);
+            return true;
         }
-        sort_entries(es);
-        const std::size_t n0 = size(), m = es.size();
-        resize(n0 + m);
-        std::size_t i = n0;  // old entries [0, i) are still in place
-        for (std::size_t j = m; j > 0; --j) {
-            const Entry& e = es[j - 1];
-            std::size_t a = 0, b = i;  // first old position greater than e
-            while (a < b) {
-                const std::size_t mid = a + (b - a) / 2;
-                if (greater_than(mid, e)) b = mid; else a = mid + 1;
-            }
-            // es[0 .. j) all precede old[a .. i): those move up by j, e lands just below.
-            move_range(a, a + j, i - a);
-            put(a + j - 1, e);
-            i = a;
-        }
-        for (std::size_t p = std::min(i, stale); p < n0 + m; ++p) pos[slot[p]] = static_cast<std::uint32_t>(p);
-        for (const Entry& e : es) ++level_count[key_level(e.key)];
-    }
-
-    // First position whose key is >= k.
-    std::size_t lower(CellKey k, std::size_t from = 0) const noexcept {
-        return static_cast<std::size_t>(
-            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(from), key.end(), k) - key.begin());
-    }
-    // First position at or after `from` whose key is >= k, by galloping (cheap when close).
-    std::size_t gallop(std::size_t from, CellKey k) const noexcept {
-        const std::size_t n = size();
-        if (from >= n || !(key[from] < k)) return from;
-        std::size_t step = 1, lo_i = from;  // key[lo_i] < k
-        while (lo_i + step < n && key[lo_i + step] < k) {
-            lo_i += step;
-            step *= 2;
-        }
-        const std::size_t hi_i = std::min(n, lo_i + step);
-        return static_cast<std::size_t>(
-            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(lo_i + 1),
-                             key.begin() + static_cast<std::ptrdiff_t>(hi_i), k) - key.begin());
-    }
-
-    bool float_hit(std::size_t i, const FloatBox& q) const noexcept {
-        bool hit = true;
-        for (int d = 0; d < 3; ++d) hit &= (lo[d][i] <= q.hi[d]) & (q.lo[d] <= hi[d][i]);
-        return hit;
+        buf.merge(es);
+        for (const Entry& e : es) pos[e.slot] = kInBuffer;
+        return false;
     }
 
     // Cell index range of level l that can hold boxes overlapping [a, b] on one axis.
@@ -297,44 +138,84 @@ struct SpatialHash::Impl {
         r1 = static_cast<std::int64_t>(std::clamp(std::floor(b / side[l]), -kLim, kLim));
     }
 
-    // Positions [begin, end) of level l.
-    std::pair<std::size_t, std::size_t> level_range(int l) const noexcept {
-        const std::size_t a = lower(CellKey{static_cast<std::uint64_t>(l) << 32, 0});
-        const std::size_t b = lower(CellKey{static_cast<std::uint64_t>(l + 1) << 32, 0}, a);
-        return {a, b};
-    }
-
-    // Appends slots of level l whose cells can reach q and whose float bounds overlap q's:
-    // one binary search per grid column of the range, or a scan of the whole level when the
-    // range has more cells or columns than the level has boxes.
-    void collect_level(const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+    // Appends slots of run r's level l whose cells can reach q and whose float bounds overlap
+    // q's (never tombstones): one search per grid column of the range, or a scan of the whole
+    // level when the range has more cells or columns than the level has boxes.
+    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
         const FloatBox fq(q);
         std::int64_t x0, x1, y0, y1, z0, z1;
         range(q.min.x, q.max.x, l, x0, x1);
         range(q.min.y, q.max.y, l, y0, y1);
         range(q.min.z, q.max.z, l, z0, z1);
         const double cols = double(y1 - y0 + 1) * double(z1 - z0 + 1);
-        const double n = double(level_count[l]);
+        const double n = double(r.level_count[l]);
         if (cols * double(x1 - x0 + 1) > 4.0 * n + 64.0 || cols > n + 16.0) {
-            const auto [a, b] = level_range(l);
+            const auto [a, b] = r.level_range(l);
             for (std::size_t i = a; i < b; ++i)
-                if (float_hit(i, fq)) out.push_back(slot[i]);
+                if (r.float_hit(i, fq)) out.push_back(r.slot[i]);
             return;
         }
         // The columns are visited in index order, so each search starts where the previous
         // column's scan ended (galloping: a few steps in cache, not a search of everything).
-        std::size_t i = lower(make_key(l, z0, y0, x0));
+        std::size_t i = r.lower(make_key(l, z0, y0, x0));
         for (std::int64_t z = z0; z <= z1; ++z)
             for (std::int64_t y = y0; y <= y1; ++y) {
                 const CellKey end = make_key(l, z, y, x1);
-                for (i = gallop(i, make_key(l, z, y, x0)); i < size() && key[i] <= end; ++i)
-                    if (float_hit(i, fq)) out.push_back(slot[i]);
+                for (i = r.gallop(i, make_key(l, z, y, x0)); i < r.size() && r.key[i] <= end; ++i)
+                    if (r.float_hit(i, fq)) out.push_back(r.slot[i]);
             }
+    }
+    // collect_level() over every occupied level of run r.
+    void collect(const Run& r, const Aabb& q, std::vector<std::uint32_t>& out) const {
+        if (r.size() == 0) return;
+        for (int l = 0; l < kLevels; ++l)
+            if (r.level_count[l] != 0) collect_level(r, q, l, out);
+    }
+
+    // Slots of run r in the cells swept by the segment, per level (tombstones skipped).
+    void ray_collect(const Run& r, const Vec3& o, const Vec3& d, double max_t,
+                     std::vector<std::uint32_t>& out) const {
+        const double pad = 1e-9 * (1.0 + max_t);
+        std::vector<CellKey> keys;
+        for (int l = 0; l < kLevels; ++l) {
+            if (r.level_count[l] == 0) continue;
+            // March the segment one cell side at a time, gathering the cells each piece can touch.
+            const double step = side[l];
+            const double steps = std::ceil(max_t / step) + 1.0;
+            if (steps * 27.0 > 4.0 * double(r.level_count[l]) + 64.0) {
+                // Longer than the level is populated: every box of the level is a candidate.
+                const auto [a, b] = r.level_range(l);
+                for (std::size_t i = a; i < b; ++i)
+                    if (!r.dead(i)) out.push_back(r.slot[i]);
+                continue;
+            }
+            keys.clear();
+            for (double k = 0; k < steps; k += 1.0) {
+                const double ta = std::min(k * step, max_t), tb = std::min((k + 1.0) * step, max_t);
+                const Vec3 a{o.x + d.x * ta, o.y + d.y * ta, o.z + d.z * ta};
+                const Vec3 b{o.x + d.x * tb, o.y + d.y * tb, o.z + d.z * tb};
+                std::int64_t x0, x1, y0, y1, z0, z1;
+                range(std::min(a.x, b.x) - pad, std::max(a.x, b.x) + pad, l, x0, x1);
+                range(std::min(a.y, b.y) - pad, std::max(a.y, b.y) + pad, l, y0, y1);
+                range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
+                for (std::int64_t x = x0; x <= x1; ++x)
+                    for (std::int64_t y = y0; y <= y1; ++y)
+                        for (std::int64_t z = z0; z <= z1; ++z) keys.push_back(make_key(l, z, y, x));
+            }
+            std::sort(keys.begin(), keys.end());
+            keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+            std::size_t i = 0;  // the keys ascend, so the search range only shrinks
+            for (const CellKey& k : keys) {
+                i = r.gallop(i, k);
+                for (; i < r.size() && r.key[i] == k; ++i)
+                    if (!r.dead(i)) out.push_back(r.slot[i]);
+            }
+        }
     }
 };
 
 SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
-    keep_id_ranks();  // insert/remove are O(n) merges here anyway
+    keep_id_ranks();  // rebuilt at each merge of the side buffer, which is O(n) anyway
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
@@ -369,49 +250,95 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     }
     std::vector<Entry> es(count);
     for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]));
-    h.merge(es);
+    if (h.add(es)) rebuild_ranks();
 }
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
-    // A box that keeps its cell and its place in the cell's x order is rewritten in place; the
-    // others leave and are merged back in one pass. Each in-place rewrite is checked against
-    // the current neighbours, so the index is sorted after every step.
+    // A main-index box that keeps its cell and its place in the cell's x order is rewritten in
+    // place (checked against its current neighbours, so the index stays sorted after every
+    // step); the others leave a tombstone and go to the buffer. Buffer boxes leave the buffer
+    // and go back in at their new place.
     std::vector<Entry> movers;
-    std::vector<std::uint32_t> gone;
-    const std::size_t n = h.size();
+    std::vector<std::uint32_t> from_buffer;
+    const Run& m = h.main;
+    const std::size_t n = m.size();
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t s = slots[i];
         const Entry e = h.entry_of(s, box(s));
         const std::size_t p = h.pos[s];
-        const bool stays = e.key == h.key[p] &&
-                           (p == 0 || h.key[p - 1] != e.key || !h.greater_than(p - 1, e)) &&
-                           (p + 1 == n || h.key[p + 1] != e.key || h.greater_than(p + 1, e));
-        if (stays) {
-            h.put(p, e);
-        } else {
+        if (p == kInBuffer) {
+            from_buffer.push_back(s);
             movers.push_back(e);
-            gone.push_back(s);
+            continue;
+        }
+        const bool stays = e.key == m.key[p] &&
+                           (p == 0 || m.key[p - 1] != e.key || !m.greater_than(p - 1, e)) &&
+                           (p + 1 == n || m.key[p + 1] != e.key || m.greater_than(p + 1, e));
+        if (stays) {
+            h.main.put(p, e);
+        } else {
+            h.main.bury(p);
+            ++h.tombs;
+            h.pos[s] = kInBuffer;
+            movers.push_back(e);
         }
     }
-    const std::size_t stale = h.erase(gone.data(), gone.size(), false);
-    h.merge(movers, stale);
+    std::sort(from_buffer.begin(), from_buffer.end());
+    h.erase_from_buffer(from_buffer);
+    // Ids do not change, so the ranks stay valid even when this merges.
+    h.add(movers);
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
-    impl_->erase(slots, count);
+    Impl& h = *impl_;
+    std::vector<std::uint32_t> from_buffer;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t s = slots[i];
+        if (h.pos[s] == kInBuffer) {
+            from_buffer.push_back(s);
+        } else {
+            h.main.bury(h.pos[s]);
+            ++h.tombs;
+        }
+        h.pos[s] = kNone;
+    }
+    std::sort(from_buffer.begin(), from_buffer.end());
+    h.erase_from_buffer(from_buffer);
+    if (h.tombs > h.tomb_cap()) {
+        // The removed ids are still stored during this call; their stale ranks are harmless
+        // (ranks only order ids, and no pair refers to an absent id).
+        std::vector<Entry> none;
+        h.flush(none);
+        rebuild_ranks();
+    }
 }
+
+void SpatialHash::set_buffer_cap(std::size_t cap) {
+    Impl& h = *impl_;
+    h.cap_override = cap < kMaxBufferCap ? cap : kMaxBufferCap;
+    if (h.buf.size() > h.buffer_cap() || h.tombs > h.tomb_cap()) {
+        std::vector<Entry> none;
+        h.flush(none);
+        rebuild_ranks();
+    }
+}
+void SpatialHash::set_auto_buffer_cap() noexcept { impl_->cap_override = kAutoCap; }
+std::size_t SpatialHash::buffer_cap() const noexcept { return impl_->buffer_cap(); }
+std::size_t SpatialHash::buffered() const noexcept { return impl_->buf.size(); }
+std::size_t SpatialHash::tombstones() const noexcept { return impl_->tombs; }
 
 void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    for (int l = 0; l < kLevels; ++l)
-        if (h.level_count[l] != 0) h.collect_level(q, l, out);
+    h.collect(h.main, q, out);
+    h.collect(h.buf, q, out);
 }
 
-// For a large batch of box queries when one level holds every box in a compact block: a dense
-// directory of that level's cells, cell -> first index position at or after it (the index is
-// in (z, y, x) cell order, so this is one pass over the sorted keys). The cells [x0, x1] of one
-// (z, y) row are then ONE contiguous slice found by two reads, instead of a search per column.
+// For a large batch of box queries when the main index holds every box on one level in a
+// compact block: a dense directory of that level's cells, cell -> first index position at or
+// after it (the index is in (z, y, x) cell order, so this is one pass over the sorted keys).
+// The cells [x0, x1] of one (z, y) row are then ONE contiguous slice found by two reads,
+// instead of a search per column. The side buffer is searched as usual.
 class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
   public:
     CellDirectory(const SpatialHash::Impl& h, int level, const std::int64_t c0[3], const std::int64_t n[3])
@@ -422,10 +349,10 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
         }
         const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
         off_.resize(cells + 1);
-        const std::size_t total = h.size();
+        const std::size_t total = h.main.size();
         std::size_t c = 0;  // cells below c have their start written
         for (std::size_t p = 0; p < total; ++p) {
-            const std::size_t cp = cell(h.key[p]);
+            const std::size_t cp = cell(h.main.key[p]);
             while (c <= cp) off_[c++] = static_cast<std::uint32_t>(p);
         }
         while (c <= cells) off_[c++] = static_cast<std::uint32_t>(total);
@@ -435,6 +362,7 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
     ~CellDirectory() override;
 
     void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
+        h_.collect(h_.buf, q, out);  // the side buffer is small and searched as it is
         const FloatBox fq(q);
         std::int64_t a[3], b[3];
         h_.range(q.min.x, q.max.x, level_, a[0], b[0]);
@@ -450,7 +378,7 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
                 const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
                 const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
                 for (std::uint32_t i = off_[row + static_cast<std::size_t>(a[0])]; i < end; ++i)
-                    if (h_.float_hit(i, fq)) out.push_back(h_.slot[i]);
+                    if (h_.main.float_hit(i, fq)) out.push_back(h_.main.slot[i]);
             }
     }
 
@@ -486,15 +414,16 @@ std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t q
 
 std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const {
     const Impl& h = *impl_;
+    const Run& m = h.main;
     int level = -1, levels = 0;
     for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
+        if (m.level_count[l] == 0) continue;
         level = l;
         ++levels;
     }
     if (levels != 1) return nullptr;
     std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-    for (const CellKey& k : h.key) {
+    for (const CellKey& k : m.key) {
         const std::int64_t c[3] = {unbias(k.lo), unbias(k.lo >> 32), unbias(k.hi)};
         for (int d = 0; d < 3; ++d) {
             mn[d] = std::min(mn[d], c[d]);
@@ -503,58 +432,27 @@ std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const 
     }
     const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
     // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
-    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(size()) + 1024.0) return nullptr;
+    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(m.size()) + 1024.0) return nullptr;
     return std::make_unique<CellDirectory>(h, level, mn, n);
 }
 
 void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
                                  std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    const double pad = 1e-9 * (1.0 + max_t);
-    std::vector<CellKey> keys;
-    for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
-        // March the segment one cell side at a time, gathering the cells each piece can touch.
-        const double step = h.side[l];
-        const double steps = std::ceil(max_t / step) + 1.0;
-        if (steps * 27.0 > 4.0 * double(h.level_count[l]) + 64.0) {
-            // Longer than the level is populated: every box of the level is a candidate.
-            const auto [a, b] = h.level_range(l);
-            out.insert(out.end(), h.slot.begin() + static_cast<std::ptrdiff_t>(a),
-                       h.slot.begin() + static_cast<std::ptrdiff_t>(b));
-            continue;
-        }
-        keys.clear();
-        for (double k = 0; k < steps; k += 1.0) {
-            const double ta = std::min(k * step, max_t), tb = std::min((k + 1.0) * step, max_t);
-            const Vec3 a{o.x + d.x * ta, o.y + d.y * ta, o.z + d.z * ta};
-            const Vec3 b{o.x + d.x * tb, o.y + d.y * tb, o.z + d.z * tb};
-            std::int64_t x0, x1, y0, y1, z0, z1;
-            h.range(std::min(a.x, b.x) - pad, std::max(a.x, b.x) + pad, l, x0, x1);
-            h.range(std::min(a.y, b.y) - pad, std::max(a.y, b.y) + pad, l, y0, y1);
-            h.range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
-            for (std::int64_t x = x0; x <= x1; ++x)
-                for (std::int64_t y = y0; y <= y1; ++y)
-                    for (std::int64_t z = z0; z <= z1; ++z) keys.push_back(make_key(l, z, y, x));
-        }
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        std::size_t i = 0;  // the keys ascend, so the search range only shrinks
-        for (const CellKey& k : keys) {
-            i = h.gallop(i, k);
-            for (; i < h.size() && h.key[i] == k; ++i) out.push_back(h.slot[i]);
-        }
-    }
+    h.ray_collect(h.main, o, d, max_t, out);
+    h.ray_collect(h.buf, o, d, max_t, out);
 }
 
 void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    const std::size_t n = h.size();
-    const std::int32_t *xl = h.lo[0].data(), *xh = h.hi[0].data(), *yl = h.lo[1].data(),
-                       *yh = h.hi[1].data(), *zl = h.lo[2].data(), *zh = h.hi[2].data();
-    const std::uint32_t* sl = h.slot.data();
+    const Run& m = h.main;
+    const std::size_t n = m.size();
+    const std::int32_t *xl = m.lo[0].data(), *xh = m.hi[0].data(), *yl = m.lo[1].data(),
+                       *yh = m.hi[1].data(), *zl = m.lo[2].data(), *zh = m.hi[2].data();
+    const std::uint32_t* sl = m.slot.data();
     // Certain when every bound pair is at least 2 floats apart: a.lo <= up(a.lo) <=
     // next(down(a.lo)) <= prev(up(b.hi)) <= down(b.hi) <= b.hi. Else the exact boxes decide.
+    // Tombstones fail `maybe` (their hi x is below every lo), so they never pair.
     auto test = [&](std::size_t i, std::size_t k) {
         const bool maybe = (xl[i] <= xh[k]) & (xl[k] <= xh[i]) & (yl[i] <= yh[k]) &
                            (yl[k] <= yh[i]) & (zl[i] <= zh[k]) & (zl[k] <= zh[i]);
@@ -571,20 +469,20 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     // box's pairs (< n) overshoot.
     const std::size_t cap = 2 * max_results();
     // Grid columns (level, z, y) as runs of positions; within a run min x ascends.
-    struct Run {
+    struct Column {
         std::uint64_t hi, y;  // key.hi and the biased y
         std::size_t begin, end;
     };
-    std::vector<Run> runs;
+    std::vector<Column> cols;
     for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t y = h.key[i].lo >> 32;
-        if (runs.empty() || runs.back().hi != h.key[i].hi || runs.back().y != y)
-            runs.push_back(Run{h.key[i].hi, y, i, i});
-        runs.back().end = i + 1;
+        const std::uint64_t y = m.key[i].lo >> 32;
+        if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
+            cols.push_back(Column{m.key[i].hi, y, i, i});
+        cols.back().end = i + 1;
     }
-    // Two x-sorted runs: the entry with the smaller min x (ties: run a) scans the other run
+    // Two x-sorted columns: the entry with the smaller min x (ties: column a) scans the other
     // from its cursor while the other's min x is within its max x; each pair is met once.
-    auto cross = [&](const Run& a, const Run& b) {
+    auto cross = [&](const Column& a, const Column& b) {
         std::size_t i = a.begin, j = b.begin;
         while (i < a.end && j < b.end && out.size() <= cap) {
             if (xl[i] <= xl[j]) {
@@ -596,52 +494,83 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             }
         }
     };
-    auto before = [](const Run& r, std::uint64_t hi, std::uint64_t y) {
-        return r.hi < hi || (r.hi == hi && r.y < y);
+    auto before = [](const Column& c, std::uint64_t hi, std::uint64_t y) {
+        return c.hi < hi || (c.hi == hi && c.y < y);
     };
-    std::size_t p = 0;  // first run at or after (z + 1, y - 1): only moves forward
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-        const Run& a = runs[r];
+    std::size_t p = 0;  // first column at or after (z + 1, y - 1): only moves forward
+    for (std::size_t r = 0; r < cols.size(); ++r) {
+        const Column& a = cols[r];
         for (std::size_t i = a.begin; i < a.end; ++i) {
             for (std::size_t k = i + 1; k < a.end && xl[k] <= xh[i]; ++k) test(i, k);
             if (out.size() > cap) return;
         }
-        if (r + 1 < runs.size() && runs[r + 1].hi == a.hi && runs[r + 1].y == a.y + 1)
-            cross(a, runs[r + 1]);
-        while (p < runs.size() && before(runs[p], a.hi + 1, a.y - 1)) ++p;
-        for (std::size_t k = p; k < runs.size() && runs[k].hi == a.hi + 1 && runs[k].y <= a.y + 1; ++k)
-            cross(a, runs[k]);
+        if (r + 1 < cols.size() && cols[r + 1].hi == a.hi && cols[r + 1].y == a.y + 1)
+            cross(a, cols[r + 1]);
+        while (p < cols.size() && before(cols[p], a.hi + 1, a.y - 1)) ++p;
+        for (std::size_t k = p; k < cols.size() && cols[k].hi == a.hi + 1 && cols[k].y <= a.y + 1; ++k)
+            cross(a, cols[k]);
     }
     if (out.size() <= cap) cross_level_pairs(out);
+    // The side buffer: each of its boxes queries the main index and the buffer (a buffer pair
+    // is met from both ends: kept from the smaller slot). O(buffer * (log n + k)).
+    std::vector<std::uint32_t> cand;
+    for (std::size_t i = 0; i < h.buf.size() && out.size() <= cap; ++i) {
+        const std::uint32_t a = h.buf.slot[i];
+        const Aabb& ba = box(a);
+        cand.clear();
+        h.collect(h.main, ba, cand);
+        const std::size_t in_main = cand.size();
+        h.collect(h.buf, ba, cand);
+        for (std::size_t c = 0; c < cand.size(); ++c) {
+            const std::uint32_t b = cand[c];
+            if ((c >= in_main && b <= a) || !overlaps(ba, box(b))) continue;
+            out.push_back(a);
+            out.push_back(b);
+        }
+    }
 }
 
 void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                             const std::vector<char>& moved,
                                             std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    const std::size_t n = h.size();
-    // The moved boxes in index order, so that the start of each of the 9 neighbour columns'
-    // cell windows only moves forward: O(cells touched + moved), no per-cell search.
-    std::vector<std::uint32_t> ps(count);
-    for (std::size_t i = 0; i < count; ++i) ps[i] = h.pos[slots[i]];
+    const Run& m = h.main;
+    const std::size_t n = m.size();
+    // The moved boxes of the main index in index order, so that the start of each of the 9
+    // neighbour columns' cell windows only moves forward: O(cells touched + moved), no
+    // per-cell search. Moved boxes in the side buffer query everything by candidates().
+    std::vector<std::uint32_t> ps, in_buf;
+    ps.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t p = h.pos[slots[i]];
+        if (p == kInBuffer) in_buf.push_back(slots[i]); else ps.push_back(p);
+    }
     std::sort(ps.begin(), ps.end());
     std::size_t cur[9] = {};
     // A large batch on one level: each neighbour row's cells are one slice of the directory.
     const std::unique_ptr<CellDirectory> dir =
         count * 16 >= size() && size() >= 64 ? cell_directory() : nullptr;
-    const std::int32_t* lo[3] = {h.lo[0].data(), h.lo[1].data(), h.lo[2].data()};
-    const std::int32_t* hi[3] = {h.hi[0].data(), h.hi[1].data(), h.hi[2].data()};
+    const std::int32_t* lo[3] = {m.lo[0].data(), m.lo[1].data(), m.lo[2].data()};
+    const std::int32_t* hi[3] = {m.hi[0].data(), m.hi[1].data(), m.hi[2].data()};
     std::vector<std::uint32_t> cand;
     auto keep = [&](std::uint32_t a, std::uint32_t b) {
         // A pair of two moved boxes is met from both sides: keep it once.
         return b != a && (!moved[b] || a < b);
     };
+    auto exact = [&](std::uint32_t a) {  // the candidates gathered for a, exactly tested
+        for (const std::uint32_t b : cand) {
+            if (keep(a, b) && overlaps(box(a), box(b))) {
+                out.push_back(a);
+                out.push_back(b);
+            }
+        }
+    };
     for (const std::uint32_t p : ps) {
         if (out.size() / 2 > max_results()) return;  // the caller reports the cap
-        const CellKey k = h.key[p];
+        const CellKey k = m.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
-        const std::uint32_t a = h.slot[p];
+        const std::uint32_t a = m.slot[p];
         const std::int32_t pl[3] = {lo[0][p], lo[1][p], lo[2][p]};
         const std::int32_t ph[3] = {hi[0][p], hi[1][p], hi[2][p]};
         for (int c = 0; c < 9; ++c) {
@@ -655,9 +584,9 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
                 // A few linear steps first (the next moved box is usually close), then gallop.
                 const CellKey start = make_key(l, zz, yy, x - 1);
                 i = cur[c];
-                for (int step = 0; step < 8 && i < n && h.key[i] < start; ++step) ++i;
-                i = cur[c] = h.gallop(i, start);
-                e = h.gallop(i, make_key(l, zz, yy, x + 2));
+                for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
+                i = cur[c] = m.gallop(i, start);
+                e = m.gallop(i, make_key(l, zz, yy, x + 2));
             }
             for (; i < e; ++i) {
                 bool maybe = true, sure = true;
@@ -665,47 +594,50 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
                     maybe &= (pl[d] <= hi[d][i]) & (lo[d][i] <= ph[d]);
                     sure &= (pl[d] + 2 <= hi[d][i]) & (lo[d][i] + 2 <= ph[d]);
                 }
-                if (!maybe) continue;
-                const std::uint32_t b = h.slot[i];
+                if (!maybe) continue;  // tombstones always stop here
+                const std::uint32_t b = m.slot[i];
                 if (keep(a, b) && (sure || overlaps(box(a), box(b)))) {
                     out.push_back(a);
                     out.push_back(b);
                 }
             }
         }
-        for (int o = 0; o < kLevels; ++o) {
-            if (o == l || h.level_count[o] == 0) continue;
-            cand.clear();
-            h.collect_level(box(a), o, cand);
-            for (const std::uint32_t b : cand) {
-                if (keep(a, b) && overlaps(box(a), box(b))) {
-                    out.push_back(a);
-                    out.push_back(b);
-                }
-            }
-        }
+        cand.clear();
+        for (int o = 0; o < kLevels; ++o)
+            if (o != l && m.level_count[o] != 0) h.collect_level(m, box(a), o, cand);
+        h.collect(h.buf, box(a), cand);
+        exact(a);
+    }
+    for (const std::uint32_t a : in_buf) {
+        if (out.size() / 2 > max_results()) return;
+        cand.clear();
+        h.collect(m, box(a), cand);
+        h.collect(h.buf, box(a), cand);
+        exact(a);
     }
 }
 
 void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    // Across levels: each box asks every coarser occupied level (a coarser box never asks a
-    // finer level, so each pair is found once).
+    const Run& m = h.main;
+    // Across levels of the main index: each box asks every coarser occupied level (a coarser
+    // box never asks a finer level, so each pair is found once).
     std::vector<std::uint32_t> other;
     for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
+        if (m.level_count[l] == 0) continue;
         int coarser[kLevels];
         int nc = 0;
         for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) coarser[nc++] = k;
+            if (m.level_count[k]) coarser[nc++] = k;
         if (nc == 0) continue;
-        const auto [begin, end] = h.level_range(l);
+        const auto [begin, end] = m.level_range(l);
         for (std::size_t i = begin; i < end; ++i) {
-            const std::uint32_t s = h.slot[i];
+            if (m.dead(i)) continue;
+            const std::uint32_t s = m.slot[i];
             const Aabb& ba = box(s);
             for (int c = 0; c < nc; ++c) {
                 other.clear();
-                h.collect_level(ba, coarser[c], other);
+                h.collect_level(m, ba, coarser[c], other);
                 for (const std::uint32_t b : other) {
                     if (overlaps(ba, box(b))) {
                         out.push_back(s);
@@ -720,38 +652,42 @@ void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
 
 std::size_t SpatialHash::index_memory_bytes() const noexcept {
     const Impl& h = *impl_;
-    std::size_t bytes = h.key.capacity() * sizeof(CellKey) +
-                        (h.slot.capacity() + h.pos.capacity()) * sizeof(std::uint32_t);
-    for (int d = 0; d < 3; ++d)
-        bytes += (h.lo[d].capacity() + h.hi[d].capacity()) * sizeof(std::int32_t);
-    return bytes;
+    return h.main.capacity_bytes() + h.buf.capacity_bytes() + h.pos.capacity() * sizeof(std::uint32_t);
 }
 
 bool SpatialHash::check_invariants() const {
     const Impl& h = *impl_;
-    const std::size_t n = h.size();
-    if (n != size() || h.key.size() != n) return false;
-    std::size_t per_level[kLevels] = {};
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t s = h.slot[i];
-        if (s >= slot_capacity() || !alive(s) || h.pos[s] != i) return false;
-        const Entry e = h.entry_of(s, box(s));
-        if (e.key != h.key[i]) return false;
-        for (int d = 0; d < 3; ++d)
-            if (e.lo[d] != h.lo[d][i] || e.hi[d] != h.hi[d][i]) return false;
-        if (i > 0 && !h.greater_than(i, Entry{h.key[i - 1], {h.lo[0][i - 1], 0, 0}, {0, 0, 0}, h.slot[i - 1]}))
-            return false;
-        ++per_level[key_level(h.key[i])];
+    std::size_t live = 0, dead = 0;
+    for (const Run* r : {&h.main, &h.buf}) {
+        std::size_t per_level[kLevels] = {};
+        for (std::size_t i = 0; i < r->size(); ++i) {
+            if (i > 0 && !r->greater_than(i, r->entry_at(i - 1))) return false;  // strictly sorted
+            ++per_level[key_level(r->key[i])];
+            if (r->dead(i)) {
+                if (r == &h.buf) return false;  // the buffer holds no tombstones
+                ++dead;
+                continue;
+            }
+            const std::uint32_t s = r->slot[i];
+            if (s >= slot_capacity() || !alive(s)) return false;
+            if (h.pos[s] != (r == &h.buf ? kInBuffer : static_cast<std::uint32_t>(i))) return false;
+            const Entry e = h.entry_of(s, box(s));
+            if (e.key != r->key[i]) return false;
+            for (int d = 0; d < 3; ++d)
+                if (e.lo[d] != r->lo[d][i] || e.hi[d] != r->hi[d][i]) return false;
+            ++live;
+        }
+        for (int l = 0; l < kLevels; ++l)
+            if (per_level[l] != r->level_count[l]) return false;
     }
-    for (int l = 0; l < kLevels; ++l)
-        if (per_level[l] != h.level_count[l]) return false;
+    if (live != size() || dead != h.tombs) return false;
     std::size_t indexed = 0;
     for (std::size_t s = 0; s < h.pos.size(); ++s) {
         if (h.pos[s] == kNone) continue;
         if (!alive(static_cast<std::uint32_t>(s))) return false;
         ++indexed;
     }
-    return indexed == n;
+    return indexed == live;
 }
 
 }  // namespace fbsim

@@ -336,6 +336,36 @@ class SpatialHash(_Broadphase):
         """Finest cell side in use (0.0 until chosen automatically)."""
         return self._core.cell_size
 
+    @property
+    def buffer_cap(self) -> int:
+        """Most boxes the side buffer holds before a write merges it into the sorted index.
+
+        Inserts and cell-changing updates go to the buffer (a write costs O(buffer)); the
+        write that would overfill it merges everything, O(n). Automatic by default:
+        min(4096, max(64, n / 16)). Set an int in [0, 2**20] to fix it (0: every write
+        merges at once; may merge right away), or None for automatic.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Not None and not an integer in range.
+        """
+        return self._core.buffer_cap
+
+    @buffer_cap.setter
+    def buffer_cap(self, cap: int | None) -> None:
+        self._core.buffer_cap = cap
+
+    @property
+    def buffered(self) -> int:
+        """Boxes currently in the side buffer (written since the last merge)."""
+        return self._core.buffered
+
+    @property
+    def tombstones(self) -> int:
+        """Removed or moved-out boxes still marked in the sorted index until the next merge."""
+        return self._core.tombstones
+
 
 class SweepAndPrune(_Broadphase):
     """Sweep and prune along one axis (see the module docstring for when to choose it).

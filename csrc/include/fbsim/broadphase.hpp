@@ -253,10 +253,15 @@ class Broadphase {
     /// Heap bytes held by the subclass.
     virtual std::size_t index_memory_bytes() const noexcept = 0;
 
-    /// Keep a cache of each id's rank among the stored ids, rebuilt by insert() and remove()
-    /// (O(n) radix sort each), so pairs() packs a pair into one uint64 of ranks and sorts
-    /// that instead of (id, id) rows. For structures whose writers are O(n) anyway.
+    /// Keep a cache of each id's rank among the stored ids, so pairs() packs a pair into one
+    /// uint64 of ranks and sorts that instead of (id, id) rows. The subclass rebuilds it with
+    /// rebuild_ranks() when it does O(n) work anyway (a merge of its index); in between,
+    /// insert() marks its new slots unranked (O(count)) and remove() leaves stale ranks of
+    /// absent ids, which no pair refers to; pairs() sorts pairs with an unranked end as id
+    /// rows and merges the two sorted streams.
     void keep_id_ranks() noexcept { ranks_wanted_ = true; }
+    /// Recomputes every stored id's rank: O(n) radix sort. A no-op unless keep_id_ranks().
+    void rebuild_ranks();
     /// Exact box of a slot.
     const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
     /// Whether a slot holds an item (false on the free list).
@@ -276,10 +281,10 @@ class Broadphase {
     std::vector<std::uint32_t> masks_;   // by slot
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
-    void rebuild_ranks();
+    static constexpr std::uint32_t kNoRank = 0xFFFFFFFFu;
     void emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
                     std::vector<std::int64_t>& out) const;
-    std::vector<std::uint32_t> rank_;    // by slot, when ranks_valid_
+    std::vector<std::uint32_t> rank_;    // by slot (kNoRank: inserted since), when ranks_valid_
     std::vector<std::int64_t> by_rank_;  // stored ids ascending, when ranks_valid_
     bool ranks_wanted_ = false;
     bool ranks_valid_ = false;  // false until rebuilt (or if a rebuild ran out of memory)
@@ -295,10 +300,19 @@ class Broadphase {
 /// each axis, and a 1000-stud baseplate sits in one coarse cell rather than a million fine ones.
 /// The cells are not hashed: the boxes are kept in one persistent index sorted by cell key
 /// (level, z, y, x) and min x, with outward-rounded float bounds in contiguous arrays, so a grid
-/// column is one x-sorted run. Best for many similar-sized moving boxes (players,
-/// projectiles): pairs() is a sweep with no per-call sort, update() is O(1) per box that keeps
-/// its cell and one O(n + m log m) merge per batch for the m that change cell. Memory about
-/// 158 bytes per box at 1e6 boxes (measured by benchmarks/compare/broadphase.py).
+/// column is one x-sorted run and pairs() is a sweep with no per-call sort.
+///
+/// Writes are log-structured: a box that keeps its cell and x order is rewritten in place
+/// (O(1)); inserts and cell-changing updates go to a small side buffer sorted the same way
+/// (O(buffer) memmove, at most buffer_cap() = min(4096, max(64, n / 16)) entries), removes
+/// leave tombstones in the main index (O(1)) or leave the buffer. Every query sees the main
+/// index minus tombstones plus the buffer. When a write would overfill the buffer (or the
+/// tombstones pass max(buffer_cap(), n / 8)), one merge drops the tombstones and merges the
+/// buffer in: O(n + m log n), ~10-20 ms at 1e6 boxes on a 2-core server (the worst single
+/// write; measured by benchmarks/compare/broadphase.py), i.e. a few us amortised per write.
+/// Batches larger than the buffer go straight to the merge. pairs() sweeps the main index and
+/// queries the buffer's boxes (O(buffer * (log n + k)) extra while it is not empty).
+/// Memory about 158 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
@@ -311,24 +325,41 @@ class SpatialHash final : public Broadphase {
     double cell_size() const noexcept { return cell_size_; }
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
-    /// The index is sorted, holds every stored box once with its current cell and float
-    /// bounds, positions and level counts agree. O(n).
+    /// Largest accepted set_buffer_cap().
+    static constexpr std::size_t kMaxBufferCap = std::size_t{1} << 20;
+    /// Fixes the side buffer's cap (clamped to kMaxBufferCap; 0: every write merges at once,
+    /// the behaviour of an index without a buffer). Merges right away if the buffer or the
+    /// tombstones are past the new cap. A tuning knob and a test hook. Mutation (exclusive).
+    void set_buffer_cap(std::size_t cap);
+    /// Back to the automatic cap min(4096, max(64, n / 16)) (takes effect at the next write).
+    void set_auto_buffer_cap() noexcept;
+    /// The side buffer's current cap, in boxes. O(1).
+    std::size_t buffer_cap() const noexcept;
+    /// Boxes currently in the side buffer (not yet merged). O(1).
+    std::size_t buffered() const noexcept;
+    /// Tombstones currently in the main index (removed or moved-out boxes not yet dropped).
+    std::size_t tombstones() const noexcept;
+    /// Both runs are sorted, hold every stored box once (main index or buffer) with its current
+    /// cell and float bounds, tombstones only in the main index and counted, positions and
+    /// level counts agree. O(n).
     bool check_invariants() const override;
 
   protected:
     /// Per occupied level, the grid columns of cells [cell(lo) - 1, cell(hi)] (one binary
     /// search each), or a scan of the level when that is more cells than it has boxes.
-    /// Float-prefiltered. O(levels * columns * log n + k).
+    /// Float-prefiltered; the side buffer the same way. O(levels * columns * log n + k).
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
     /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
     /// Same level: sweep along x of each grid column against itself and its 4 forward
     /// neighbour columns, float prefilter, exact test only when the floats cannot decide;
-    /// across levels: coarser cells per box. O(n + candidates), no sorting.
+    /// across levels: coarser cells per box; each buffered box queries both runs.
+    /// O(n + buffer * log n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
-    /// columns, found by forward-only galloping cursors. O(m log m + cells touched).
+    /// columns, found by forward-only galloping cursors; buffered moved boxes query both runs.
+    /// O(m log m + cells touched).
     void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                    const std::vector<char>& moved,
                                    std::vector<std::uint32_t>& out) const override;
@@ -337,14 +368,17 @@ class SpatialHash final : public Broadphase {
     /// cells of one (z, y) row of a query are one contiguous slice. O(n) to build, freed after
     /// the batch.
     std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
-    /// Merge the new boxes into the index (chooses the automatic cell size on first use).
-    /// O(n + count log count).
+    /// Into the side buffer, O(buffer + count log count), or, when it would overfill, one merge
+    /// O(n + (buffer + count) log n) that also rebuilds the id ranks. Chooses the automatic
+    /// cell size on first use.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
-    /// In place for boxes that keep their cell and x order, else one erase + merge per batch.
+    /// In place for main-index boxes that keep their cell and x order; the others leave a
+    /// tombstone (or leave the buffer) and go to the buffer as on_insert().
     void on_update(const std::uint32_t* slots, std::size_t count) override;
-    /// One compaction pass. O(n).
+    /// Tombstones in the main index (O(1) each), removal from the buffer (O(buffer)); a merge
+    /// when the tombstones pass their cap.
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
-    /// The sorted index plus slot -> position.
+    /// Both runs plus slot -> position.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
