@@ -355,6 +355,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         masks_[slot] = masks ? masks[i] : kAllLayers;
         map_.insert(ids[i], slot);
         if (ranks_valid_) rank_[slot] = kNoRank;  // a reused slot must not keep its old rank
+        ++unranked_;
         assigned[i] = slot;
     }
     count_ += count;
@@ -391,6 +392,10 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
     return s;
 }
 
+void Broadphase::refresh_ranks() {
+    if (!ranks_valid_ || unranked_ > count_ / 8) rebuild_ranks();
+}
+
 void Broadphase::rebuild_ranks() {
     if (!ranks_wanted_) return;
     ranks_valid_ = false;  // stays false if an allocation below throws: pairs() uses ids
@@ -411,6 +416,7 @@ void Broadphase::rebuild_ranks() {
         rank_[v[r].slot] = r;
     }
     ranks_valid_ = true;
+    unranked_ = 0;
 }
 
 void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
@@ -448,7 +454,9 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
     detail::radix_sort(keys, [](std::uint64_t k) { return k; });
-    std::sort(rows.begin(), rows.end());
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;  // rows as flush_rows() sorts them
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.b) ^ kSign; });
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.a) ^ kSign; });
     const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
     const std::size_t base = out.size();
     out.resize(base + 2 * (keys.size() + rows.size()));

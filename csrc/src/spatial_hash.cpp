@@ -215,7 +215,7 @@ struct SpatialHash::Impl {
 };
 
 SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
-    keep_id_ranks();  // rebuilt at each merge of the side buffer, which is O(n) anyway
+    keep_id_ranks();  // refreshed at merges of the side buffer, which are O(n) anyway
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
@@ -250,7 +250,7 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     }
     std::vector<Entry> es(count);
     for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]));
-    if (h.add(es)) rebuild_ranks();
+    if (h.add(es)) refresh_ranks();
 }
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
@@ -310,7 +310,7 @@ void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
         // (ranks only order ids, and no pair refers to an absent id).
         std::vector<Entry> none;
         h.flush(none);
-        rebuild_ranks();
+        refresh_ranks();
     }
 }
 
@@ -320,7 +320,7 @@ void SpatialHash::set_buffer_cap(std::size_t cap) {
     if (h.buf.size() > h.buffer_cap() || h.tombs > h.tomb_cap()) {
         std::vector<Entry> none;
         h.flush(none);
-        rebuild_ranks();
+        refresh_ranks();
     }
 }
 void SpatialHash::set_auto_buffer_cap() noexcept { impl_->cap_override = kAutoCap; }

@@ -254,14 +254,18 @@ class Broadphase {
     virtual std::size_t index_memory_bytes() const noexcept = 0;
 
     /// Keep a cache of each id's rank among the stored ids, so pairs() packs a pair into one
-    /// uint64 of ranks and sorts that instead of (id, id) rows. The subclass rebuilds it with
-    /// rebuild_ranks() when it does O(n) work anyway (a merge of its index); in between,
+    /// uint64 of ranks and sorts that instead of (id, id) rows. The subclass refreshes it with
+    /// refresh_ranks() when it does O(n) work anyway (a merge of its index); in between,
     /// insert() marks its new slots unranked (O(count)) and remove() leaves stale ranks of
     /// absent ids, which no pair refers to; pairs() sorts pairs with an unranked end as id
     /// rows and merges the two sorted streams.
     void keep_id_ranks() noexcept { ranks_wanted_ = true; }
     /// Recomputes every stored id's rank: O(n) radix sort. A no-op unless keep_id_ranks().
     void rebuild_ranks();
+    /// rebuild_ranks() only when they are invalid or more than size() / 8 ids were inserted
+    /// since the last rebuild: a subclass calls it at each of its merges, so the O(n) sort
+    /// is paid once per ~n / 8 inserts, and pairs() sorts at most that many ids as rows.
+    void refresh_ranks();
     /// Exact box of a slot.
     const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
     /// Whether a slot holds an item (false on the free list).
@@ -288,6 +292,7 @@ class Broadphase {
     std::vector<std::int64_t> by_rank_;  // stored ids ascending, when ranks_valid_
     bool ranks_wanted_ = false;
     bool ranks_valid_ = false;  // false until rebuilt (or if a rebuild ran out of memory)
+    std::size_t unranked_ = 0;  // inserts since the last rebuild
     std::size_t count_ = 0;
     std::size_t max_results_ = kMaxQueryResults;
     std::size_t max_items_ = kMaxBroadphaseItems;
