@@ -456,18 +456,25 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     const std::int32_t *xl = m.lo[0].data(), *xh = m.hi[0].data(), *yl = m.lo[1].data(),
                        *yh = m.hi[1].data(), *zl = m.lo[2].data(), *zh = m.hi[2].data();
     const std::uint32_t* sl = m.slot.data();
+    // Entry i (whose min x is <= that of every entry in [k, end)) against the entries of
+    // [k, end) whose min x is within its max x. i's bounds live in registers: the output
+    // pushes may alias int32 loads, so the compiler would otherwise reload them per test.
+    // x: xl[k] >= xl[i] by the sweep order, so only xl[k] <= xh[i] remains (the loop bound).
     // Certain when every bound pair is at least 2 floats apart: a.lo <= up(a.lo) <=
     // next(down(a.lo)) <= prev(up(b.hi)) <= down(b.hi) <= b.hi. Else the exact boxes decide.
-    // Tombstones fail `maybe` (their hi x is below every lo), so they never pair.
-    auto test = [&](std::size_t i, std::size_t k) {
-        const bool maybe = (xl[i] <= xh[k]) & (xl[k] <= xh[i]) & (yl[i] <= yh[k]) &
-                           (yl[k] <= yh[i]) & (zl[i] <= zh[k]) & (zl[k] <= zh[i]);
-        if (!maybe) return;
-        const bool sure = (xl[i] + 2 <= xh[k]) & (xl[k] + 2 <= xh[i]) & (yl[i] + 2 <= yh[k]) &
-                          (yl[k] + 2 <= yh[i]) & (zl[i] + 2 <= zh[k]) & (zl[k] + 2 <= zh[i]);
-        if (sure || overlaps(box(sl[i]), box(sl[k]))) {
-            out.push_back(sl[i]);
-            out.push_back(sl[k]);
+    // Tombstones never pair: as i their hi x ends the loop at once, as k their y bounds fail.
+    auto scan = [&](std::size_t i, std::size_t k, std::size_t end) {
+        const std::int32_t ixl = xl[i], ixh = xh[i], iyl = yl[i], iyh = yh[i], izl = zl[i], izh = zh[i];
+        const std::uint32_t si = sl[i];
+        for (; k < end && xl[k] <= ixh; ++k) {
+            const bool maybe = (iyl <= yh[k]) & (yl[k] <= iyh) & (izl <= zh[k]) & (zl[k] <= izh);
+            if (!maybe) continue;
+            const bool sure = (ixl + 2 <= xh[k]) & (xl[k] + 2 <= ixh) & (iyl + 2 <= yh[k]) &
+                              (yl[k] + 2 <= iyh) & (izl + 2 <= zh[k]) & (zl[k] + 2 <= izh);
+            if (sure || overlaps(box(si), box(sl[k]))) {
+                out.push_back(si);
+                out.push_back(sl[k]);
+            }
         }
     };
     // Past max_results() pairs stop (the caller reports the limit): a million stacked boxes
@@ -492,10 +499,10 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
         std::size_t i = a.begin, j = b.begin;
         while (i < a.end && j < b.end && out.size() <= cap) {
             if (xl[i] <= xl[j]) {
-                for (std::size_t k = j; k < b.end && xl[k] <= xh[i]; ++k) test(i, k);
+                scan(i, j, b.end);
                 ++i;
             } else {
-                for (std::size_t k = i; k < a.end && xl[k] <= xh[j]; ++k) test(k, j);
+                scan(j, i, a.end);
                 ++j;
             }
         }
@@ -507,7 +514,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     for (std::size_t r = 0; r < cols.size(); ++r) {
         const Column& a = cols[r];
         for (std::size_t i = a.begin; i < a.end; ++i) {
-            for (std::size_t k = i + 1; k < a.end && xl[k] <= xh[i]; ++k) test(i, k);
+            scan(i, i + 1, a.end);
             if (out.size() > cap) return;
         }
         if (r + 1 < cols.size() && cols[r + 1].hi == a.hi && cols[r + 1].y == a.y + 1)
