@@ -94,3 +94,28 @@ class Queries(_Base):
 
     def time_raycast_first(self, n, kind):
         self.s.raycast_first(self.o, self.d, self.t)
+
+
+class SingleWrites(_Base):
+    """One-row writes, as a server placing items one request at a time (SpatialHash: they
+    stay in its side buffer; the merge hitch is measured by benchmarks/compare/broadphase.py
+    --million)."""
+
+    def setup(self, n, kind):
+        super().setup(n, kind)
+        self.one_lo = self.lo[:1] + 0.1
+        self.one_hi = self.hi[:1] + 0.1
+        self.far_lo = self.lo[1:2] + 7.0
+        self.far_hi = self.hi[1:2] + 7.0
+        self.back_lo, self.back_hi = self.lo[1:2], self.hi[1:2]
+        self.new_id = [n + 1]
+
+    def time_insert_then_remove(self, n, kind):
+        for _ in range(200):
+            self.s.insert(self.new_id, self.one_lo, self.one_hi)
+            self.s.remove(self.new_id)
+
+    def time_update_changing_cell(self, n, kind):
+        for _ in range(100):
+            self.s.update(self.ids[1:2], self.far_lo, self.far_hi)
+            self.s.update(self.ids[1:2], self.back_lo, self.back_hi)

@@ -87,6 +87,50 @@ def run_fbsim(kind: str, n: int) -> dict:
     return res
 
 
+def run_single_writes(kind: str, n: int, k: int = 20_000) -> dict:
+    """What a server placing items one request at a time sees: k single-row inserts of new
+    boxes, k single-row updates that move a box to another cell (a jump of 3-30 studs), then
+    k single-row removes, into a structure of n boxes. Per call: median, 99th percentile,
+    worst (a merge of the side buffer lands in one call) and mean (the amortised cost)."""
+    import fbsim
+
+    ids, lo, hi, _, _ = uniform_boxes(n)
+    s = {"SpatialHash": fbsim.SpatialHash, "DynamicTree": fbsim.DynamicTree}[kind]()
+    s.insert(ids, lo, hi)
+    rng = np.random.default_rng(7)
+    span = float(hi.max())
+    new_ids = np.arange(n, n + k, dtype=np.int64)
+    c = rng.uniform(0, span, size=(k, 3))
+    new_lo, new_hi = c - 0.5, c + 0.5
+    who = rng.choice(n, size=k, replace=False)
+    jump = rng.uniform(3, 30, size=(k, 3)) * rng.choice([-1, 1], size=(k, 3))
+    up_lo = np.clip(lo[who] + jump, -1e5, 1e5)
+    up_hi = up_lo + (hi[who] - lo[who])
+    out = {}
+
+    def per_call(fn):
+        ts = np.empty(k)
+        for i in range(k):
+            t0 = time.thread_time()
+            fn(i)
+            ts[i] = time.thread_time() - t0
+        return {
+            "median": float(np.median(ts)),
+            "p99": float(np.quantile(ts, 0.99)),
+            "max": float(ts.max()),
+            "mean": float(ts.mean()),
+        }
+
+    out["insert"] = per_call(
+        lambda i: s.insert(new_ids[i : i + 1], new_lo[i : i + 1], new_hi[i : i + 1])
+    )
+    out["update"] = per_call(
+        lambda i: s.update(ids[who[i] : who[i] + 1], up_lo[i : i + 1], up_hi[i : i + 1])
+    )
+    out["remove"] = per_call(lambda i: s.remove(new_ids[i : i + 1]))
+    return out
+
+
 # ---- python-fcl ----------------------------------------------------------------------------
 
 
@@ -284,6 +328,13 @@ def main(argv: list[str] | None = None) -> None:
         print("\nN = 1,000,000 (fbsim only)")
         for kind, m in million.items():
             print(f"  {kind}: " + "  ".join(f"{k}={v:.4g}" for k, v in m.items()))
+        for kind in million:  # alternating, as the other measurements
+            million[kind]["single"] = run_single_writes(kind, 1_000_000)
+            for op, st in million[kind]["single"].items():
+                print(
+                    f"  {kind} single {op}: "
+                    + "  ".join(f"{q}={v * 1e6:.1f}us" for q, v in st.items())
+                )
     write_markdown(rows, million)
 
 
@@ -354,6 +405,21 @@ def write_markdown(rows, million) -> None:
                 f"| fbsim.{kind} | {m['build'] * 1e3:.0f} | {m['pairs'] * 1e3:.0f} | "
                 f"{m['update'] * 1e3:.0f} | {m['tick'] * 1e3:.0f} | {m['bytes_per_box']:.0f} |"
             )
+        out.append("")
+        out.append(
+            "Single-row writes into 1,000,000 boxes (20,000 calls each, from Python; CPU us "
+            "per call): the worst call of SpatialHash is a merge of its side buffer, the mean "
+            "is the amortised cost. Updates jump 3-30 studs, so they change cell."
+        )
+        out.append("")
+        out.append("| structure | write | median us | p99 us | worst us | mean us |")
+        out.append("|---|---|---|---|---|---|")
+        for kind, m in million.items():
+            for op, st in m.get("single", {}).items():
+                out.append(
+                    f"| fbsim.{kind} | {op} | {st['median'] * 1e6:.1f} | {st['p99'] * 1e6:.1f} | "
+                    f"{st['max'] * 1e6:.0f} | {st['mean'] * 1e6:.1f} |"
+                )
         out.append("")
     out.append("## Which to choose")
     out.append("")

@@ -451,6 +451,35 @@ void register_broadphase(py::module_& m) {
         .def_property_readonly("cell_size", [](const Locked<SpatialHash>& s) {
             std::shared_lock lock(s.mu);
             return s.core.cell_size();
+        })
+        .def_property(
+            "buffer_cap",
+            [](const Locked<SpatialHash>& s) {
+                std::shared_lock lock(s.mu);
+                return s.core.buffer_cap();
+            },
+            [](Locked<SpatialHash>& s, py::handle cap) {
+                // None: automatic. Else an integer in [0, kMaxBufferCap]; may merge (O(n)).
+                if (cap.is_none()) {
+                    std::unique_lock lock(s.mu);
+                    s.core.set_auto_buffer_cap();
+                    return;
+                }
+                const double v = args::scalar(cap, "buffer_cap", 0.0,
+                                              static_cast<double>(SpatialHash::kMaxBufferCap));
+                if (v != std::floor(v)) throw py::value_error("buffer_cap must be an integer");
+                py::gil_scoped_release release;
+                std::unique_lock lock(s.mu);
+                s.core.set_buffer_cap(static_cast<std::size_t>(v));
+            })
+        .def_property_readonly("buffered",
+                               [](const Locked<SpatialHash>& s) {
+                                   std::shared_lock lock(s.mu);
+                                   return s.core.buffered();
+                               })
+        .def_property_readonly("tombstones", [](const Locked<SpatialHash>& s) {
+            std::shared_lock lock(s.mu);
+            return s.core.tombstones();
         });
     bind_structure<SpatialHash>(m, "SpatialHash", "Hierarchical loose spatial hash. See fbsim.spatial.", hash);
 

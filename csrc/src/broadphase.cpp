@@ -197,7 +197,12 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
 bool first_duplicate(const std::int64_t* ids, std::size_t count, std::size_t* out_index) {
     std::vector<std::pair<std::int64_t, std::size_t>> v(count);
     for (std::size_t i = 0; i < count; ++i) v[i] = {ids[i], i};
-    std::sort(v.begin(), v.end());
+    // Stable radix sort by id (sign bit flipped to order int64): rows stay in index order
+    // within an id, as the loop below needs, at a few passes instead of n log n compares.
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+    detail::radix_sort(v, [](const std::pair<std::int64_t, std::size_t>& e) {
+        return static_cast<std::uint64_t>(e.first) ^ kSign;
+    });
     bool found = false;
     std::size_t best = 0;
     for (std::size_t i = 1; i < count; ++i) {
@@ -326,6 +331,10 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     grow(layers_, slots);
     grow(masks_, slots);
     map_.reserve(count_ + count);
+    if (ranks_valid_) {
+        grow(rank_, slots);
+        rank_.resize(slots, kNoRank);
+    }
     if (layers || masks) custom_layers_ = true;
     std::vector<std::uint32_t> assigned(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -345,6 +354,8 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         layers_[slot] = layers ? layers[i] : kDefaultLayer;
         masks_[slot] = masks ? masks[i] : kAllLayers;
         map_.insert(ids[i], slot);
+        if (ranks_valid_) rank_[slot] = kNoRank;  // a reused slot must not keep its old rank
+        ++unranked_;
         assigned[i] = slot;
     }
     count_ += count;
@@ -381,28 +392,122 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
     return s;
 }
 
+void Broadphase::refresh_ranks() {
+    if (!ranks_valid_ || unranked_ > count_ / 8) rebuild_ranks();
+}
+
+void Broadphase::rebuild_ranks() {
+    if (!ranks_wanted_) return;
+    ranks_valid_ = false;  // stays false if an allocation below throws: pairs() uses ids
+    struct IdSlot {
+        std::int64_t id;
+        std::uint32_t slot;
+    };
+    std::vector<IdSlot> v;
+    v.reserve(count_);
+    for (std::uint32_t s = 0; s < ids_.size(); ++s)
+        if (alive(s)) v.push_back(IdSlot{ids_[s], s});
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+    detail::radix_sort(v, [](const IdSlot& e) { return static_cast<std::uint64_t>(e.id) ^ kSign; });
+    rank_.assign(ids_.size(), kNoRank);
+    by_rank_.resize(v.size());
+    for (std::uint32_t r = 0; r < v.size(); ++r) {
+        by_rank_[r] = v[r].id;
+        rank_[v[r].slot] = r;
+    }
+    ranks_valid_ = true;
+    unranked_ = 0;
+}
+
+void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
+                            std::vector<std::int64_t>& out) const {
+    if (!ranks_valid_) {
+        std::vector<PairRow> rows;
+        rows.reserve(cand.size() / 2);
+        for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+            const std::uint32_t a = cand[i], b = cand[i + 1];
+            if (check_layers && !layers_pair(a, b)) continue;
+            const std::int64_t ia = ids_[a], ib = ids_[b];
+            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+        }
+        flush_rows(rows, out);
+        return;
+    }
+    // Ranks follow id order, so (rank_lo, rank_hi) packed in one uint64 sorts like the rows:
+    // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids. The few
+    // pairs with an end inserted since the last rebuild (no rank) are sorted as id rows and
+    // merged in.
+    int bits = 1;
+    while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
+    std::vector<std::uint64_t> keys;
+    std::vector<PairRow> rows;
+    keys.reserve(cand.size() / 2);
+    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+        const std::uint32_t a = cand[i], b = cand[i + 1];
+        if (check_layers && !layers_pair(a, b)) continue;
+        const std::uint64_t ra = rank_[a], rb = rank_[b];
+        if (ra == kNoRank || rb == kNoRank) {
+            const std::int64_t ia = ids_[a], ib = ids_[b];
+            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
+            continue;
+        }
+        keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
+    }
+    detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    constexpr std::uint64_t kSign = std::uint64_t{1} << 63;  // rows as flush_rows() sorts them
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.b) ^ kSign; });
+    detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.a) ^ kSign; });
+    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+    const std::size_t base = out.size();
+    out.resize(base + 2 * (keys.size() + rows.size()));
+    std::size_t i = 0, j = 0, o = base;
+    while (i < keys.size() || j < rows.size()) {
+        PairRow r{0, 0};
+        if (i < keys.size()) r = PairRow{by_rank_[keys[i] >> bits], by_rank_[keys[i] & mask]};
+        if (j < rows.size() && (i == keys.size() || rows[j] < r)) {
+            r = rows[j++];
+        } else {
+            ++i;
+        }
+        out[o++] = r.a;
+        out[o++] = r.b;
+    }
+}
+
 std::size_t Broadphase::memory_bytes() const noexcept {
     return boxes_.capacity() * sizeof(Aabb) + ids_.capacity() * sizeof(std::int64_t) +
            (layers_.capacity() + masks_.capacity() + free_.capacity()) * sizeof(std::uint32_t) +
-           map_.memory_bytes() + index_memory_bytes();
+           map_.memory_bytes() + index_memory_bytes() + rank_.capacity() * sizeof(std::uint32_t) +
+           by_rank_.capacity() * sizeof(std::int64_t);
 }
 
 bool Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
     candidate_pairs(cand);
     if (cand.size() / 2 > max_results_) return false;
-    std::vector<PairRow> rows;
-    rows.reserve(cand.size() / 2);
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
     // if some item ever had custom ones (skipping saves two random reads per pair).
-    for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
-        const std::uint32_t a = cand[i], b = cand[i + 1];
-        if (custom_layers_ && !layers_pair(a, b)) continue;
-        const std::int64_t ia = ids_[a], ib = ids_[b];
-        rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
-    }
-    flush_rows(rows, out);
+    emit_pairs(cand, custom_layers_, out);
     return true;
+}
+
+void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                           const std::vector<char>& moved,
+                                           std::vector<std::uint32_t>& out) const {
+    std::vector<std::uint32_t> cand;
+    const std::unique_ptr<BatchSource> src = batch_source(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (out.size() / 2 > max_results_) return;  // the caller reports the cap
+        const std::uint32_t a = slots[i];
+        cand.clear();
+        if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
+        for (std::uint32_t b : cand) {
+            if (b == a || (moved[b] && b < a)) continue;  // a pair inside the set once
+            if (!overlaps(boxes_[a], boxes_[b])) continue;
+            out.push_back(a);
+            out.push_back(b);
+        }
+    }
 }
 
 bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
@@ -414,22 +519,10 @@ bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
         if (slots[i] == detail::IdMap::kNone) return true;  // caller validates; never index with it
         in_set[slots[i]] = 1;
     }
-    std::vector<PairRow> rows;
     std::vector<std::uint32_t> cand;
-    const std::unique_ptr<BatchSource> src = batch_source(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        const std::uint32_t a = slots[i];
-        cand.clear();
-        if (src) src->candidates(boxes_[a], cand); else candidates(boxes_[a], cand);
-        for (std::uint32_t b : cand) {
-            if (b == a || (in_set[b] && b < a)) continue;  // a pair inside the set once
-            if (!overlaps(boxes_[a], boxes_[b]) || !layers_pair(a, b)) continue;
-            const std::int64_t ia = ids_[a], ib = ids_[b];
-            rows.push_back(ia < ib ? PairRow{ia, ib} : PairRow{ib, ia});
-            if (rows.size() > max_results_) return false;
-        }
-    }
-    flush_rows(rows, out);
+    candidate_pairs_involving(slots.data(), count, in_set, cand);
+    if (cand.size() / 2 > max_results_) return false;
+    emit_pairs(cand, custom_layers_, out);  // as pairs(): default layers always pair
     return true;
 }
 

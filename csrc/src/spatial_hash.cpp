@@ -1,222 +1,227 @@
 // SPDX-License-Identifier: MIT
-// fbsim: hierarchical loose spatial hash. Uniform grids hashed into a table (Teschner et al.,
-// "Optimized spatial hashing for collision detection of deformable objects", VMV 2003), made
-// hierarchical as in Mirtich's "Efficient algorithms for two-phase collision detection" (1997)
-// and Ericson, "Real-Time Collision Detection" (2005) section 7.2: level L has cells of side
+// fbsim: hierarchical loose grid kept as ONE persistent sorted index. Level L has cells of side
 // base * 2^L and a box lives in ONE cell, the one holding its min corner, at the smallest level
-// whose side exceeds the box's largest side (by a relative slack of kSlack). Then a box spans at
-// most its own cell and the next one up per axis, so two boxes on one level can only overlap if
-// their cells are neighbours, and a query needs the cells [cell(q.lo) - 1, cell(q.hi)] per level.
-// The slack absorbs the rounding of x / side (|x / side| <= 1e9, relative error 2^-53), which
-// keeps the neighbour argument exact in floating point.
+// whose side exceeds the box's largest side by a relative slack of kSlack (hierarchical grids:
+// Mirtich, "Efficient algorithms for two-phase collision detection", 1997; Ericson, "Real-Time
+// Collision Detection", 2005, section 7.2). Then a box spans at most its own cell and the next
+// one up per axis, so two boxes on one level can only overlap if their cells are neighbours.
+// The slack absorbs the rounding of x / side (|x / side| <= 1e9, relative error 2^-53).
+//
+// Unlike a hashed grid (Teschner et al. 2003) the cells are not looked up through a table: the
+// boxes are kept sorted by cell key (level, z, y, x) and, within a cell, by min x, with their
+// bounds rounded outward to float in separate arrays (structure of arrays). A grid column
+// (level, z, y) is then a contiguous run sorted along x, so pairs() is a sweep and prune along x
+// (Baraff 1992; Cohen et al., I-COLLIDE, 1995) of each column against itself and its 4 forward
+// neighbour columns with no per-call sorting; cells are found by binary search or by cursors
+// that only move forward. Writers keep the order: a box that stays in its cell (and keeps its
+// place in the cell's x order) is rewritten in place, the others are taken out and merged back
+// once per batch, O(n + m log m). Every float test is conservative; the exact double test
+// decides whenever the floats cannot, so answers are exact.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <utility>
 
+#include "cell_index.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
-#include "column_sweep.hpp"
-#include "radix_sort.hpp"
 
 namespace fbsim {
 
 namespace {
 
-constexpr int kLevels = 32;  // base >= 1e-3, so level 31 cells exceed the whole world
-constexpr double kSlack = 1e-6;
-constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+using namespace detail::cells;  // NOLINT: this file is the one user of the private run type
 
-struct Key {
-    std::int32_t x, y, z, level;  // level -1: empty bucket / unlinked slot
-    bool operator==(const Key& o) const noexcept {
-        return x == o.x && y == o.y && z == o.z && level == o.level;
-    }
-    bool operator<(const Key& o) const noexcept {
-        if (level != o.level) return level < o.level;
-        if (x != o.x) return x < o.x;
-        if (y != o.y) return y < o.y;
-        return z < o.z;
-    }
-};
-
-inline std::uint64_t hash_key(const Key& k) noexcept {
-    // Teschner et al.'s prime XOR hash leaves the low bits correlated for small coordinates,
-    // which a power-of-two table with linear probing turns into long clusters; so pack the
-    // key into 64 bits and run the splitmix64 finaliser, whose low bits are well mixed.
-    std::uint64_t h = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.x)) << 32) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.y)) << 11) ^
-                      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.z)) * 0x9E3779B97F4A7C15ULL) ^
-                      static_cast<std::uint64_t>(k.level);
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
-}
-
-// Non-short-circuit `&`: six compares and one well-predicted branch (most tests fail), rather
-// than six branches that mispredict on random data.
-inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
-    return (a.min.x <= b.max.x) & (b.min.x <= a.max.x) & (a.min.y <= b.max.y) &
-           (b.min.y <= a.max.y) & (a.min.z <= b.max.z) & (b.min.z <= a.max.z);
-}
-
-inline std::int32_t cell_of(double v, double side) noexcept {
-    return static_cast<std::int32_t>(std::floor(v / side));
-}
-
-// The prefilter's form of a box: its bounds rounded outward to float, as order-preserving bits
-// (lo rounded down, hi up, so float overlap is implied by exact overlap).
-inline void outward_bits(const Aabb& b, std::uint32_t lo[3], std::uint32_t hi[3]) noexcept {
-    using detail::float_down, detail::float_up, detail::order_bits;
-    lo[0] = order_bits(float_down(b.min.x));
-    lo[1] = order_bits(float_down(b.min.y));
-    lo[2] = order_bits(float_down(b.min.z));
-    hi[0] = order_bits(float_up(b.max.x));
-    hi[1] = order_bits(float_up(b.max.y));
-    hi[2] = order_bits(float_up(b.max.z));
-}
+// pos[] of a slot whose entry is in the side buffer (found there by a scan when it leaves).
+constexpr std::uint32_t kInBuffer = 0xFFFFFFFEu;
+// The side buffer is merged into the main index once it would hold more than
+// min(kMaxBuffer, max(kMinBuffer, n / 16)) entries (n: main index size). A write into the
+// buffer shifts on average half of it (9 memmoves) and a merge is O(n), so the cap bounds the
+// single-write cost while n / 16 keeps the amortised merge cost per write O(1) for small n
+// (at 1e6, merge time / 4096 per write). 4096 entries of 36 bytes stay in L2.
+constexpr std::size_t kMaxBuffer = 4096;
+constexpr std::size_t kMinBuffer = 64;
+constexpr std::size_t kAutoCap = ~std::size_t{0};
 
 }  // namespace
 
 struct SpatialHash::Impl {
-    struct Cell {
-        Key key;
-        std::uint32_t head;  // first slot of the cell's list; the cell is erased when empty
-    };
-    struct SlotInfo {
-        Key key;
-        std::uint32_t next, prev;
-    };
-    std::vector<Cell> table;  // open addressing, linear probing, load <= 0.7
-    std::size_t cells = 0;
-    std::vector<SlotInfo> info;  // by slot
-    std::size_t level_count[kLevels] = {};
     double side[kLevels] = {};
+    Run main;  // the large sorted index (may hold tombstones)
+    Run buf;   // recent writes, sorted the same way, never tombstones
+    std::vector<std::uint32_t> pos;  // by slot: main position, kInBuffer, or kNone
+    std::size_t tombs = 0;
+    std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
+
+    std::size_t buffer_cap() const noexcept {
+        if (cap_override != kAutoCap) return cap_override;
+        return std::min(kMaxBuffer, std::max(kMinBuffer, main.size() / 16));
+    }
+    // Tombstones left by removes and by cell-changing updates are dropped at the next merge,
+    // or by a merge of their own past this many (they only cost scan time and memory).
+    std::size_t tomb_cap() const noexcept { return std::max(buffer_cap(), main.size() / 8); }
 
     void set_base(double base) {
         for (int l = 0; l < kLevels; ++l) side[l] = std::ldexp(base, l);
     }
 
-    std::size_t find(const Key& k) const noexcept {
-        if (table.empty()) return kNone;
-        const std::size_t m = table.size() - 1;
-        for (std::size_t i = hash_key(k) & m, n = 0; n <= m; i = (i + 1) & m, ++n) {
-            if (table[i].key.level < 0) return kNone;
-            if (table[i].key == k) return i;
-        }
-        return kNone;
-    }
-
-    void rehash(std::size_t buckets) {
-        std::vector<Cell> old;
-        old.swap(table);
-        table.assign(buckets, Cell{{0, 0, 0, -1}, kNone});
-        const std::size_t m = buckets - 1;
-        for (const Cell& c : old) {
-            if (c.key.level < 0) continue;
-            std::size_t i = hash_key(c.key) & m;
-            while (table[i].key.level >= 0) i = (i + 1) & m;
-            table[i] = c;
-        }
-    }
-
-    void reserve_cells(std::size_t count) {
-        std::size_t want = 16;
-        while (want * 7 < count * 10) want *= 2;
-        if (want > table.size()) rehash(want);
-    }
-
-    std::size_t get_or_insert(const Key& k) {
-        std::size_t i = find(k);
-        if (i != kNone) return i;
-        reserve_cells(cells + 1);
-        const std::size_t m = table.size() - 1;
-        i = hash_key(k) & m;
-        while (table[i].key.level >= 0) i = (i + 1) & m;
-        table[i] = Cell{k, kNone};
-        ++cells;
-        return i;
-    }
-
-    void erase_at(std::size_t i) noexcept {
-        const std::size_t m = table.size() - 1;
-        std::size_t hole = i;
-        for (std::size_t j = (i + 1) & m, n = 0; n <= m; j = (j + 1) & m, ++n) {
-            if (table[j].key.level < 0) break;
-            const std::size_t h = hash_key(table[j].key) & m;
-            const bool stays = (hole <= j) ? (hole < h && h <= j) : (hole < h || h <= j);
-            if (!stays) {
-                table[hole] = table[j];
-                hole = j;
-            }
-        }
-        table[hole].key.level = -1;
-        --cells;
-    }
-
-    Key key_of(const Aabb& b) const noexcept {
+    CellKey key_of(const Aabb& b) const noexcept {
         const double s = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
         int l = 0;
         while (l < kLevels - 1 && s > side[l] * (1.0 - kSlack)) ++l;
-        return Key{cell_of(b.min.x, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.z, side[l]), l};
+        return make_key(l, cell_of(b.min.z, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.x, side[l]));
     }
 
-    void link(std::uint32_t slot, const Key& k) {
-        const std::size_t c = get_or_insert(k);
-        SlotInfo& si = info[slot];
-        si.key = k;
-        si.prev = kNone;
-        si.next = table[c].head;
-        if (si.next != kNone) info[si.next].prev = slot;
-        table[c].head = slot;
-        ++level_count[k.level];
+    Entry entry_of(std::uint32_t s, const Aabb& b) const noexcept {
+        return Entry{key_of(b),
+                     {detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
+                     {detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)},
+                     s};
     }
 
-    void unlink(std::uint32_t slot) noexcept {
-        SlotInfo& si = info[slot];
-        const std::size_t c = find(si.key);
-        if (si.prev != kNone) info[si.prev].next = si.next; else table[c].head = si.next;
-        if (si.next != kNone) info[si.next].prev = si.prev;
-        --level_count[si.key.level];
-        if (table[c].head == kNone) erase_at(c);
-        si.key.level = -1;
-        si.next = si.prev = kNone;
+    // Rewrites pos[] of main positions [from, end).
+    void fix_pos(std::size_t from) noexcept {
+        for (std::size_t p = from; p < main.size(); ++p) pos[main.slot[p]] = static_cast<std::uint32_t>(p);
     }
 
-    // Cell index range of level l that can hold boxes overlapping [lo, hi] on one axis.
+    // The merge: drops the tombstones, moves the buffer and `extra` into the main index and
+    // empties the buffer. O(n + m log n) for m = buffer + extra entries. Allocates first (the
+    // tombstone list, the merged entry list), then shifts in place.
+    void flush(std::vector<Entry>& extra) {
+        std::vector<std::uint32_t> gone;
+        gone.reserve(tombs);
+        for (std::size_t i = 0; i < main.size() && gone.size() < tombs; ++i)
+            if (main.dead(i)) gone.push_back(static_cast<std::uint32_t>(i));
+        std::vector<Entry> es;
+        es.reserve(buf.size() + extra.size());
+        for (std::size_t i = 0; i < buf.size(); ++i) es.push_back(buf.entry_at(i));
+        es.insert(es.end(), extra.begin(), extra.end());
+        // Exactly the merged size (no 1.5x growth when a batch replaces itself), and it may
+        // throw: before anything changes.
+        main.reserve(main.size() - gone.size() + es.size());
+        const std::size_t stale = main.erase(gone);
+        const std::size_t first = main.merge(es);
+        fix_pos(std::min(stale, first));
+        buf.clear();
+        tombs = 0;
+    }
+
+    // Takes the buffer entries of `slots` (all in the buffer, ascending) out. O(buffer).
+    void erase_from_buffer(const std::vector<std::uint32_t>& slots) {
+        if (slots.empty()) return;
+        std::vector<std::uint32_t> at;
+        at.reserve(slots.size());
+        for (std::size_t i = 0; i < buf.size(); ++i)
+            if (std::binary_search(slots.begin(), slots.end(), buf.slot[i]))
+                at.push_back(static_cast<std::uint32_t>(i));
+        buf.erase(at);
+    }
+
+    // Adds entries to the buffer, or merges everything into the main index when the buffer
+    // (or the tombstones) would outgrow their caps.
+    // Returns true when it merged (the caller then refreshes the id ranks).
+    bool add(std::vector<Entry>& es) {
+        // A batch of more than n / 128 boxes merges at once (automatic cap only): a buffered
+        // box costs pairs() and pairs(moved) a search of the index (~1-2 us) instead of a
+        // sweep step, which outweighs the merge (~10 ns per indexed box) past that size.
+        const bool big = cap_override == kAutoCap && es.size() > kMinBuffer && es.size() * 128 > main.size();
+        if (big || buf.size() + es.size() > buffer_cap() || tombs > tomb_cap()) {
+            flush(es);
+            return true;
+        }
+        buf.merge(es);
+        for (const Entry& e : es) pos[e.slot] = kInBuffer;
+        return false;
+    }
+
+    // Cell index range of level l that can hold boxes overlapping [a, b] on one axis.
     // Queries may reach past the world (a sphere of radius 1e6), so clamp to int32 range:
     // no stored box lives out there (|x / side| <= 1e9).
-    void range(double lo, double hi, int l, std::int64_t& a, std::int64_t& b) const noexcept {
+    void range(double a, double b, int l, std::int64_t& r0, std::int64_t& r1) const noexcept {
         constexpr double kLim = 2147483000.0;
-        a = static_cast<std::int64_t>(std::clamp(std::floor(lo / side[l]), -kLim, kLim)) - 1;
-        b = static_cast<std::int64_t>(std::clamp(std::floor(hi / side[l]), -kLim, kLim));
+        r0 = static_cast<std::int64_t>(std::clamp(std::floor(a / side[l]), -kLim, kLim)) - 1;
+        r1 = static_cast<std::int64_t>(std::clamp(std::floor(b / side[l]), -kLim, kLim));
     }
 
-    // Appends slots of level l in cells overlapping q; returns false (appending nothing) when
-    // that would visit more cells than the level has boxes, so the caller scans instead.
-    bool collect_level(const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+    // Appends slots of run r's level l whose cells can reach q and whose float bounds overlap
+    // q's (never tombstones): one search per grid column of the range, or a scan of the whole
+    // level when the range has more cells or columns than the level has boxes.
+    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+        const FloatBox fq(q);
         std::int64_t x0, x1, y0, y1, z0, z1;
         range(q.min.x, q.max.x, l, x0, x1);
         range(q.min.y, q.max.y, l, y0, y1);
         range(q.min.z, q.max.z, l, z0, z1);
-        const double n = double(x1 - x0 + 1) * double(y1 - y0 + 1) * double(z1 - z0 + 1);
-        if (n > 4.0 * double(level_count[l]) + 64.0) return false;
-        for (std::int64_t x = x0; x <= x1; ++x)
-            for (std::int64_t y = y0; y <= y1; ++y)
-                for (std::int64_t z = z0; z <= z1; ++z) {
-                    const std::size_t c = find(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
-                    if (c == kNone) continue;
-                    for (std::uint32_t s = table[c].head; s != kNone; s = info[s].next) out.push_back(s);
-                }
-        return true;
+        const double cols = double(y1 - y0 + 1) * double(z1 - z0 + 1);
+        const double n = double(r.level_count[l]);
+        if (cols * double(x1 - x0 + 1) > 4.0 * n + 64.0 || cols > n + 16.0) {
+            const auto [a, b] = r.level_range(l);
+            for (std::size_t i = a; i < b; ++i)
+                if (r.float_hit(i, fq)) out.push_back(r.slot[i]);
+            return;
+        }
+        // The columns are visited in index order, so each search starts where the previous
+        // column's scan ended (galloping: a few steps in cache, not a search of everything).
+        std::size_t i = r.lower(make_key(l, z0, y0, x0));
+        for (std::int64_t z = z0; z <= z1; ++z)
+            for (std::int64_t y = y0; y <= y1; ++y) {
+                const CellKey end = make_key(l, z, y, x1);
+                for (i = r.gallop(i, make_key(l, z, y, x0)); i < r.size() && r.key[i] <= end; ++i)
+                    if (r.float_hit(i, fq)) out.push_back(r.slot[i]);
+            }
+    }
+    // collect_level() over every occupied level of run r.
+    void collect(const Run& r, const Aabb& q, std::vector<std::uint32_t>& out) const {
+        if (r.size() == 0) return;
+        for (int l = 0; l < kLevels; ++l)
+            if (r.level_count[l] != 0) collect_level(r, q, l, out);
+    }
+
+    // Slots of run r in the cells swept by the segment, per level (tombstones skipped).
+    void ray_collect(const Run& r, const Vec3& o, const Vec3& d, double max_t,
+                     std::vector<std::uint32_t>& out) const {
+        const double pad = 1e-9 * (1.0 + max_t);
+        std::vector<CellKey> keys;
+        for (int l = 0; l < kLevels; ++l) {
+            if (r.level_count[l] == 0) continue;
+            // March the segment one cell side at a time, gathering the cells each piece can touch.
+            const double step = side[l];
+            const double steps = std::ceil(max_t / step) + 1.0;
+            if (steps * 27.0 > 4.0 * double(r.level_count[l]) + 64.0) {
+                // Longer than the level is populated: every box of the level is a candidate.
+                const auto [a, b] = r.level_range(l);
+                for (std::size_t i = a; i < b; ++i)
+                    if (!r.dead(i)) out.push_back(r.slot[i]);
+                continue;
+            }
+            keys.clear();
+            for (double k = 0; k < steps; k += 1.0) {
+                const double ta = std::min(k * step, max_t), tb = std::min((k + 1.0) * step, max_t);
+                const Vec3 a{o.x + d.x * ta, o.y + d.y * ta, o.z + d.z * ta};
+                const Vec3 b{o.x + d.x * tb, o.y + d.y * tb, o.z + d.z * tb};
+                std::int64_t x0, x1, y0, y1, z0, z1;
+                range(std::min(a.x, b.x) - pad, std::max(a.x, b.x) + pad, l, x0, x1);
+                range(std::min(a.y, b.y) - pad, std::max(a.y, b.y) + pad, l, y0, y1);
+                range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
+                for (std::int64_t x = x0; x <= x1; ++x)
+                    for (std::int64_t y = y0; y <= y1; ++y)
+                        for (std::int64_t z = z0; z <= z1; ++z) keys.push_back(make_key(l, z, y, x));
+            }
+            std::sort(keys.begin(), keys.end());
+            keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+            std::size_t i = 0;  // the keys ascend, so the search range only shrinks
+            for (const CellKey& k : keys) {
+                i = r.gallop(i, k);
+                for (; i < r.size() && r.key[i] == k; ++i)
+                    if (!r.dead(i)) out.push_back(r.slot[i]);
+            }
+        }
     }
 };
 
 SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
+    keep_id_ranks();  // refreshed at merges of the side buffer, which are O(n) anyway
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
@@ -245,298 +250,131 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
         cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
         h.set_base(cell_size_);
     }
-    if (slot_capacity() > h.info.size()) {
-        if (slot_capacity() > h.info.capacity())
-            h.info.reserve(std::max(slot_capacity(), h.info.capacity() + h.info.capacity() / 2));
-        h.info.resize(slot_capacity(), Impl::SlotInfo{{0, 0, 0, -1}, kNone, kNone});
+    if (slot_capacity() > h.pos.size()) {
+        grow(h.pos, slot_capacity());
+        h.pos.resize(slot_capacity(), kNone);
     }
-    h.reserve_cells(h.cells + count);
-    for (std::size_t i = 0; i < count; ++i) h.link(slots[i], h.key_of(box(slots[i])));
+    std::vector<Entry> es(count);
+    for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]));
+    if (h.add(es)) refresh_ranks();
 }
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
+    // A main-index box that keeps its cell and its place in the cell's x order is rewritten in
+    // place (checked against its current neighbours, so the index stays sorted after every
+    // step); the others leave a tombstone and go to the buffer. Buffer boxes leave the buffer
+    // and go back in at their new place.
+    std::vector<Entry> movers;
+    std::vector<std::uint32_t> from_buffer;
+    const Run& m = h.main;
+    const std::size_t n = m.size();
     for (std::size_t i = 0; i < count; ++i) {
-        const Key k = h.key_of(box(slots[i]));
-        if (k == h.info[slots[i]].key) continue;  // same cell: the box moved within it
-        h.unlink(slots[i]);
-        h.link(slots[i], k);
+        const std::uint32_t s = slots[i];
+        const Entry e = h.entry_of(s, box(s));
+        const std::size_t p = h.pos[s];
+        if (p == kInBuffer) {
+            from_buffer.push_back(s);
+            movers.push_back(e);
+            continue;
+        }
+        const bool stays = e.key == m.key[p] &&
+                           (p == 0 || m.key[p - 1] != e.key || !m.greater_than(p - 1, e)) &&
+                           (p + 1 == n || m.key[p + 1] != e.key || m.greater_than(p + 1, e));
+        if (stays) {
+            h.main.put(p, e);
+        } else {
+            h.main.bury(p);
+            ++h.tombs;
+            h.pos[s] = kInBuffer;
+            movers.push_back(e);
+        }
     }
+    std::sort(from_buffer.begin(), from_buffer.end());
+    h.erase_from_buffer(from_buffer);
+    // Ids do not change, so the ranks stay valid even when this merges.
+    h.add(movers);
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) impl_->unlink(slots[i]);
+    Impl& h = *impl_;
+    std::vector<std::uint32_t> from_buffer;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t s = slots[i];
+        if (h.pos[s] == kInBuffer) {
+            from_buffer.push_back(s);
+        } else {
+            h.main.bury(h.pos[s]);
+            ++h.tombs;
+        }
+        h.pos[s] = kNone;
+    }
+    std::sort(from_buffer.begin(), from_buffer.end());
+    h.erase_from_buffer(from_buffer);
+    if (h.tombs > h.tomb_cap()) {
+        // The removed ids are still stored during this call; their stale ranks are harmless
+        // (ranks only order ids, and no pair refers to an absent id).
+        std::vector<Entry> none;
+        h.flush(none);
+        refresh_ranks();
+    }
 }
+
+void SpatialHash::set_buffer_cap(std::size_t cap) {
+    Impl& h = *impl_;
+    h.cap_override = cap < kMaxBufferCap ? cap : kMaxBufferCap;
+    if (h.buf.size() > h.buffer_cap() || h.tombs > h.tomb_cap()) {
+        std::vector<Entry> none;
+        h.flush(none);
+        refresh_ranks();
+    }
+}
+void SpatialHash::set_auto_buffer_cap() noexcept { impl_->cap_override = kAutoCap; }
+std::size_t SpatialHash::buffer_cap() const noexcept { return impl_->buffer_cap(); }
+std::size_t SpatialHash::buffered() const noexcept { return impl_->buf.size(); }
+std::size_t SpatialHash::tombstones() const noexcept { return impl_->tombs; }
 
 void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    bool scan[kLevels] = {};
-    bool any_scan = false;
-    for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
-        if (!h.collect_level(q, l, out)) scan[l] = any_scan = true;
-    }
-    if (!any_scan) return;
-    // Query larger than the level's population: a linear pass is cheaper than the cells.
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l >= 0 && scan[l] && overlaps(box(s), q)) out.push_back(s);
-    }
+    h.collect(h.main, q, out);
+    h.collect(h.buf, q, out);
 }
 
-void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
-                                 std::vector<std::uint32_t>& out) const {
-    const Impl& h = *impl_;
-    bool scan[kLevels] = {};
-    bool any_scan = false;
-    const double pad = 1e-9 * (1.0 + max_t);
-    std::vector<Key> keys;
-    for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
-        // March the segment one cell side at a time, gathering the cells each piece can touch.
-        const double step = h.side[l];
-        const double steps = std::ceil(max_t / step) + 1.0;
-        if (steps * 27.0 > 4.0 * double(h.level_count[l]) + 64.0) {
-            scan[l] = any_scan = true;
-            continue;
-        }
-        keys.clear();
-        for (double k = 0; k < steps; k += 1.0) {
-            const double ta = std::min(k * step, max_t), tb = std::min((k + 1.0) * step, max_t);
-            const Vec3 a{o.x + d.x * ta, o.y + d.y * ta, o.z + d.z * ta};
-            const Vec3 b{o.x + d.x * tb, o.y + d.y * tb, o.z + d.z * tb};
-            std::int64_t x0, x1, y0, y1, z0, z1;
-            h.range(std::min(a.x, b.x) - pad, std::max(a.x, b.x) + pad, l, x0, x1);
-            h.range(std::min(a.y, b.y) - pad, std::max(a.y, b.y) + pad, l, y0, y1);
-            h.range(std::min(a.z, b.z) - pad, std::max(a.z, b.z) + pad, l, z0, z1);
-            for (std::int64_t x = x0; x <= x1; ++x)
-                for (std::int64_t y = y0; y <= y1; ++y)
-                    for (std::int64_t z = z0; z <= z1; ++z)
-                        keys.push_back(Key{std::int32_t(x), std::int32_t(y), std::int32_t(z), l});
-        }
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        for (const Key& k : keys) {
-            const std::size_t c = h.find(k);
-            if (c == kNone) continue;
-            for (std::uint32_t s = h.table[c].head; s != kNone; s = h.info[s].next) out.push_back(s);
-        }
-    }
-    if (!any_scan) return;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l >= 0 && scan[l]) out.push_back(s);
-    }
-}
-
-struct SpatialHash::Columns {
-    std::vector<detail::SweepEntry> es;  // sorted by key
-    detail::XQuantizer q;
-    std::int64_t y0 = 0, z0 = 0, y1 = 0, z1 = 0;  // occupied cell range in y and z
-    int ybits = 0, zbits = 0;
-    std::uint64_t column(int level, std::int64_t y, std::int64_t z) const noexcept {
-        return (((static_cast<std::uint64_t>(level) << zbits) | static_cast<std::uint64_t>(z - z0 + 1))
-                << ybits) | static_cast<std::uint64_t>(y - y0 + 1);
-    }
-};
-
-bool SpatialHash::build_columns(Columns& c) const {
-    const Impl& h = *impl_;
-    // Column bounds of the occupied cells: a column number packs (level, z, y) in at most 44
-    // bits (always, unless cells are tiny and boxes very far apart); else the callers fall
-    // back to the cell hash.
-    std::int64_t mn[2] = {INT32_MAX, INT32_MAX}, mx[2] = {INT32_MIN, INT32_MIN};
-    double x0 = std::numeric_limits<double>::infinity(), x1 = -x0;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const Key& k = h.info[s].key;
-        if (k.level < 0) continue;
-        mn[0] = std::min<std::int64_t>(mn[0], k.y);
-        mx[0] = std::max<std::int64_t>(mx[0], k.y);
-        mn[1] = std::min<std::int64_t>(mn[1], k.z);
-        mx[1] = std::max<std::int64_t>(mx[1], k.z);
-        x0 = std::min(x0, box(s).min.x);
-        x1 = std::max(x1, box(s).max.x);
-    }
-    if (x0 > x1) return false;  // empty
-    // Bits for y + 1 and z + 1 with room for the +1 neighbour, and the level above them.
-    auto bits = [](std::int64_t span) {
-        int b = 1;
-        while ((std::int64_t{1} << b) < span + 3) ++b;  // span < 2^32: ends by b = 33
-        return b;
-    };
-    c.ybits = bits(mx[0] - mn[0]);
-    c.zbits = bits(mx[1] - mn[1]);
-    if (c.ybits + c.zbits + 5 > detail::kSweepColumnBits) return false;
-    c.y0 = mn[0];
-    c.y1 = mx[0];
-    c.z0 = mn[1];
-    c.z1 = mx[1];
-    c.q.x0 = x0;
-    c.q.scale = x1 > x0 ? double((1u << detail::kSweepQBits) - 1) / (x1 - x0) : 0.0;
-    c.es.clear();
-    c.es.reserve(size());
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const Key& k = h.info[s].key;
-        if (k.level < 0) continue;
-        const Aabb& b = box(s);
-        detail::SweepEntry& e = c.es.emplace_back();
-        e.key = (c.column(k.level, k.y, k.z) << detail::kSweepQBits) | c.q(b.min.x);
-        e.qhi = c.q(b.max.x);
-        e.slot = s;
-        outward_bits(b, e.lo, e.hi);
-    }
-    detail::radix_sort(c.es, [](const detail::SweepEntry& e) { return e.key; });
-    return true;
-}
-
-void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
-    Columns c;
-    if (build_columns(c)) {
-        detail::sweep_columns(c.es, c.ybits, [&](std::uint32_t a, std::uint32_t b, bool certain) {
-            if (certain || overlaps(box(a), box(b))) {
-                out.push_back(a);
-                out.push_back(b);
-            }
-        });
-    } else if (size() > 0) {
-        cell_pairs(out);
-    }
-    cross_level_pairs(out);
-}
-
-// Box queries against Columns: per occupied level, the columns of the cells the query can
-// reach (as collect_level), and in each the x window [q.lo.x - side, q.hi.x] found by binary
-// search (a box of level l is narrower than side[l], so one that reaches q.lo.x starts after
-// q.lo.x - side). Float bounds rounded outward filter; the caller's exact test decides.
-class SpatialHash::ColumnSource final : public Broadphase::BatchSource {
+// For a large batch of box queries when the main index holds every box on one level in a
+// compact block: a dense directory of that level's cells, cell -> first index position at or
+// after it (the index is in (z, y, x) cell order, so this is one pass over the sorted keys).
+// The cells [x0, x1] of one (z, y) row are then ONE contiguous slice found by two reads,
+// instead of a search per column. The side buffer is searched as usual.
+class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
   public:
-    ColumnSource(const SpatialHash::Impl& h, Columns&& c) : h_(h), c_(std::move(c)) {
-        qs_.resize(c_.es.size());
-        for (std::uint32_t i = 0; i < c_.es.size(); ++i) {
-            qs_[i] = qx(c_.es[i]);
-            const std::uint64_t col = c_.es[i].key >> detail::kSweepQBits;
-            if (runs_.empty() || runs_.back().col != col) runs_.push_back(Run{col, i, i});
-            runs_.back().end = i + 1;
+    CellDirectory(const SpatialHash::Impl& h, int level, const std::int64_t c0[3], const std::int64_t n[3])
+        : h_(h), level_(level) {
+        for (int k = 0; k < 3; ++k) {
+            c0_[k] = c0[k];
+            n_[k] = n[k];
         }
+        const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
+        off_.resize(cells + 1);
+        const std::size_t total = h.main.size();
+        std::size_t c = 0;  // cells below c have their start written
+        for (std::size_t p = 0; p < total; ++p) {
+            const std::size_t cp = cell(h.main.key[p]);
+            while (c <= cp) off_[c++] = static_cast<std::uint32_t>(p);
+        }
+        while (c <= cells) off_[c++] = static_cast<std::uint32_t>(total);
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
     // deleting) that share one demangled name, which tests/test_packaging.py flags.
-    ~ColumnSource() override;
+    ~CellDirectory() override;
 
-    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        std::uint32_t lo[3], hi[3];
-        outward_bits(qb, lo, hi);
-        const std::uint32_t qhi = c_.q(qb.max.x);
-        const detail::SweepEntry* e = c_.es.data();
-        auto scan = [&](const Run& r, std::uint32_t qlo) {
-            // First entry with quantised min x >= qlo, searched in the dense copy qs_ (a few
-            // cache lines per column rather than one per probe).
-            const std::uint32_t a = static_cast<std::uint32_t>(
-                std::lower_bound(qs_.begin() + r.begin, qs_.begin() + r.end, qlo) - qs_.begin());
-            for (std::uint32_t k = a; k < r.end && qs_[k] <= qhi; ++k) {
-                bool hit = true;
-                for (int d = 0; d < 3; ++d) hit &= (e[k].lo[d] <= hi[d]) & (lo[d] <= e[k].hi[d]);
-                if (hit) out.push_back(e[k].slot);
-            }
-        };
-        for (int l = 0; l < kLevels; ++l) {
-            if (h_.level_count[l] == 0) continue;
-            std::int64_t ya, yb, za, zb;
-            h_.range(qb.min.y, qb.max.y, l, ya, yb);
-            h_.range(qb.min.z, qb.max.z, l, za, zb);
-            ya = std::max(ya, c_.y0);
-            yb = std::min(yb, c_.y1);
-            za = std::max(za, c_.z0);
-            zb = std::min(zb, c_.z1);
-            if (ya > yb || za > zb) continue;
-            // q.lo.x - side, rounded down by far more than the subtraction's rounding error.
-            const double t = qb.min.x - h_.side[l];
-            const std::uint32_t qlo = c_.q(t - 1e-9 * (std::fabs(t) + h_.side[l]));
-            if (double(yb - ya + 1) * double(zb - za + 1) > double(runs_.size())) {
-                // More columns than exist: walk the level's runs and keep those in range.
-                const std::uint64_t ymask = (std::uint64_t{1} << c_.ybits) - 1;
-                const std::uint64_t zmask = (std::uint64_t{1} << c_.zbits) - 1;
-                const std::uint64_t first = static_cast<std::uint64_t>(l) << (c_.ybits + c_.zbits);
-                const std::uint64_t last = static_cast<std::uint64_t>(l + 1) << (c_.ybits + c_.zbits);
-                for (auto it = lower(first); it != runs_.end() && it->col < last; ++it) {
-                    const std::int64_t y = std::int64_t(it->col & ymask) + c_.y0 - 1;
-                    const std::int64_t z = std::int64_t((it->col >> c_.ybits) & zmask) + c_.z0 - 1;
-                    if (y >= ya && y <= yb && z >= za && z <= zb) scan(*it, qlo);
-                }
-                continue;
-            }
-            for (std::int64_t z = za; z <= zb; ++z) {
-                // Columns (z, ya..yb) have consecutive numbers: one search, then walk.
-                const std::uint64_t end = c_.column(l, yb, z);
-                for (auto it = lower(c_.column(l, ya, z)); it != runs_.end() && it->col <= end; ++it)
-                    scan(*it, qlo);
-            }
-        }
-    }
-
-  private:
-    struct Run {
-        std::uint64_t col;
-        std::uint32_t begin, end;
-    };
-    static std::uint32_t qx(const detail::SweepEntry& e) noexcept {
-        return static_cast<std::uint32_t>(e.key & ((std::uint64_t{1} << detail::kSweepQBits) - 1));
-    }
-    std::vector<Run>::const_iterator lower(std::uint64_t col) const noexcept {
-        return std::lower_bound(runs_.begin(), runs_.end(), col,
-                                [](const Run& r, std::uint64_t c) { return r.col < c; });
-    }
-    const SpatialHash::Impl& h_;
-    Columns c_;
-    std::vector<std::uint32_t> qs_;  // qx of es, contiguous
-    std::vector<Run> runs_;
-};
-
-SpatialHash::ColumnSource::~ColumnSource() = default;
-
-// Box queries when every box sits on one level and the occupied cells form a compact block
-// (at most 4 cells per box): the boxes counting-sorted by cell into a dense CSR grid, so the
-// cells [x0, x1] of one (z, y) row are ONE contiguous slice found by two offset reads; no hash
-// probes and no searches. Float bounds rounded outward filter; the caller's exact test decides.
-class SpatialHash::DenseSource final : public Broadphase::BatchSource {
-  public:
-    struct Entry {
-        std::uint32_t slot;
-        std::uint32_t lo[3], hi[3];  // outward float bounds as detail::order_bits
-    };
-    DenseSource(const SpatialHash::Impl& h, int level, const std::int64_t lo[3], const std::int64_t n[3])
-        : h_(h), level_(level) {
-        for (int k = 0; k < 3; ++k) {
-            c0_[k] = lo[k];
-            n_[k] = n[k];
-        }
-    }
-    ~DenseSource() override;
-    // Counting sort of the live slots by cell (slot order within a cell).
-    template <class BoxOf>
-    void build(std::size_t count, BoxOf box_of) {
-        const std::size_t cells = static_cast<std::size_t>(n_[0] * n_[1] * n_[2]);
-        off_.assign(cells + 1, 0);
-        for (std::uint32_t s = 0; s < h_.info.size(); ++s)
-            if (h_.info[s].key.level >= 0) ++off_[cell(h_.info[s].key) + 1];
-        for (std::size_t c = 0; c < cells; ++c) off_[c + 1] += off_[c];
-        es_.resize(count);
-        std::vector<std::uint32_t> fill(off_.begin(), off_.end() - 1);
-        for (std::uint32_t s = 0; s < h_.info.size(); ++s) {
-            if (h_.info[s].key.level < 0) continue;
-            Entry& e = es_[fill[cell(h_.info[s].key)]++];
-            e.slot = s;
-            outward_bits(box_of(s), e.lo, e.hi);
-        }
-    }
-    void candidates(const Aabb& qb, std::vector<std::uint32_t>& out) const override {
-        std::uint32_t lo[3], hi[3];
-        outward_bits(qb, lo, hi);
+    void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
+        h_.collect(h_.buf, q, out);  // the side buffer is small and searched as it is
+        const FloatBox fq(q);
         std::int64_t a[3], b[3];
-        h_.range(qb.min.x, qb.max.x, level_, a[0], b[0]);
-        h_.range(qb.min.y, qb.max.y, level_, a[1], b[1]);
-        h_.range(qb.min.z, qb.max.z, level_, a[2], b[2]);
-        for (int k = 0; k < 3; ++k) {  // into grid indices, clamped to the occupied block
+        h_.range(q.min.x, q.max.x, level_, a[0], b[0]);
+        h_.range(q.min.y, q.max.y, level_, a[1], b[1]);
+        h_.range(q.min.z, q.max.z, level_, a[2], b[2]);
+        for (int k = 0; k < 3; ++k) {  // into directory indices, clamped to the occupied block
             a[k] = std::max<std::int64_t>(a[k] - c0_[k], 0);
             b[k] = std::min<std::int64_t>(b[k] - c0_[k], n_[k] - 1);
             if (a[k] > b[k]) return;
@@ -545,215 +383,324 @@ class SpatialHash::DenseSource final : public Broadphase::BatchSource {
             for (std::int64_t y = a[1]; y <= b[1]; ++y) {
                 const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
                 const std::uint32_t end = off_[row + static_cast<std::size_t>(b[0]) + 1];
-                for (std::uint32_t k = off_[row + static_cast<std::size_t>(a[0])]; k < end; ++k) {
-                    const Entry& e = es_[k];
-                    bool hit = true;
-                    for (int d = 0; d < 3; ++d) hit &= (e.lo[d] <= hi[d]) & (lo[d] <= e.hi[d]);
-                    if (hit) out.push_back(e.slot);
-                }
+                for (std::uint32_t i = off_[row + static_cast<std::size_t>(a[0])]; i < end; ++i)
+                    if (h_.main.float_hit(i, fq)) out.push_back(h_.main.slot[i]);
             }
+    }
+
+    /// Index positions [first, second) of cells (x0..x1, y, z), clamped to the block.
+    std::pair<std::uint32_t, std::uint32_t> row_slice(std::int64_t z, std::int64_t y, std::int64_t x0,
+                                                      std::int64_t x1) const noexcept {
+        z -= c0_[2];
+        y -= c0_[1];
+        x0 = std::max<std::int64_t>(x0 - c0_[0], 0);
+        x1 = std::min<std::int64_t>(x1 - c0_[0], n_[0] - 1);
+        if (z < 0 || z >= n_[2] || y < 0 || y >= n_[1] || x0 > x1) return {0, 0};
+        const std::size_t row = static_cast<std::size_t>((z * n_[1] + y) * n_[0]);
+        return {off_[row + static_cast<std::size_t>(x0)], off_[row + static_cast<std::size_t>(x1) + 1]};
     }
 
   private:
-    std::size_t cell(const Key& k) const noexcept {
-        return static_cast<std::size_t>(((k.z - c0_[2]) * n_[1] + (k.y - c0_[1])) * n_[0] + (k.x - c0_[0]));
+    std::size_t cell(const CellKey& k) const noexcept {
+        const std::int64_t x = unbias(k.lo), y = unbias(k.lo >> 32), z = unbias(k.hi);
+        return static_cast<std::size_t>(((z - c0_[2]) * n_[1] + (y - c0_[1])) * n_[0] + (x - c0_[0]));
     }
     const SpatialHash::Impl& h_;
     int level_;
-    std::int64_t c0_[3], n_[3];      // first occupied cell and cell counts per axis
-    std::vector<std::uint32_t> off_;  // cells + 1 row starts into es_
-    std::vector<Entry> es_;
+    std::int64_t c0_[3], n_[3];       // first occupied cell and cell counts per axis (x, y, z)
+    std::vector<std::uint32_t> off_;  // cells + 1 starts into the index
 };
 
-SpatialHash::DenseSource::~DenseSource() = default;
+SpatialHash::CellDirectory::~CellDirectory() = default;
 
 std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
-    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n)
+    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n + cells)
+    return cell_directory();
+}
+
+std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const {
     const Impl& h = *impl_;
+    const Run& m = h.main;
     int level = -1, levels = 0;
     for (int l = 0; l < kLevels; ++l) {
-        if (h.level_count[l] == 0) continue;
+        if (m.level_count[l] == 0) continue;
         level = l;
         ++levels;
     }
-    if (levels == 1) {
-        std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-        for (const Impl::SlotInfo& si : h.info) {
-            if (si.key.level < 0) continue;
-            const std::int64_t c[3] = {si.key.x, si.key.y, si.key.z};
-            for (int k = 0; k < 3; ++k) {
-                mn[k] = std::min(mn[k], c[k]);
-                mx[k] = std::max(mx[k], c[k]);
-            }
-        }
-        const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
-        // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
-        if (double(n[0]) * double(n[1]) * double(n[2]) <= 4.0 * double(size()) + 1024.0) {
-            auto d = std::make_unique<DenseSource>(h, level, mn, n);
-            d->build(size(), [this](std::uint32_t s) -> const Aabb& { return box(s); });
-            return d;
+    if (levels != 1) return nullptr;
+    std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+    for (const CellKey& k : m.key) {
+        const std::int64_t c[3] = {unbias(k.lo), unbias(k.lo >> 32), unbias(k.hi)};
+        for (int d = 0; d < 3; ++d) {
+            mn[d] = std::min(mn[d], c[d]);
+            mx[d] = std::max(mx[d], c[d]);
         }
     }
-    Columns c;
-    if (!build_columns(c)) return nullptr;
-    return std::make_unique<ColumnSource>(*impl_, std::move(c));
+    const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
+    // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
+    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(m.size()) + 1024.0) return nullptr;
+    return std::make_unique<CellDirectory>(h, level, mn, n);
 }
 
-void SpatialHash::cell_pairs(std::vector<std::uint32_t>& out) const {
+void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
+                                 std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    // Same-level pairs by a sort-and-merge pass instead of hash lookups: boxes are gathered in
-    // (level, x, y, z) cell order into one contiguous array, then each cell is joined with its
-    // 13 forward neighbours, which lie in 5 runs ("rows") of that order. Lexicographic order
-    // is translation invariant, so each row's start only moves forward: O(n log n) for the
-    // sort, then sequential memory only (the hash table and the slot-ordered boxes are random
-    // access and were the cost).
-    struct Entry {
-        Key key;
-        std::uint32_t slot;
+    h.ray_collect(h.main, o, d, max_t, out);
+    h.ray_collect(h.buf, o, d, max_t, out);
+}
+
+void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    const Run& m = h.main;
+    const std::size_t n = m.size();
+    const std::int32_t *xl = m.lo[0].data(), *xh = m.hi[0].data(), *yl = m.lo[1].data(),
+                       *yh = m.hi[1].data(), *zl = m.lo[2].data(), *zh = m.hi[2].data();
+    const std::uint32_t* sl = m.slot.data();
+    // Entry i (whose min x is <= that of every entry in [k, end)) against the entries of
+    // [k, end) whose min x is within its max x. i's bounds live in registers: the output
+    // pushes may alias int32 loads, so the compiler would otherwise reload them per test.
+    // x: xl[k] >= xl[i] by the sweep order, so only xl[k] <= xh[i] remains (the loop bound).
+    // Certain when every bound pair is at least 2 floats apart: a.lo <= up(a.lo) <=
+    // next(down(a.lo)) <= prev(up(b.hi)) <= down(b.hi) <= b.hi. Else the exact boxes decide.
+    // Tombstones never pair: as i their hi x ends the loop at once, as k their y bounds fail.
+    auto scan = [&](std::size_t i, std::size_t k, std::size_t end) {
+        const std::int32_t ixl = xl[i], ixh = xh[i], iyl = yl[i], iyh = yh[i], izl = zl[i], izh = zh[i];
+        const std::uint32_t si = sl[i];
+        for (; k < end && xl[k] <= ixh; ++k) {
+            const bool maybe = (iyl <= yh[k]) & (yl[k] <= iyh) & (izl <= zh[k]) & (zl[k] <= izh);
+            if (!maybe) continue;
+            const bool sure = (ixl + 2 <= xh[k]) & (xl[k] + 2 <= ixh) & (iyl + 2 <= yh[k]) &
+                              (yl[k] + 2 <= iyh) & (izl + 2 <= zh[k]) & (zl[k] + 2 <= izh);
+            if (sure || overlaps(box(si), box(sl[k]))) {
+                out.push_back(si);
+                out.push_back(sl[k]);
+            }
+        }
     };
-    std::vector<Entry> es;
-    es.reserve(size());
-    for (std::uint32_t s = 0; s < h.info.size(); ++s)
-        if (h.info[s].key.level >= 0) es.push_back(Entry{h.info[s].key, s});
-    // Order by (level, x, y, z, slot). When the occupied cells span < 2^18 per axis (always,
-    // unless cells are tiny and boxes far apart) that order is one packed 64-bit key, radix
-    // sorted; es is in slot order already and the radix sort is stable.
-    std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-    for (const Entry& e : es) {
-        const std::int64_t c[3] = {e.key.x, e.key.y, e.key.z};
-        for (int k = 0; k < 3; ++k) {
-            mn[k] = std::min(mn[k], c[k]);
-            mx[k] = std::max(mx[k], c[k]);
+    // Past max_results() pairs stop (the caller reports the limit): a million stacked boxes
+    // would otherwise materialise ~5e11 pairs. Checked per box, not per pair, so at most one
+    // box's pairs (< n) overshoot.
+    const std::size_t cap = 2 * max_results();
+    // Grid columns (level, z, y) as runs of positions; within a run min x ascends.
+    struct Column {
+        std::uint64_t hi, y;  // key.hi and the biased y
+        std::size_t begin, end;
+    };
+    std::vector<Column> cols;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t y = m.key[i].lo >> 32;
+        if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
+            cols.push_back(Column{m.key[i].hi, y, i, i});
+        cols.back().end = i + 1;
+    }
+    // Two x-sorted columns: the entry with the smaller min x (ties: column a) scans the other
+    // from its cursor while the other's min x is within its max x; each pair is met once.
+    auto cross = [&](const Column& a, const Column& b) {
+        std::size_t i = a.begin, j = b.begin;
+        while (i < a.end && j < b.end && out.size() <= cap) {
+            if (xl[i] <= xl[j]) {
+                scan(i, j, b.end);
+                ++i;
+            } else {
+                scan(j, i, a.end);
+                ++j;
+            }
+        }
+    };
+    auto before = [](const Column& c, std::uint64_t hi, std::uint64_t y) {
+        return c.hi < hi || (c.hi == hi && c.y < y);
+    };
+    std::size_t p = 0;  // first column at or after (z + 1, y - 1): only moves forward
+    for (std::size_t r = 0; r < cols.size(); ++r) {
+        const Column& a = cols[r];
+        for (std::size_t i = a.begin; i < a.end; ++i) {
+            scan(i, i + 1, a.end);
+            if (out.size() > cap) return;
+        }
+        if (r + 1 < cols.size() && cols[r + 1].hi == a.hi && cols[r + 1].y == a.y + 1)
+            cross(a, cols[r + 1]);
+        while (p < cols.size() && before(cols[p], a.hi + 1, a.y - 1)) ++p;
+        for (std::size_t k = p; k < cols.size() && cols[k].hi == a.hi + 1 && cols[k].y <= a.y + 1; ++k)
+            cross(a, cols[k]);
+    }
+    if (out.size() <= cap) cross_level_pairs(out);
+    // The side buffer: each of its boxes queries the main index and the buffer (a buffer pair
+    // is met from both ends: kept from the smaller slot). O(buffer * (log n + k)).
+    std::vector<std::uint32_t> cand;
+    for (std::size_t i = 0; i < h.buf.size() && out.size() <= cap; ++i) {
+        const std::uint32_t a = h.buf.slot[i];
+        const Aabb& ba = box(a);
+        cand.clear();
+        h.collect(h.main, ba, cand);
+        const std::size_t in_main = cand.size();
+        h.collect(h.buf, ba, cand);
+        for (std::size_t c = 0; c < cand.size(); ++c) {
+            const std::uint32_t b = cand[c];
+            if ((c >= in_main && b <= a) || !overlaps(ba, box(b))) continue;
+            out.push_back(a);
+            out.push_back(b);
         }
     }
-    constexpr std::int64_t kSpan = std::int64_t{1} << 18;
-    if (!es.empty() && mx[0] - mn[0] < kSpan && mx[1] - mn[1] < kSpan && mx[2] - mn[2] < kSpan) {
-        detail::radix_sort(es, [&](const Entry& e) {
-            return (static_cast<std::uint64_t>(e.key.level) << 54) |
-                   (static_cast<std::uint64_t>(e.key.x - mn[0]) << 36) |
-                   (static_cast<std::uint64_t>(e.key.y - mn[1]) << 18) |
-                   static_cast<std::uint64_t>(e.key.z - mn[2]);
-        });
-    } else {
-        std::sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) {
-            return a.key < b.key || (a.key == b.key && a.slot < b.slot);
-        });
+}
+
+void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                            const std::vector<char>& moved,
+                                            std::vector<std::uint32_t>& out) const {
+    const Impl& h = *impl_;
+    const Run& m = h.main;
+    const std::size_t n = m.size();
+    // The moved boxes of the main index in index order, so that the start of each of the 9
+    // neighbour columns' cell windows only moves forward: O(cells touched + moved), no
+    // per-cell search. Moved boxes in the side buffer query everything by candidates().
+    std::vector<std::uint32_t> ps, in_buf;
+    ps.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t p = h.pos[slots[i]];
+        if (p == kInBuffer) in_buf.push_back(slots[i]); else ps.push_back(p);
     }
-    struct Packed {
-        Aabb box;
-        std::uint32_t slot;
+    std::sort(ps.begin(), ps.end());
+    std::size_t cur[9] = {};
+    // A large batch on one level: each neighbour row's cells are one slice of the directory.
+    const std::unique_ptr<CellDirectory> dir =
+        count * 16 >= size() && size() >= 64 ? cell_directory() : nullptr;
+    const std::int32_t* lo[3] = {m.lo[0].data(), m.lo[1].data(), m.lo[2].data()};
+    const std::int32_t* hi[3] = {m.hi[0].data(), m.hi[1].data(), m.hi[2].data()};
+    std::vector<std::uint32_t> cand;
+    auto keep = [&](std::uint32_t a, std::uint32_t b) {
+        // A pair of two moved boxes is met from both sides: keep it once.
+        return b != a && (!moved[b] || a < b);
     };
-    struct CellRun {
-        Key key;
-        std::uint32_t begin, end;
-    };
-    std::vector<Packed> pk(es.size());
-    std::vector<CellRun> cells;
-    for (std::size_t i = 0; i < es.size(); ++i) {
-        pk[i] = Packed{box(es[i].slot), es[i].slot};
-        if (cells.empty() || !(cells.back().key == es[i].key))
-            cells.push_back(CellRun{es[i].key, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)});
-        cells.back().end = static_cast<std::uint32_t>(i + 1);
-    }
-    es.clear();
-    es.shrink_to_fit();
-    // Past max_results() pairs stop at once (the caller reports the limit): a million stacked
-    // boxes would otherwise materialise ~5e11 pairs.
-    const std::size_t cap = max_results();
-    auto emit_cross = [&](const CellRun& a, const CellRun& b) {
-        for (std::uint32_t i = a.begin; i < a.end; ++i)
-            for (std::uint32_t j = b.begin; j < b.end; ++j)
-                if (overlaps(pk[i].box, pk[j].box)) {
-                    out.push_back(pk[i].slot);
-                    out.push_back(pk[j].slot);
-                    if (out.size() / 2 > cap) return false;
-                }
-        return true;
-    };
-    static constexpr int kRows[5][4] = {  // dx, dy, first dz, last dz
-        {0, 0, 1, 1}, {0, 1, -1, 1}, {1, -1, -1, 1}, {1, 0, -1, 1}, {1, 1, -1, 1}};
-    std::size_t ptr[5] = {0, 0, 0, 0, 0};
-    const std::size_t nc = cells.size();
-    for (std::size_t ci = 0; ci < nc; ++ci) {
-        const CellRun& c = cells[ci];
-        for (std::uint32_t i = c.begin; i < c.end; ++i)
-            for (std::uint32_t j = i + 1; j < c.end; ++j)
-                if (overlaps(pk[i].box, pk[j].box)) {
-                    out.push_back(pk[i].slot);
-                    out.push_back(pk[j].slot);
-                    if (out.size() / 2 > cap) return;
-                }
-        for (int r = 0; r < 5; ++r) {
-            const Key lo{c.key.x + kRows[r][0], c.key.y + kRows[r][1], c.key.z + kRows[r][2], c.key.level};
-            const Key hi{lo.x, lo.y, c.key.z + kRows[r][3], c.key.level};
-            std::size_t& p = ptr[r];
-            while (p < nc && cells[p].key < lo) ++p;
-            for (std::size_t j = p; j < nc && !(hi < cells[j].key); ++j)
-                if (!emit_cross(c, cells[j])) return;
+    auto exact = [&](std::uint32_t a) {  // the candidates gathered for a, exactly tested
+        for (const std::uint32_t b : cand) {
+            if (keep(a, b) && overlaps(box(a), box(b))) {
+                out.push_back(a);
+                out.push_back(b);
+            }
         }
+    };
+    for (const std::uint32_t p : ps) {
+        if (out.size() / 2 > max_results()) return;  // the caller reports the cap
+        const CellKey k = m.key[p];
+        const int l = key_level(k);
+        const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
+        const std::uint32_t a = m.slot[p];
+        const std::int32_t pl[3] = {lo[0][p], lo[1][p], lo[2][p]};
+        const std::int32_t ph[3] = {hi[0][p], hi[1][p], hi[2][p]};
+        for (int c = 0; c < 9; ++c) {
+            const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
+            std::size_t i, e;
+            if (dir) {
+                const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
+                i = r.first;
+                e = r.second;
+            } else {
+                // A few linear steps first (the next moved box is usually close), then gallop.
+                const CellKey start = make_key(l, zz, yy, x - 1);
+                i = cur[c];
+                for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
+                i = cur[c] = m.gallop(i, start);
+                e = m.gallop(i, make_key(l, zz, yy, x + 2));
+            }
+            for (; i < e; ++i) {
+                bool maybe = true, sure = true;
+                for (int d = 0; d < 3; ++d) {
+                    maybe &= (pl[d] <= hi[d][i]) & (lo[d][i] <= ph[d]);
+                    sure &= (pl[d] + 2 <= hi[d][i]) & (lo[d][i] + 2 <= ph[d]);
+                }
+                if (!maybe) continue;  // tombstones always stop here
+                const std::uint32_t b = m.slot[i];
+                if (keep(a, b) && (sure || overlaps(box(a), box(b)))) {
+                    out.push_back(a);
+                    out.push_back(b);
+                }
+            }
+        }
+        cand.clear();
+        for (int o = 0; o < kLevels; ++o)
+            if (o != l && m.level_count[o] != 0) h.collect_level(m, box(a), o, cand);
+        h.collect(h.buf, box(a), cand);
+        exact(a);
+    }
+    for (const std::uint32_t a : in_buf) {
+        if (out.size() / 2 > max_results()) return;
+        cand.clear();
+        h.collect(m, box(a), cand);
+        h.collect(h.buf, box(a), cand);
+        exact(a);
     }
 }
 
 void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
-    // Across levels: each box asks every coarser occupied level through the hash table (a
-    // coarser box never asks a finer level, so each pair is found once).
-    int coarser[kLevels];
-    int ncoarser[kLevels];
-    for (int l = 0; l < kLevels; ++l) {
-        ncoarser[l] = 0;
-        for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) ++ncoarser[l];
-    }
+    const Run& m = h.main;
+    // Across levels of the main index: each box asks every coarser occupied level (a coarser
+    // box never asks a finer level, so each pair is found once).
     std::vector<std::uint32_t> other;
-    for (std::uint32_t s = 0; s < h.info.size(); ++s) {
-        const int l = h.info[s].key.level;
-        if (l < 0 || ncoarser[l] == 0) continue;
-        int n = 0;
+    for (int l = 0; l < kLevels; ++l) {
+        if (m.level_count[l] == 0) continue;
+        int coarser[kLevels];
+        int nc = 0;
         for (int k = l + 1; k < kLevels; ++k)
-            if (h.level_count[k]) coarser[n++] = k;
-        const Aabb& ba = box(s);
-        for (int k = 0; k < n; ++k) {
-            other.clear();
-            if (!h.collect_level(ba, coarser[k], other)) {
-                for (std::uint32_t t = 0; t < h.info.size(); ++t)
-                    if (h.info[t].key.level == coarser[k]) other.push_back(t);
-            }
-            for (std::uint32_t b : other) {
-                if (overlaps(ba, box(b))) {
-                    out.push_back(s);
-                    out.push_back(b);
-                    if (out.size() / 2 > max_results()) return;  // the caller reports the cap
+            if (m.level_count[k]) coarser[nc++] = k;
+        if (nc == 0) continue;
+        const auto [begin, end] = m.level_range(l);
+        for (std::size_t i = begin; i < end; ++i) {
+            if (m.dead(i)) continue;
+            const std::uint32_t s = m.slot[i];
+            const Aabb& ba = box(s);
+            for (int c = 0; c < nc; ++c) {
+                other.clear();
+                h.collect_level(m, ba, coarser[c], other);
+                for (const std::uint32_t b : other) {
+                    if (overlaps(ba, box(b))) {
+                        out.push_back(s);
+                        out.push_back(b);
+                    }
                 }
             }
+            if (out.size() / 2 > max_results()) return;  // the caller reports the cap
         }
     }
 }
 
 std::size_t SpatialHash::index_memory_bytes() const noexcept {
-    return impl_->table.capacity() * sizeof(Impl::Cell) +
-           impl_->info.capacity() * sizeof(Impl::SlotInfo);
+    const Impl& h = *impl_;
+    return h.main.capacity_bytes() + h.buf.capacity_bytes() + h.pos.capacity() * sizeof(std::uint32_t);
 }
 
 bool SpatialHash::check_invariants() const {
     const Impl& h = *impl_;
-    std::size_t linked = 0, per_level[kLevels] = {};
-    for (const Impl::Cell& c : h.table) {
-        if (c.key.level < 0) continue;
-        std::uint32_t n = 0, prev = kNone;
-        for (std::uint32_t s = c.head; s != kNone; s = h.info[s].next) {
-            if (++n > h.info.size() || !alive(s) || !(h.info[s].key == c.key) || h.info[s].prev != prev)
-                return false;
-            if (!(h.key_of(box(s)) == c.key)) return false;
-            prev = s;
+    std::size_t live = 0, dead = 0;
+    for (const Run* r : {&h.main, &h.buf}) {
+        std::size_t per_level[kLevels] = {};
+        for (std::size_t i = 0; i < r->size(); ++i) {
+            if (i > 0 && !r->greater_than(i, r->entry_at(i - 1))) return false;  // strictly sorted
+            ++per_level[key_level(r->key[i])];
+            if (r->dead(i)) {
+                if (r == &h.buf) return false;  // the buffer holds no tombstones
+                ++dead;
+                continue;
+            }
+            const std::uint32_t s = r->slot[i];
+            if (s >= slot_capacity() || !alive(s)) return false;
+            if (h.pos[s] != (r == &h.buf ? kInBuffer : static_cast<std::uint32_t>(i))) return false;
+            const Entry e = h.entry_of(s, box(s));
+            if (e.key != r->key[i]) return false;
+            for (int d = 0; d < 3; ++d)
+                if (e.lo[d] != r->lo[d][i] || e.hi[d] != r->hi[d][i]) return false;
+            ++live;
         }
-        if (n == 0) return false;
-        linked += n;
-        per_level[c.key.level] += n;
+        for (int l = 0; l < kLevels; ++l)
+            if (per_level[l] != r->level_count[l]) return false;
     }
-    for (int l = 0; l < kLevels; ++l)
-        if (per_level[l] != h.level_count[l]) return false;
-    return linked == size();
+    if (live != size() || dead != h.tombs) return false;
+    std::size_t indexed = 0;
+    for (std::size_t s = 0; s < h.pos.size(); ++s) {
+        if (h.pos[s] == kNone) continue;
+        if (!alive(static_cast<std::uint32_t>(s))) return false;
+        ++indexed;
+    }
+    return indexed == live;
 }
 
 }  // namespace fbsim

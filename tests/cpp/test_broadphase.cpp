@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Broad phase without Python: analytic cases, atomic batches, and agreement with brute force
 // after churn, for all three structures through the common Broadphase interface.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -150,11 +151,114 @@ void test_churn_matches_brute_force() {
             std::vector<std::int64_t> p;
             bp->pairs(p);
             bool sorted = false;
-            CHECK(as_set(p, &sorted) == brute(ids, lo, hi));
+            const PairSet all = brute(ids, lo, hi);
+            CHECK(as_set(p, &sorted) == all);
             CHECK(sorted);
             CHECK(bp->check_invariants());
+            // Pairs involving the boxes that moved and are still present: the brute-force
+            // pairs with either side among them (large and small batches take different paths).
+            std::set<std::int64_t> still(ids.begin(), ids.end());
+            std::vector<std::int64_t> moved;
+            for (std::int64_t id : ui)
+                if (still.count(id) && (round % 2 == 0 || moved.size() < 3)) moved.push_back(id);
+            const std::set<std::int64_t> mset(moved.begin(), moved.end());
+            PairSet ref;
+            for (const auto& pr : all)
+                if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
+            std::vector<std::int64_t> pm;
+            bp->pairs_involving(moved.data(), moved.size(), pm);
+            CHECK(as_set(pm, &sorted) == ref);
+            CHECK(sorted);
         }
         CHECK(bp->size() == ids.size());
+    }
+}
+
+// SpatialHash's side buffer and tombstones: single-row writes across the merge threshold
+// (a fixed small cap and the automatic one), checked against brute force as they go.
+void test_spatial_hash_single_writes() {
+    for (int mode = 0; mode < 3; ++mode) {
+        std::mt19937_64 rng(11 + static_cast<unsigned>(mode));
+        std::uniform_real_distribution<double> pos(-15, 15), size(0, 2), unit(0, 1);
+        SpatialHash h(mode == 2 ? 0.0 : 1.0);
+        if (mode == 0) h.set_buffer_cap(5);
+        std::vector<std::int64_t> ids;
+        std::vector<double> lo, hi;
+        for (std::int64_t i = 0; i < 200; ++i) {  // one batch: merged into the sorted index
+            ids.push_back(i * 2);
+            for (int k = 0; k < 3; ++k) {
+                const double a = pos(rng);
+                lo.push_back(a);
+                hi.push_back(a + size(rng));
+            }
+        }
+        CHECK(h.insert(ids.data(), lo.data(), hi.data(), ids.size()).ok());
+        std::int64_t next = 1001;
+        std::size_t saw_buffer = 0, saw_tomb = 0, merges = 0;
+        for (int step = 0; step < 900; ++step) {
+            const std::size_t before = h.buffered();
+            const double op = unit(rng);
+            if (op < 0.4 || ids.empty()) {
+                double b[6];
+                for (int k = 0; k < 3; ++k) {
+                    b[k] = pos(rng);
+                    b[3 + k] = b[k] + size(rng);
+                }
+                CHECK(h.insert(&next, b, b + 3, 1).ok());
+                ids.push_back(next++);
+                lo.insert(lo.end(), b, b + 3);
+                hi.insert(hi.end(), b + 3, b + 6);
+            } else if (op < 0.7) {
+                const std::size_t i = static_cast<std::size_t>(unit(rng) * double(ids.size())) % ids.size();
+                CHECK(h.remove(&ids[i], 1).ok());
+                ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(i));
+                lo.erase(lo.begin() + static_cast<std::ptrdiff_t>(3 * i), lo.begin() + static_cast<std::ptrdiff_t>(3 * i + 3));
+                hi.erase(hi.begin() + static_cast<std::ptrdiff_t>(3 * i), hi.begin() + static_cast<std::ptrdiff_t>(3 * i + 3));
+            } else {
+                const std::size_t i = static_cast<std::size_t>(unit(rng) * double(ids.size())) % ids.size();
+                const double jump = unit(rng) < 0.5 ? 0.01 : 6.0;  // stays in its cell, or not
+                for (int k = 0; k < 3; ++k) {
+                    const double d = (unit(rng) - 0.5) * jump;
+                    lo[3 * i + k] += d;
+                    hi[3 * i + k] += d;
+                }
+                CHECK(h.update(&ids[i], &lo[3 * i], &hi[3 * i], 1).ok());
+            }
+            saw_buffer += h.buffered() > 0;
+            saw_tomb += h.tombstones() > 0;
+            merges += h.buffered() < before;
+            if (step % 60 != 59) continue;
+            CHECK(h.check_invariants());
+            CHECK(h.size() == ids.size());
+            std::vector<std::int64_t> p;
+            CHECK(h.pairs(p));
+            bool sorted = false;
+            const PairSet all = brute(ids, lo, hi);
+            CHECK(as_set(p, &sorted) == all);
+            CHECK(sorted);
+            const std::vector<std::int64_t> moved(ids.end() - 7, ids.end());
+            const std::set<std::int64_t> mset(moved.begin(), moved.end());
+            PairSet ref;
+            for (const auto& pr : all)
+                if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
+            std::vector<std::int64_t> pm;
+            CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
+            CHECK(as_set(pm, &sorted) == ref);
+            CHECK(sorted);
+            const double qlo[3] = {-4, -4, -4}, qhi[3] = {4, 4, 4};
+            const CsrResult q = h.query_aabb(qlo, qhi, 1);
+            std::vector<std::int64_t> want;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                bool ov = true;
+                for (int k = 0; k < 3; ++k) ov = ov && lo[3 * i + k] <= qhi[k] && qlo[k] <= hi[3 * i + k];
+                if (ov) want.push_back(ids[i]);
+            }
+            std::sort(want.begin(), want.end());
+            CHECK(q.ids == want);
+        }
+        CHECK(saw_buffer > 0);
+        CHECK(saw_tomb > 0);
+        CHECK(merges > 0);
     }
 }
 
@@ -164,5 +268,6 @@ int main() {
     test_touching_and_queries();
     test_atomic_batches();
     test_churn_matches_brute_force();
+    test_spatial_hash_single_writes();
     TEST_MAIN_END();
 }

@@ -237,6 +237,13 @@ class Broadphase {
     /// May stop as soon as more than max_results() pairs are appended (the caller then
     /// reports the limit), so that the candidate list itself stays bounded.
     virtual void candidate_pairs(std::vector<std::uint32_t>& out) const = 0;
+    /// Slot pairs (a, b) whose exact boxes overlap with a among `slots` (present, distinct)
+    /// and b any stored box other than a, each unordered pair once (`moved[s]` is non-zero
+    /// exactly for s in `slots`), appended as a, b. Layers are applied by the caller.
+    /// Default: one candidates() (or batch_source()) query per slot.
+    virtual void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                           const std::vector<char>& moved,
+                                           std::vector<std::uint32_t>& out) const;
     /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
     /// Re-index slots whose boxes were just replaced.
@@ -246,6 +253,19 @@ class Broadphase {
     /// Heap bytes held by the subclass.
     virtual std::size_t index_memory_bytes() const noexcept = 0;
 
+    /// Keep a cache of each id's rank among the stored ids, so pairs() packs a pair into one
+    /// uint64 of ranks and sorts that instead of (id, id) rows. The subclass refreshes it with
+    /// refresh_ranks() when it does O(n) work anyway (a merge of its index); in between,
+    /// insert() marks its new slots unranked (O(count)) and remove() leaves stale ranks of
+    /// absent ids, which no pair refers to; pairs() sorts pairs with an unranked end as id
+    /// rows and merges the two sorted streams.
+    void keep_id_ranks() noexcept { ranks_wanted_ = true; }
+    /// Recomputes every stored id's rank: O(n) radix sort. A no-op unless keep_id_ranks().
+    void rebuild_ranks();
+    /// rebuild_ranks() only when they are invalid or more than size() / 8 ids were inserted
+    /// since the last rebuild: a subclass calls it at each of its merges, so the O(n) sort
+    /// is paid once per ~n / 8 inserts, and pairs() sorts at most that many ids as rows.
+    void refresh_ranks();
     /// Exact box of a slot.
     const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
     /// Whether a slot holds an item (false on the free list).
@@ -265,6 +285,14 @@ class Broadphase {
     std::vector<std::uint32_t> masks_;   // by slot
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
+    static constexpr std::uint32_t kNoRank = 0xFFFFFFFFu;
+    void emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
+                    std::vector<std::int64_t>& out) const;
+    std::vector<std::uint32_t> rank_;    // by slot (kNoRank: inserted since), when ranks_valid_
+    std::vector<std::int64_t> by_rank_;  // stored ids ascending, when ranks_valid_
+    bool ranks_wanted_ = false;
+    bool ranks_valid_ = false;  // false until rebuilt (or if a rebuild ran out of memory)
+    std::size_t unranked_ = 0;  // inserts since the last rebuild
     std::size_t count_ = 0;
     std::size_t max_results_ = kMaxQueryResults;
     std::size_t max_items_ = kMaxBroadphaseItems;
@@ -275,56 +303,93 @@ class Broadphase {
 /// exactly one cell: the cell containing its min corner, at the smallest level whose cell side
 /// is >= the box's largest side. So a box overlaps only its own cell and the next cell up on
 /// each axis, and a 1000-stud baseplate sits in one coarse cell rather than a million fine ones.
-/// Best for many similar-sized moving boxes (players, projectiles): O(1) update, pairs by
-/// neighbouring cells. Memory about 165 bytes per box at 1e6 boxes.
+/// The cells are not hashed: the boxes are kept in one persistent index sorted by cell key
+/// (level, z, y, x) and min x, with outward-rounded float bounds in contiguous arrays, so a grid
+/// column is one x-sorted run and pairs() is a sweep with no per-call sort.
+///
+/// Writes are log-structured: a box that keeps its cell and x order is rewritten in place
+/// (O(1)); inserts and cell-changing updates go to a small side buffer sorted the same way
+/// (O(buffer) memmove, at most buffer_cap() = min(4096, max(64, n / 16)) entries), removes
+/// leave tombstones in the main index (O(1)) or leave the buffer. Every query sees the main
+/// index minus tombstones plus the buffer. When a write would overfill the buffer (or the
+/// tombstones pass max(buffer_cap(), n / 8)), one merge drops the tombstones and merges the
+/// buffer in: O(n + m log n), ~10-20 ms at 1e6 boxes on a 2-core server (the worst single
+/// write; measured by benchmarks/compare/broadphase.py), i.e. a few us amortised per write.
+/// Batches larger than the buffer go straight to the merge. pairs() sweeps the main index and
+/// queries the buffer's boxes (O(buffer * (log n + k)) extra while it is not empty).
+/// Memory about 158 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
     /// 0 picks it automatically from the first non-empty insert: 1.01 x the largest box side
     /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
     explicit SpatialHash(double cell_size = 0.0);
-    /// Frees the grid.
+    /// Frees the index.
     ~SpatialHash() override;
     /// Finest cell side in use (0 until chosen automatically).
     double cell_size() const noexcept { return cell_size_; }
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
-    /// Every linked slot sits in the cell its box maps to; lists and level counts agree. O(n).
+    /// Largest accepted set_buffer_cap().
+    static constexpr std::size_t kMaxBufferCap = std::size_t{1} << 20;
+    /// Fixes the side buffer's cap (clamped to kMaxBufferCap; 0: every write merges at once,
+    /// the behaviour of an index without a buffer). Merges right away if the buffer or the
+    /// tombstones are past the new cap. A tuning knob and a test hook. Mutation (exclusive).
+    void set_buffer_cap(std::size_t cap);
+    /// Back to the automatic cap min(4096, max(64, n / 16)) (takes effect at the next write).
+    void set_auto_buffer_cap() noexcept;
+    /// The side buffer's current cap, in boxes. O(1).
+    std::size_t buffer_cap() const noexcept;
+    /// Boxes currently in the side buffer (not yet merged). O(1).
+    std::size_t buffered() const noexcept;
+    /// Tombstones currently in the main index (removed or moved-out boxes not yet dropped).
+    std::size_t tombstones() const noexcept;
+    /// Both runs are sorted, hold every stored box once (main index or buffer) with its current
+    /// cell and float bounds, tombstones only in the main index and counted, positions and
+    /// level counts agree. O(n).
     bool check_invariants() const override;
 
   protected:
-    /// Cells [cell(lo) - 1, cell(hi)] of each occupied level, or a scan of the level when
-    /// that is more cells than it has boxes.
+    /// Per occupied level, the grid columns of cells [cell(lo) - 1, cell(hi)] (one binary
+    /// search each), or a scan of the level when that is more cells than it has boxes.
+    /// Float-prefiltered; the side buffer the same way. O(levels * columns * log n + k).
     void candidates(const Aabb& box, std::vector<std::uint32_t>& out) const override;
     /// The cells swept by the segment, marched one cell side at a time per level.
     void ray_candidates(const Vec3& origin, const Vec3& dir, double max_t,
                         std::vector<std::uint32_t>& out) const override;
-    /// Same level: sweep along x over grid columns (level, z, y) with float prefilters, then
-    /// the exact test only when the floats cannot decide; across levels: coarser cells per box.
+    /// Same level: sweep along x of each grid column against itself and its 4 forward
+    /// neighbour columns, float prefilter, exact test only when the floats cannot decide;
+    /// across levels: coarser cells per box; each buffered box queries both runs.
+    /// O(n + buffer * log n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
-    /// For large batches (queries >= size / 16): one level in a compact block of cells (at most
-    /// 4 per box): a dense CSR grid, so a query reads one contiguous slice per (z, y) row of
-    /// cells; otherwise the boxes sorted by grid column then x (binary search per column).
-    /// Either replaces a hash probe per cell. O(n) to build, scratch freed after the batch.
+    /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
+    /// columns, found by forward-only galloping cursors; buffered moved boxes query both runs.
+    /// O(m log m + cells touched).
+    void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                   const std::vector<char>& moved,
+                                   std::vector<std::uint32_t>& out) const override;
+    /// For a large batch (queries >= size / 16) when one level holds every box in a compact
+    /// block of cells (at most 4 per box): a dense directory cell -> index position, so the
+    /// cells of one (z, y) row of a query are one contiguous slice. O(n) to build, freed after
+    /// the batch.
     std::unique_ptr<BatchSource> batch_source(std::size_t queries) const override;
-    /// Link slots into their cells (chooses the automatic cell size on first use). O(1) each.
+    /// Into the side buffer, O(buffer + count log count), or, when it would overfill, one merge
+    /// O(n + (buffer + count) log n) that also rebuilds the id ranks. Chooses the automatic
+    /// cell size on first use.
     void on_insert(const std::uint32_t* slots, std::size_t count) override;
-    /// Relink slots whose cell changed. O(1) each.
+    /// In place for main-index boxes that keep their cell and x order; the others leave a
+    /// tombstone (or leave the buffer) and go to the buffer as on_insert().
     void on_update(const std::uint32_t* slots, std::size_t count) override;
-    /// Unlink slots. O(1) each.
+    /// Tombstones in the main index (O(1) each), removal from the buffer (O(buffer)); a merge
+    /// when the tombstones pass their cap.
     void on_remove(const std::uint32_t* slots, std::size_t count) override;
-    /// Cell table plus per-slot links.
+    /// Both runs plus slot -> position.
     std::size_t index_memory_bytes() const noexcept override;
 
   private:
-    // The boxes in (level, z cell, y cell, x) order (column_sweep.hpp), or false when the
-    // occupied cells span too far to pack a column number in 44 bits.
-    struct Columns;
-    class ColumnSource;
-    class DenseSource;
-    bool build_columns(Columns& c) const;
-    // Same-level pairs by a join of neighbouring cells (any cell span; the fallback).
-    void cell_pairs(std::vector<std::uint32_t>& out) const;
+    class CellDirectory;
+    // The directory of batch_source(), or null when boxes span levels or cells too sparsely.
+    std::unique_ptr<CellDirectory> cell_directory() const;
     // Pairs of boxes on different levels.
     void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;

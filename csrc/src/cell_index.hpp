@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+// fbsim (private): the sorted cell runs of SpatialHash. A run holds boxes sorted by cell key
+// (level, z, y, x), then min x, then slot, as structure-of-arrays outward float bounds, so a grid
+// column (level, z, y) is one x-sorted slice. SpatialHash keeps two: the large main index and a
+// small side buffer of recent writes (a two-level log-structured merge, O'Neil et al., "The
+// log-structured merge-tree", 1996), so a single write costs O(buffer) instead of O(n).
+// Entries of the main run can be tombstones: bounds that fail every float test while the
+// key, min x and slot keep the run sorted.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "fbsim/geometry.hpp"
+#include "outward_float.hpp"
+#include "radix_sort.hpp"
+
+namespace fbsim::detail::cells {
+
+constexpr int kLevels = 32;  // base >= 1e-3, so level 31 cells exceed the whole world
+constexpr double kSlack = 1e-6;
+constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+// Cell key packed so that comparing (hi, lo) as unsigned integers orders by (level, z, y, x):
+// hi = level << 32 | biased z, lo = biased y << 32 | biased x (bias: flip the sign bit).
+struct CellKey {
+    std::uint64_t hi, lo;
+};
+// Non-short-circuit: the outcome is data dependent, so one branch beats two mispredicted ones.
+inline bool operator==(CellKey a, CellKey b) noexcept { return (a.hi == b.hi) & (a.lo == b.lo); }
+inline bool operator!=(CellKey a, CellKey b) noexcept { return !(a == b); }
+inline bool operator<(CellKey a, CellKey b) noexcept {
+    return (a.hi < b.hi) | ((a.hi == b.hi) & (a.lo < b.lo));
+}
+inline bool operator<=(CellKey a, CellKey b) noexcept { return !(b < a); }
+
+inline std::uint64_t bias(std::int64_t v) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::int32_t>(v)) ^ 0x80000000u;
+}
+inline std::int64_t unbias(std::uint64_t v) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(v) ^ 0x80000000u);
+}
+// Cell coordinates stay within +-2^31 - 648 (queries are clamped in range()), so a neighbour
+// offset of +-1 never wraps into another field.
+inline CellKey make_key(int level, std::int64_t z, std::int64_t y, std::int64_t x) noexcept {
+    return CellKey{(static_cast<std::uint64_t>(level) << 32) | bias(z), (bias(y) << 32) | bias(x)};
+}
+inline int key_level(CellKey k) noexcept { return static_cast<int>(k.hi >> 32); }
+
+// Non-short-circuit `&`: six compares and one well-predicted branch (most tests fail), rather
+// than six branches that mispredict on random data.
+inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
+    return (a.min.x <= b.max.x) & (b.min.x <= a.max.x) & (a.min.y <= b.max.y) &
+           (b.min.y <= a.max.y) & (a.min.z <= b.max.z) & (b.min.z <= a.max.z);
+}
+
+inline std::int32_t cell_of(double v, double side) noexcept {
+    return static_cast<std::int32_t>(std::floor(v / side));
+}
+
+// One box ready to be merged into the index.
+struct Entry {
+    CellKey key;
+    std::int32_t lo[3], hi[3];  // outward float bounds, detail::float_order
+    std::uint32_t slot;
+};
+inline bool entry_less(const Entry& a, const Entry& b) noexcept {
+    if (a.key != b.key) return a.key < b.key;
+    if (a.lo[0] != b.lo[0]) return a.lo[0] < b.lo[0];
+    return a.slot < b.slot;
+}
+
+// A query box's outward float bounds.
+struct FloatBox {
+    std::int32_t lo[3], hi[3];
+    explicit FloatBox(const Aabb& b) noexcept
+        : lo{detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
+          hi{detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)} {}
+};
+
+// Sorts by entry_less. Large batches (a build): a stable radix sort by the cell key packed
+// relative to the batch's smallest cell, then each cell's few entries by (min x, slot); when
+// the cells span too far to pack in 64 bits, a comparison sort.
+inline void sort_entries(std::vector<Entry>& es) {
+    if (es.size() < 256) {
+        std::sort(es.begin(), es.end(), entry_less);
+        return;
+    }
+    std::uint64_t mn[3] = {~0ull, ~0ull, ~0ull}, mx[3] = {0, 0, 0};
+    for (const Entry& e : es) {
+        const std::uint64_t c[3] = {e.key.lo & 0xFFFFFFFFu, e.key.lo >> 32, e.key.hi & 0xFFFFFFFFu};
+        for (int k = 0; k < 3; ++k) {
+            mn[k] = std::min(mn[k], c[k]);
+            mx[k] = std::max(mx[k], c[k]);
+        }
+    }
+    int bits[3];
+    for (int k = 0; k < 3; ++k) {
+        bits[k] = 0;
+        while (bits[k] < 33 && (mx[k] - mn[k]) >> bits[k]) ++bits[k];
+    }
+    if (5 + bits[0] + bits[1] + bits[2] > 64) {
+        std::sort(es.begin(), es.end(), entry_less);
+        return;
+    }
+    detail::radix_sort(es, [&](const Entry& e) {
+        const std::uint64_t x = (e.key.lo & 0xFFFFFFFFu) - mn[0], y = (e.key.lo >> 32) - mn[1];
+        const std::uint64_t z = (e.key.hi & 0xFFFFFFFFu) - mn[2], l = e.key.hi >> 32;
+        return (((((l << bits[2]) | z) << bits[1]) | y) << bits[0]) | x;
+    });
+    for (std::size_t a = 0; a < es.size();) {
+        std::size_t b = a + 1;
+        while (b < es.size() && es[b].key == es[a].key) ++b;
+        std::sort(es.begin() + static_cast<std::ptrdiff_t>(a), es.begin() + static_cast<std::ptrdiff_t>(b),
+                  entry_less);
+        a = b;
+    }
+}
+
+template <class T>
+void grow(std::vector<T>& v, std::size_t need) {
+    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
+    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
+}
+
+
+// Tombstone bounds: lo above and hi below every real outward float order (|order| < 2.13e9 for
+// |v| <= 1e38), so every float overlap test fails; the margin of 8 keeps `lo + 2` (the "sure"
+// test) free of signed overflow.
+constexpr std::int32_t kTombLo = INT32_MAX - 8;
+constexpr std::int32_t kTombHi = INT32_MIN + 8;
+
+// One sorted run (see the file comment). Positions are indices into the arrays.
+struct Run {
+    std::vector<CellKey> key;
+    std::vector<std::int32_t> lo[3], hi[3];
+    std::vector<std::uint32_t> slot;
+    std::size_t level_count[kLevels] = {};  // positions per level, tombstones included
+
+    std::size_t size() const noexcept { return slot.size(); }
+    bool dead(std::size_t i) const noexcept { return hi[0][i] == kTombHi; }
+    // Makes position i a tombstone in place (key, lo x and slot keep the order).
+    void bury(std::size_t i) noexcept {
+        hi[0][i] = kTombHi;
+        lo[1][i] = lo[2][i] = kTombLo;
+        hi[1][i] = hi[2][i] = kTombHi;
+    }
+    Entry entry_at(std::size_t i) const noexcept {
+        return Entry{key[i], {lo[0][i], lo[1][i], lo[2][i]}, {hi[0][i], hi[1][i], hi[2][i]}, slot[i]};
+    }
+
+    // (key, lo x, slot) of position i compared with an entry.
+    bool greater_than(std::size_t i, const Entry& e) const noexcept {
+        if (key[i] != e.key) return e.key < key[i];
+        if (lo[0][i] != e.lo[0]) return e.lo[0] < lo[0][i];
+        return e.slot < slot[i];
+    }
+
+    // Entries [from, from + len) to [to, to + len) (overlap allowed), array by array.
+    void move_range(std::size_t from, std::size_t to, std::size_t len) noexcept {
+        if (len == 0 || from == to) return;
+        std::memmove(&key[to], &key[from], len * sizeof(CellKey));
+        for (int d = 0; d < 3; ++d) {
+            std::memmove(&lo[d][to], &lo[d][from], len * sizeof(std::int32_t));
+            std::memmove(&hi[d][to], &hi[d][from], len * sizeof(std::int32_t));
+        }
+        std::memmove(&slot[to], &slot[from], len * sizeof(std::uint32_t));
+    }
+    void put(std::size_t at, const Entry& e) noexcept {
+        key[at] = e.key;
+        for (int d = 0; d < 3; ++d) {
+            lo[d][at] = e.lo[d];
+            hi[d][at] = e.hi[d];
+        }
+        slot[at] = e.slot;
+    }
+    void resize(std::size_t n) {
+        grow(key, n);
+        key.resize(n);
+        for (int d = 0; d < 3; ++d) {
+            grow(lo[d], n);
+            lo[d].resize(n);
+            grow(hi[d], n);
+            hi[d].resize(n);
+        }
+        grow(slot, n);
+        slot.resize(n);
+    }
+    // Capacity for n entries, so that later resizes up to n cannot throw.
+    void reserve(std::size_t n) {
+        grow(key, n);
+        for (int d = 0; d < 3; ++d) {
+            grow(lo[d], n);
+            grow(hi[d], n);
+        }
+        grow(slot, n);
+    }
+    void clear() noexcept {
+        key.clear();
+        for (int d = 0; d < 3; ++d) {
+            lo[d].clear();
+            hi[d].clear();
+        }
+        slot.clear();
+        std::fill(level_count, level_count + kLevels, std::size_t{0});
+    }
+    std::size_t capacity_bytes() const noexcept {
+        std::size_t bytes = key.capacity() * sizeof(CellKey) + slot.capacity() * sizeof(std::uint32_t);
+        for (int d = 0; d < 3; ++d) bytes += (lo[d].capacity() + hi[d].capacity()) * sizeof(std::int32_t);
+        return bytes;
+    }
+
+    // Drops the positions `gone` (ascending, distinct) in one compaction pass: the kept runs
+    // between them slide down as whole blocks. O(n). Returns the first position that moved.
+    std::size_t erase(const std::vector<std::uint32_t>& gone) {
+        if (gone.empty()) return size();
+        for (const std::uint32_t p : gone) --level_count[key_level(key[p])];
+        std::size_t w = gone[0];
+        for (std::size_t j = 0; j < gone.size(); ++j) {
+            const std::size_t from = std::size_t{gone[j]} + 1;
+            const std::size_t to = j + 1 < gone.size() ? gone[j + 1] : size();
+            move_range(from, w, to - from);
+            w += to - from;
+        }
+        const std::size_t first = gone[0];
+        resize(w);
+        return first;
+    }
+
+    // Sorts `es` and merges it in from the back, in place: each new entry's place by binary
+    // search, the old entries above it shifted up as one block. O(n + m log n). Returns the
+    // first position that changed.
+    std::size_t merge(std::vector<Entry>& es) {
+        if (es.empty()) return size();
+        sort_entries(es);
+        const std::size_t n0 = size(), m = es.size();
+        resize(n0 + m);
+        std::size_t i = n0;  // old entries [0, i) are still in place
+        for (std::size_t j = m; j > 0; --j) {
+            const Entry& e = es[j - 1];
+            std::size_t a = 0, b = i;  // first old position greater than e
+            while (a < b) {
+                const std::size_t mid = a + (b - a) / 2;
+                if (greater_than(mid, e)) b = mid; else a = mid + 1;
+            }
+            // es[0 .. j) all precede old[a .. i): those move up by j, e lands just below.
+            move_range(a, a + j, i - a);
+            put(a + j - 1, e);
+            i = a;
+        }
+        for (const Entry& e : es) ++level_count[key_level(e.key)];
+        return i;
+    }
+
+    // First position whose key is >= k.
+    std::size_t lower(CellKey k, std::size_t from = 0) const noexcept {
+        return static_cast<std::size_t>(
+            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(from), key.end(), k) - key.begin());
+    }
+    // First position at or after `from` whose key is >= k, by galloping (cheap when close).
+    std::size_t gallop(std::size_t from, CellKey k) const noexcept {
+        const std::size_t n = size();
+        if (from >= n || !(key[from] < k)) return from;
+        std::size_t step = 1, lo_i = from;  // key[lo_i] < k
+        while (lo_i + step < n && key[lo_i + step] < k) {
+            lo_i += step;
+            step *= 2;
+        }
+        const std::size_t hi_i = std::min(n, lo_i + step);
+        return static_cast<std::size_t>(
+            std::lower_bound(key.begin() + static_cast<std::ptrdiff_t>(lo_i + 1),
+                             key.begin() + static_cast<std::ptrdiff_t>(hi_i), k) - key.begin());
+    }
+
+    bool float_hit(std::size_t i, const FloatBox& q) const noexcept {
+        bool hit = true;
+        for (int d = 0; d < 3; ++d) hit &= (lo[d][i] <= q.hi[d]) & (q.lo[d] <= hi[d][i]);
+        return hit;
+    }
+
+    // Positions [begin, end) of level l.
+    std::pair<std::size_t, std::size_t> level_range(int l) const noexcept {
+        const std::size_t a = lower(CellKey{static_cast<std::uint64_t>(l) << 32, 0});
+        const std::size_t b = lower(CellKey{static_cast<std::uint64_t>(l + 1) << 32, 0}, a);
+        return {a, b};
+    }
+};
+
+}  // namespace fbsim::detail::cells
