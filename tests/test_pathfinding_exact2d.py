@@ -75,7 +75,7 @@ def test_unreachable_goal_and_start_equals_goal(width, conn):
         np.testing.assert_array_equal(path, [cell])
 
 
-@pytest.mark.parametrize("width", [63, 64, 65])
+@pytest.mark.parametrize("width", [63, 64, 65, 256, 257])
 def test_diagonal_gap_at_word_boundary_is_not_cut(width):
     # Two diagonal neighbours free, the orthogonal cells between them blocked, at the columns
     # where the bit copy's words meet: the diagonal is illegal, the goal is unreachable.
@@ -89,6 +89,35 @@ def test_diagonal_gap_at_word_boundary_is_not_cut(width):
     assert pf.astar(grid, (0, width - 2), (1, width - 1))[1] == 2.0
     grid[1, width - 2] = True  # both open: the diagonal is legal
     assert pf.astar(grid, (0, width - 2), (1, width - 1))[1] == pytest.approx(math.sqrt(2))
+
+
+@pytest.mark.parametrize("width", [255, 256, 257, 513])
+@pytest.mark.parametrize("conn", [4, 8])
+def test_short_queries_across_packing_blocks_match_scipy(width, conn, rng):
+    # The passability bits are packed lazily, 256 columns of a row at a time, when a search
+    # first comes near them: short queries that start or end at a block's edge see only the
+    # blocks they touched, so a block left unpacked would read as a wall.
+    grid = rng.random((9, width)) >= 0.25
+    edges = [c for c in (0, 1, 254, 255, 256, 257, 511, 512) if c < width]
+    starts, goals = [], []
+    for _ in range(120):
+        c = int(rng.choice(edges))
+        starts.append((int(rng.integers(9)), c))
+        goals.append((int(rng.integers(9)), int(np.clip(c + rng.integers(-3, 4), 0, width - 1))))
+    keep = [i for i in range(len(starts)) if grid[starts[i]] and grid[goals[i]]]
+    starts, goals = np.array(starts)[keep], np.array(goals)[keep]
+    ref = dijkstra_costs(grid, starts, goals, conn)
+    assert np.isfinite(ref).sum() > 20  # the check is not vacuous
+    for i in range(len(starts)):  # one call each: every query starts from nothing packed
+        path, cost = pf.astar(grid, starts[i], goals[i], connectivity=conn)
+        if math.isinf(ref[i]):
+            assert math.isinf(cost)
+            assert path.shape == (0, 2)
+        else:
+            assert cost == pytest.approx(ref[i], rel=1e-12)
+            assert check_path(grid, path, conn) == pytest.approx(cost, rel=1e-12)
+    got = pf.astar_many(grid, starts, goals, connectivity=conn, workers=1)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_open_corridor_costs_are_exact():

@@ -219,19 +219,21 @@ inline int ctz32(std::uint32_t x) noexcept {  // x != 0
 #endif
 }
 
-/// Starts the lazily built state for grid `g`: all arrays zero (no row packed, nothing closed).
+/// Starts the lazily built state for grid `g`: all arrays zero (nothing packed or closed).
 void reset_grid(Exact2DState& st, const GridView& g) {
     st.source = g.passable;
     st.rows = g.rows;
     st.cols = g.cols;
     st.free.shape(g.rows, g.cols);
     st.closed.shape(g.rows, g.cols);
-    st.row_state.reset(g.rows);
+    st.blocks_per_row = (g.cols + kExact2DBlock - 1) >> kExact2DBlockShift;
+    st.block_state.reset(g.rows * st.blocks_per_row);
     st.dirty.clear();
 }
 
-/// Packs grid row r into the passability bits, 8 cells per step.
-void pack_row(Exact2DState& st, const GridView& g, std::int64_t r) {
+/// Packs block `blk` of grid row r (columns blk * kExact2DBlock ..) into the passability
+/// bits, 8 cells per step. Blocks cover disjoint bits, so OR-ing them in is order-free.
+void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t blk) {
     std::uint64_t* w = st.free.words();
     const auto put = [w](std::int64_t bit, std::uint64_t v, int n) {
         // Writes the n (<= 8) low bits of v at `bit`; the target bits are still clear.
@@ -240,22 +242,29 @@ void pack_row(Exact2DState& st, const GridView& g, std::int64_t r) {
     };
     const std::uint8_t* in = g.passable + r * g.cols;
     const std::int64_t base = (r + 1) * st.free.width + 1;
-    std::int64_t c = 0;
-    for (; c + 8 <= g.cols; c += 8) put(base + c, pack8(in + c), 8);
-    for (; c < g.cols; ++c)
+    std::int64_t c = blk << kExact2DBlockShift;
+    const std::int64_t end = std::min(g.cols, c + kExact2DBlock);
+    for (; c + 8 <= end; c += 8) put(base + c, pack8(in + c), 8);
+    for (; c < end; ++c)
         if (in[c]) put(base + c, 1, 1);
 }
 
-/// Makes sure rows r - 1 .. r + 1 are packed before cell row r's neighbourhood is read.
-inline void need_rows(Exact2DState& st, const GridView& g, std::int64_t r) {
-    std::uint8_t* rs = st.row_state.get();
-    if (rs[r] & 2u) return;
+/// Makes sure the passability around cell (r, c) is packed before its 3 x 3 neighbourhood is
+/// read: rows r - 1 .. r + 1 of the blocks holding columns c - 1 .. c + 1 (marked for the
+/// whole block of c, so later cells of that block skip straight through).
+inline void need_cells(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t c) {
+    std::uint8_t* bs = st.block_state.get();
+    const std::int64_t bpr = st.blocks_per_row, blk = c >> kExact2DBlockShift;
+    if (bs[r * bpr + blk] & 2u) return;
     for (std::int64_t k = r > 0 ? r - 1 : 0; k <= r + 1 && k < g.rows; ++k) {
-        if (rs[k] & 1u) continue;
-        pack_row(st, g, k);
-        rs[k] = static_cast<std::uint8_t>(rs[k] | 1u);
+        for (std::int64_t b = blk > 0 ? blk - 1 : 0; b <= blk + 1 && b < bpr; ++b) {
+            std::uint8_t& s = bs[k * bpr + b];
+            if (s & 1u) continue;
+            pack_block(st, g, k, b);
+            s = static_cast<std::uint8_t>(s | 1u);
+        }
     }
-    rs[r] = static_cast<std::uint8_t>(rs[r] | 2u);
+    bs[r * bpr + blk] = static_cast<std::uint8_t>(bs[r * bpr + blk] | 2u);
 }
 
 /// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
@@ -278,7 +287,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     st.dirty.clear();
     // Node state: one word per cell in the store's zero-filled array (12 bytes per cell, of
     // which the first 8 are used; only this kernel touches a 2D grid's store).
-    store.ensure(g.size());
+    store.ensure(g.size(), /*huge_pages=*/false);  // advise_huge_pages: long searches only
     auto* nodes = reinterpret_cast<std::uint64_t*>(store.nodes());
     if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real
         std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(g.size()) * 8);
@@ -384,7 +393,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             advise_huge_pages(nodes, size * 8);
             st.advised = true;
         }
-        need_rows(st, g, r);
+        need_cells(st, g, r, c);
         const double ef = double_of(e.f);
         std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
                              ~static_cast<std::uint32_t>(

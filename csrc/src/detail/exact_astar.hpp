@@ -86,8 +86,10 @@ public:
     ExactStore& operator=(const ExactStore&) = delete;
     ~ExactStore() { release(); }
 
-    /// Grows to at least `n` cells (discarding the state).
-    void ensure(std::int64_t n) {
+    /// Grows to at least `n` cells (discarding the state). `huge_pages` = false leaves the
+    /// pages 4 KiB (the 2D kernel asks for huge pages itself, only once a search turns long:
+    /// on a huge grid a short query would otherwise zero a whole 2 MiB page per page touched).
+    void ensure(std::int64_t n, bool huge_pages = true) {
         if (n <= size_ && nodes_) return;
         release();
         const std::size_t bytes = static_cast<std::size_t>(n > 1 ? n : 1) * sizeof(ExactNode);
@@ -98,10 +100,11 @@ public:
         void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                        -1, 0);
         if (p == MAP_FAILED) throw std::bad_alloc();
-        if (bytes >= (std::size_t{1} << 24)) madvise(p, bytes, MADV_HUGEPAGE);
+        if (huge_pages && bytes >= (std::size_t{1} << 24)) madvise(p, bytes, MADV_HUGEPAGE);
         nodes_ = static_cast<ExactNode*>(p);
         bytes_ = bytes;
 #else
+        (void)huge_pages;
         nodes_ = static_cast<ExactNode*>(std::calloc(bytes / sizeof(ExactNode), sizeof(ExactNode)));
         if (!nodes_) throw std::bad_alloc();
 #endif

@@ -21,6 +21,10 @@ class ExactStore;
 /// generic kernel's packed 20-bit fields would overflow, so both fall back alike.
 inline constexpr std::int64_t kExact2DMaxCount = std::int64_t{1} << 20;
 
+/// Columns per lazily packed block of the 2D kernel's passability bits (a power of two).
+inline constexpr int kExact2DBlockShift = 8;
+inline constexpr std::int64_t kExact2DBlock = std::int64_t{1} << kExact2DBlockShift;
+
 /// A zero-filled array. On Linux it comes from an anonymous mapping, whose pages the OS
 /// zero-fills on first touch, so only the parts a query touches cost anything (a short query
 /// on a huge grid stays short; calloc would memset it once glibc's mmap threshold has grown
@@ -85,12 +89,15 @@ struct Exact2DEntry {
 
 /// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
 struct Exact2DState {
-    /// Bit-packed passability (blocked border), filled a grid row at a time when a search
-    /// first reaches it (`row_state`: bit 0 = row packed, bit 1 = it and both neighbours
-    /// packed). Reset unless `source` and the shape match: the owning store lives for one call
-    /// on one grid, which must not change meanwhile.
+    /// Bit-packed passability (blocked border), filled a block of kExact2DBlock columns of
+    /// one row at a time when a search first reaches it (`block_state`, one byte per block,
+    /// row-major: bit 0 = block packed, bit 1 = it and its eight neighbouring blocks packed).
+    /// Blocks, not whole rows: a short query on a very wide grid packs a few hundred cells,
+    /// not thousands per row. Reset unless `source` and the shape match: the owning store
+    /// lives for one call on one grid, which must not change meanwhile.
     Exact2DBits free;
-    ZeroedArray<std::uint8_t> row_state;
+    ZeroedArray<std::uint8_t> block_state;
+    std::int64_t blocks_per_row = 0;
     const std::uint8_t* source = nullptr;
     std::int64_t rows = 0, cols = 0;
     /// Closed cells of the current query, same layout; `dirty` lists the words set, so the
