@@ -6,17 +6,10 @@
 // 4-ary heap's sift-down (a DRAM miss per level, ~11 levels). A* with a consistent heuristic
 // pops f in non-decreasing order and a child's f exceeds its parent's by at most twice the
 // move length (f' - f = len + h' - h <= 2 len <= 2 sqrt 3), so the open list is a ring of
-// buckets of width 1/64 over the window [f_min, f_min + 4): appends to a future bucket are
-// sequential writes, and only the current bucket is a heap, small enough for the L2 cache.
-// Inside a bucket the heap uses the same total order (ExactLater) as the generic kernel, so
-// the expansion order, the expansion count and the path are exactly those of astar_exact.
-//
-// The neighbourhood comes from a bit-packed copy of the grid (one bit per voxel, rows padded
-// to whole 64-bit words with blocked voxels around the grid): 11 MB instead of 89 MB for the
-// byte grid, so it stays in the last-level cache, and the 27 voxels of a neighbourhood are
-// nine 3-bit extractions with no bounds checks. Rows are converted lazily, one z plane the
-// first time the search touches it, so a short query on a huge grid pays for few planes; the
-// copy lives in the ExactStore and is reused by the following queries of the same batch.
+// buckets of width 1/1024 over the window [f_min, f_min + 4): appends to a future bucket are
+// sequential writes, and the current bucket is sorted once (see BucketQueue). The order
+// inside a bucket is the generic kernel's total order (ExactLater), so the expansion order,
+// the expansion count and the path are exactly those of astar_exact's generic loop.
 #include <algorithm>
 #include <cstring>
 
@@ -26,11 +19,11 @@ namespace fbsim::detail {
 
 namespace {
 
-constexpr int kRingBits = 8;
+constexpr int kRingBits = 12;
 constexpr std::int64_t kRing = std::int64_t{1} << kRingBits;  // buckets in the window
-constexpr double kBucketsPerUnit = 64.0;  // a power of two: f * 64 is exact, so monotone
-// A child's bucket is at most 2 sqrt(3) * 64 = 222 buckets after its parent's: the ring of
-// 256 covers that with room for rounding.
+constexpr double kBucketsPerUnit = 1024.0;  // a power of two: f * 1024 is exact, so monotone
+// A child's bucket is at most 2 sqrt(3) * 1024 = 3548 buckets after its parent's: the ring of
+// 4096 covers that with room for rounding.
 
 /// 3D heuristic move counts (h1, h2, h3 per connectivity) added to g; as f_value in
 /// grid_astar_exact.cpp, so equal counts give bit-equal f and the orders agree.
@@ -70,17 +63,24 @@ inline std::int64_t bucket_of(double f) noexcept {
     return static_cast<std::int64_t>(f * kBucketsPerUnit);
 }
 
-/// The open list: a ring of kRing buckets; `cur` is the bucket being drained (a heap on
-/// ExactLater), the others unordered. Empty when `count` is 0.
+/// The open list: a ring of kRing buckets over the window of open f. Future buckets are
+/// unordered appends. The current bucket is sorted once when it becomes current (latest
+/// first, so pops come off the back): on hard rows one bucket can hold millions of entries of
+/// nearly equal f, and a sort streams through them where a heap would miss the cache on
+/// every level of every pop. Entries pushed into the current bucket meanwhile go to a small
+/// side heap; a pop takes the earlier of the two fronts. Either way the pop order is
+/// ExactLater's total order, as in the generic kernel. Empty when `count` is 0.
 class BucketQueue {
 public:
-    explicit BucketQueue(std::vector<std::vector<ExactEntry>>& ring) : ring_(ring) {
+    BucketQueue(std::vector<std::vector<ExactEntry>>& ring, std::vector<ExactEntry>& side)
+        : ring_(ring), side_(side) {
         ring_.resize(static_cast<std::size_t>(kRing));
         for (auto& b : ring_) b.clear();
+        side_.clear();
     }
     void start(const ExactEntry& e) {
         cur_ = bucket_of(e.f);
-        slot(cur_).push_back(e);
+        side_.push_back(e);
         count_ = 1;
     }
     bool empty() const noexcept { return count_ == 0; }
@@ -89,9 +89,8 @@ public:
     bool push(const ExactEntry& e) {
         const std::int64_t b = bucket_of(e.f);
         if (b <= cur_) {  // the current bucket (b < cur_ only by rounding: f still >= min)
-            auto& h = slot(cur_);
-            h.push_back(e);
-            std::push_heap(h.begin(), h.end(), ExactLater{});
+            side_.push_back(e);
+            std::push_heap(side_.begin(), side_.end(), ExactLater{});
         } else if (b - cur_ < kRing) {
             slot(b).push_back(e);
         } else {
@@ -102,16 +101,22 @@ public:
     }
     /// Precondition: !empty().
     ExactEntry pop() {
-        auto* h = &slot(cur_);
+        const ExactLater later;
+        auto* sorted = &slot(cur_);
         // count_ > 0 bounds the scan: some bucket of the window holds an entry.
-        while (h->empty()) {
-            h = &slot(++cur_);
-            std::make_heap(h->begin(), h->end(), ExactLater{});
+        while (sorted->empty() && side_.empty()) {
+            sorted = &slot(++cur_);
+            std::sort(sorted->begin(), sorted->end(), later);
         }
-        std::pop_heap(h->begin(), h->end(), ExactLater{});
-        const ExactEntry e = h->back();
-        h->pop_back();
         --count_;
+        if (side_.empty() || (!sorted->empty() && later(side_.front(), sorted->back()))) {
+            const ExactEntry e = sorted->back();
+            sorted->pop_back();
+            return e;
+        }
+        std::pop_heap(side_.begin(), side_.end(), later);
+        const ExactEntry e = side_.back();
+        side_.pop_back();
         return e;
     }
 
@@ -120,6 +125,7 @@ private:
         return ring_[static_cast<std::size_t>(b & (kRing - 1))];
     }
     std::vector<std::vector<ExactEntry>>& ring_;
+    std::vector<ExactEntry>& side_;
     std::int64_t cur_ = 0;
     std::size_t count_ = 0;
 };
@@ -179,7 +185,7 @@ bool astar_exact_3d(const GridView& g, const std::vector<Move>& moves, int conne
     }
 
     const std::int64_t gz = goal / plane, gr = (goal % plane) / cols, gcl = goal % cols;
-    BucketQueue open(store.ring);
+    BucketQueue open(store.ring, store.heap);
     std::vector<ExactEntry>& same_f = store.same_f;
     same_f.clear();
     {
