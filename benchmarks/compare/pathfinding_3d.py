@@ -51,6 +51,8 @@ KERNEL_SOURCES = (
     "csrc/src/grid_astar.cpp",
 )
 CHECKPOINT_HEADER = "# row\tcost\texpected\texpansions\tkernel"
+# The docs page is regenerated above this line and kept from it on (hand-written notes).
+KEEP_MARKER = "<!-- hand-written below: kept when this page is regenerated -->"
 
 
 def kernel_id() -> str:
@@ -256,8 +258,13 @@ def main() -> int:
         lines.append("")
     text = "\n".join(lines)
     print(text)
+    kept = ""
+    if args.out.is_file():
+        old = args.out.read_text()
+        if KEEP_MARKER in old:
+            kept = "\n" + old[old.index(KEEP_MARKER) :]
     args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(text + "\n")
+    args.out.write_text(text + "\n" + kept)
     return 1 if len(bad) else 0
 
 
