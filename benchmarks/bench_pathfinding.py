@@ -99,6 +99,32 @@ class Warframe3D:
         return float(e.mean())
 
 
+class Warframe3DDetour:
+    """One Warframe row whose optimum detours (file row 4506: ~191k expansions, 26-connected):
+    the per-expansion cost of the 3D kernel when the open list is large, one call < 1 s."""
+
+    ROW = 4506
+
+    def setup(self):
+        data = movingai_dir()
+        if data is None or not (data / "3d" / "A1.3dmap").is_file():
+            raise NotImplementedError("3D Moving AI data not available")
+        self.grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
+        rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+        r = rows[self.ROW]
+        self.start = [(r["sz"], r["sy"], r["sx"])]
+        self.goal = [(r["gz"], r["gy"], r["gx"])]
+
+    def time_astar_detour_row(self):
+        pf.astar_many(self.grid, self.start, self.goal, connectivity=26)
+
+    def track_expansions(self):
+        _, e = pf.astar_many(
+            self.grid, self.start, self.goal, connectivity=26, return_expansions=True
+        )
+        return int(e[0])
+
+
 class FlowField:
     params = [128, 512]
     param_names = ["size"]

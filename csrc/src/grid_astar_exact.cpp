@@ -107,6 +107,9 @@ inline ExactEntry heap_pop(std::vector<ExactEntry>& h) {
 bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connectivity,
                  std::int64_t start, std::int64_t goal, std::int64_t max_expansions,
                  ExactStore& store, PathResult* out, bool want_path) {
+    if (g.ndim == 3)  // the voxel-specialised kernel (grid_astar_exact_3d.cpp)
+        return astar_exact_3d(g, moves, connectivity, start, goal, max_expansions, store, out,
+                              want_path);
     out->cells.clear();
     out->cost = kInf;
     out->expansions = 0;

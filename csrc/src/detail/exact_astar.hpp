@@ -128,6 +128,8 @@ public:
     std::vector<ExactEntry> same_f;
     /// The 2D kernel's own buffers (astar_exact_2d); kept between queries like `heap`.
     Exact2DState state2d;
+    /// The bucket ring of astar_exact_3d's open list; kept between queries like `heap`.
+    std::vector<std::vector<ExactEntry>> ring;
 
 private:
     void release() noexcept {
@@ -155,5 +157,11 @@ private:
 bool astar_exact(const GridView& g, const std::vector<Move>& moves, int connectivity,
                  std::int64_t start, std::int64_t goal, std::int64_t max_expansions,
                  ExactStore& store, PathResult* out, bool want_path);
+
+/// astar_exact for 3D grids (grid_astar_exact_3d.cpp), called by it: the same expansion
+/// order, expansions, costs and paths, with a bucketed open list. Same contract.
+bool astar_exact_3d(const GridView& g, const std::vector<Move>& moves, int connectivity,
+                    std::int64_t start, std::int64_t goal, std::int64_t max_expansions,
+                    ExactStore& store, PathResult* out, bool want_path);
 
 }  // namespace fbsim::detail
