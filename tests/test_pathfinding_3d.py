@@ -152,3 +152,44 @@ def test_results_do_not_depend_on_query_order_or_workers():
     np.testing.assert_array_equal(c2, c1[perm])
     np.testing.assert_array_equal(e2, e1[perm])
     np.testing.assert_allclose(c1, dijkstra_costs(grid, starts, goals, 26), rtol=1e-12)
+
+
+def _octile3(d: np.ndarray, conn: int) -> np.ndarray:
+    # Obstacle-free distance for |deltas| d (n x 3), derived here: sort a >= b >= c; 6: one
+    # axis per move; 18: as many sqrt(2) moves as the two smaller axes and the total allow;
+    # 26: c sqrt(3) moves, then b - c sqrt(2) moves, then a - b unit moves.
+    s = -np.sort(-np.abs(d), axis=1)
+    a, b, c = s[:, 0], s[:, 1], s[:, 2]
+    if conn == 6:
+        return (a + b + c).astype(float)
+    if conn == 18:
+        m = np.minimum((a + b + c) // 2, b + c)
+        return (a + b + c - 2 * m) + m * math.sqrt(2)
+    return (a - b) + (b - c) * math.sqrt(2) + c * math.sqrt(3)
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(CONNS), st.floats(0.0, 0.4))
+@settings(max_examples=40, deadline=None)
+def test_expansions_are_exactly_the_astar_set(seed, conn, density):
+    # With a consistent heuristic, A* expands every cell with g*(n) + h(n) < C* and none with
+    # g*(n) + h(n) > C* (g* from scipy's Dijkstra, h derived above). A kernel that popped out
+    # of f order, or closed a cell early, would leave this window.
+    from oracles_pathfinding import grid_graph
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(2, 9, 3))
+    grid = rng.random(shape) >= density
+    free = np.argwhere(grid)
+    if len(free) < 2:
+        return
+    s, g = free[rng.choice(len(free), 2, replace=False)]
+    dist = dijkstra(grid_graph(grid, conn), directed=True, indices=np.ravel_multi_index(s, shape))
+    cells = np.array(np.unravel_index(np.arange(grid.size), shape)).T
+    f = dist + _octile3(cells - g, conn)
+    c_star = dist[np.ravel_multi_index(g, shape)]
+    _, exp = pf.astar_many(grid, [s], [g], connectivity=conn, return_expansions=True)
+    if np.isinf(c_star):  # the whole component of the start is expanded
+        assert exp[0] == np.isfinite(dist).sum()
+    else:
+        assert np.sum(f < c_star - 1e-9) <= exp[0] <= np.sum(f <= c_star + 1e-9)
