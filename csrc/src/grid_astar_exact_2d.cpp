@@ -227,7 +227,10 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.free.shape(g.rows, g.cols);
     st.closed.shape(g.rows, g.cols);
     st.blocks_per_row = (g.cols + kExact2DBlock - 1) >> kExact2DBlockShift;
-    st.block_state.reset(g.rows * st.blocks_per_row);
+    // Rows of block_state are a power of two long, so the per-expansion lookup is a shift.
+    st.block_row_shift = 0;
+    while ((std::int64_t{1} << st.block_row_shift) < st.blocks_per_row) ++st.block_row_shift;
+    st.block_state.reset(g.rows << st.block_row_shift);
     st.dirty.clear();
 }
 
@@ -251,20 +254,21 @@ void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
 
 /// Makes sure the passability around cell (r, c) is packed before its 3 x 3 neighbourhood is
 /// read: rows r - 1 .. r + 1 of the blocks holding columns c - 1 .. c + 1 (marked for the
-/// whole block of c, so later cells of that block skip straight through).
-inline void need_cells(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t c) {
+/// whole block of c, so later cells of that block skip straight through). The caller has
+/// checked that the block of c is not marked yet (the per-expansion test stays inline).
+void need_cells(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t c) {
     std::uint8_t* bs = st.block_state.get();
+    const int shift = st.block_row_shift;
     const std::int64_t bpr = st.blocks_per_row, blk = c >> kExact2DBlockShift;
-    if (bs[r * bpr + blk] & 2u) return;
     for (std::int64_t k = r > 0 ? r - 1 : 0; k <= r + 1 && k < g.rows; ++k) {
         for (std::int64_t b = blk > 0 ? blk - 1 : 0; b <= blk + 1 && b < bpr; ++b) {
-            std::uint8_t& s = bs[k * bpr + b];
+            std::uint8_t& s = bs[(k << shift) + b];
             if (s & 1u) continue;
             pack_block(st, g, k, b);
             s = static_cast<std::uint8_t>(s | 1u);
         }
     }
-    bs[r * bpr + blk] = static_cast<std::uint8_t>(bs[r * bpr + blk] | 2u);
+    bs[(r << shift) + blk] = static_cast<std::uint8_t>(bs[(r << shift) + blk] | 2u);
 }
 
 /// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
@@ -280,6 +284,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     Exact2DState& st = store.state2d;
     if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
     const std::int64_t width = st.free.width;
+    const std::uint8_t* const block_state = st.block_state.get();
+    const int block_shift = st.block_row_shift;
     const std::uint8_t* free_bits = st.free.bytes();
     std::uint64_t* closed = st.closed.words();
     const std::uint8_t* closed_bytes = st.closed.bytes();
@@ -393,7 +399,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             advise_huge_pages(nodes, size * 8);
             st.advised = true;
         }
-        need_cells(st, g, r, c);
+        if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
+            need_cells(st, g, r, c);
         const double ef = double_of(e.f);
         std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
                              ~static_cast<std::uint32_t>(

@@ -98,6 +98,7 @@ struct Exact2DState {
     Exact2DBits free;
     ZeroedArray<std::uint8_t> block_state;
     std::int64_t blocks_per_row = 0;
+    int block_row_shift = 0;  ///< block_state row r starts at r << block_row_shift.
     const std::uint8_t* source = nullptr;
     std::int64_t rows = 0, cols = 0;
     /// Closed cells of the current query, same layout; `dirty` lists the words set, so the
