@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // fbsim (private): double bounds rounded OUTWARD to float and stored as order-preserving int32,
 // so a float prefilter over them is conservative (never drops a real overlap) and compares as
-// plain integers (SIMD-friendly, -0 just below +0).
+// plain integers (SIMD-friendly; -0 and +0 equal).
 #pragma once
 
 #include <cstdint>
@@ -27,11 +27,12 @@ inline float float_down(double v) noexcept {
 inline float float_up(double v) noexcept { return -float_down(-v); }
 
 /// The float as a signed integer with the float's order: consecutive floats map to
-/// consecutive integers, so "at least 2 floats apart" is `a + 2 <= b`.
+/// consecutive integers, so "at least 2 floats apart" is `a + 2 <= b`, and -0 and +0, which
+/// compare equal, map to the same integer 0 (a box ending at -0.0 touches one starting at 0).
 inline std::int32_t float_order(float f) noexcept {
     std::int32_t s;
     std::memcpy(&s, &f, 4);
-    return s < 0 ? (s ^ 0x7FFFFFFF) : s;
+    return s < 0 ? -(s & 0x7FFFFFFF) : s;
 }
 
 /// float_order(float_down(v)) and float_order(float_up(v)), with v clamped to +-1e38 first

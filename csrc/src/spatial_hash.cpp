@@ -524,14 +524,18 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             cross(a, cols[k]);
     }
     if (out.size() <= cap) cross_level_pairs(out);
-    // The side buffer: each of its boxes queries the main index and the buffer (a buffer pair
-    // is met from both ends: kept from the smaller slot). O(buffer * (log n + k)).
+    // The side buffer. As across the main index's levels, only the finer box of a pair asks:
+    // a buffered box queries the main index's levels from its own up, and the buffer (a buffer
+    // pair is met from both ends: kept from the smaller slot); main boxes on levels finer than
+    // a buffered box's query the buffer's coarser levels (below). A buffered 256-stud plate
+    // asking main's fine level would scan all of it: O(n) per buffered plate.
     std::vector<std::uint32_t> cand;
     for (std::size_t i = 0; i < h.buf.size() && out.size() <= cap; ++i) {
         const std::uint32_t a = h.buf.slot[i];
         const Aabb& ba = box(a);
         cand.clear();
-        h.collect(h.main, ba, cand);
+        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l)
+            if (m.level_count[l] != 0) h.collect_level(m, ba, l, cand);
         const std::size_t in_main = cand.size();
         h.collect(h.buf, ba, cand);
         for (std::size_t c = 0; c < cand.size(); ++c) {
@@ -539,6 +543,29 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             if ((c >= in_main && b <= a) || !overlaps(ba, box(b))) continue;
             out.push_back(a);
             out.push_back(b);
+        }
+    }
+    for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
+        if (m.level_count[l] == 0) continue;
+        int coarser[kLevels];
+        int nc = 0;
+        for (int k = l + 1; k < kLevels; ++k)
+            if (h.buf.level_count[k] != 0) coarser[nc++] = k;
+        if (nc == 0) continue;
+        const auto [begin, end] = m.level_range(l);
+        for (std::size_t i = begin; i < end && out.size() <= cap; ++i) {
+            if (m.dead(i)) continue;
+            const std::uint32_t s = m.slot[i];
+            const Aabb& bs = box(s);
+            for (int c = 0; c < nc; ++c) {
+                cand.clear();
+                h.collect_level(h.buf, bs, coarser[c], cand);
+                for (const std::uint32_t b : cand) {
+                    if (!overlaps(bs, box(b))) continue;
+                    out.push_back(s);
+                    out.push_back(b);
+                }
+            }
         }
     }
 }
