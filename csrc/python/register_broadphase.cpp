@@ -461,6 +461,7 @@ void register_broadphase(py::module_& m) {
             [](Locked<SpatialHash>& s, py::handle cap) {
                 // None: automatic. Else an integer in [0, kMaxBufferCap]; may merge (O(n)).
                 if (cap.is_none()) {
+                    py::gil_scoped_release release;  // may merge: O(n), as set_buffer_cap
                     std::unique_lock lock(s.mu);
                     s.core.set_auto_buffer_cap();
                     return;
