@@ -93,7 +93,7 @@ def test_buffered_coarse_boxes_over_fine_main_index(cap):
     all_lo = np.vstack([lo, np.array(plates_lo)])
     all_hi = np.vstack([hi, np.array(plates_hi)])
     assert s.check_invariants()
-    moved = np.concatenate([ids[:: 97], np.array(plate_ids[::3], dtype=np.int64)])
+    moved = np.concatenate([ids[::97], np.array(plate_ids[::3], dtype=np.int64)])
     _check(s, all_ids, all_lo, all_hi, moved=moved)
     # Moving a plate keeps it buffered; removing some fine boxes leaves tombstones.
     s.update([n + 1], [[-5.0, -5.0, -5.0]], [[55.0, 55.0, -4.5]])
