@@ -97,8 +97,8 @@ struct SpatialHash::Impl {
         es.reserve(buf.size() + extra.size());
         for (std::size_t i = 0; i < buf.size(); ++i) es.push_back(buf.entry_at(i));
         es.insert(es.end(), extra.begin(), extra.end());
-        // Exactly the merged size (no 1.5x growth when a batch replaces itself), and it may
-        // throw: before anything changes.
+        // The merged size, or 1.5x the capacity when that is more (grow(): amortised O(1) over
+        // many small merges); it may throw, so it comes before anything changes.
         main.reserve(main.size() - gone.size() + es.size());
         const std::size_t stale = main.erase(gone);
         const std::size_t first = main.merge(es);

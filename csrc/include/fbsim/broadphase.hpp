@@ -359,8 +359,10 @@ class SpatialHash final : public Broadphase {
                         std::vector<std::uint32_t>& out) const override;
     /// Same level: sweep along x of each grid column against itself and its 4 forward
     /// neighbour columns, float prefilter, exact test only when the floats cannot decide;
-    /// across levels: coarser cells per box; each buffered box queries both runs.
-    /// O(n + buffer * log n + candidates), no sorting.
+    /// across levels: coarser cells per box. The side buffer likewise: only the finer box of a
+    /// pair asks (a buffered box queries the main index from its own level up and the buffer;
+    /// main boxes query the buffer's coarser levels), so a buffered baseplate never scans a
+    /// fine level. O(n + buffer * log n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
     /// columns, found by forward-only galloping cursors; buffered moved boxes query both runs.
