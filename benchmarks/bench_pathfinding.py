@@ -7,7 +7,13 @@ import numpy as np
 
 from fbsim import pathfinding as pf
 
-from .workloads_pathfinding import MOVINGAI_MAPS, movingai_dir, movingai_queries, random_grid
+from .workloads_pathfinding import (
+    MOVINGAI_MAPS,
+    movingai_dir,
+    movingai_queries,
+    random_grid,
+    warframe_a1,
+)
 
 
 class RandomGridCornerToCorner:
@@ -79,11 +85,10 @@ class Warframe3D:
     second; the full set runs in benchmarks/compare/pathfinding_3d.py."""
 
     def setup(self):
-        data = movingai_dir()
-        if data is None or not (data / "3d" / "A1.3dmap").is_file():
+        loaded = warframe_a1()
+        if loaded is None:
             raise NotImplementedError("3D Moving AI data not available")
-        self.grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
-        rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+        self.grid, rows = loaded
         pick = np.argsort(rows["optimal"], kind="stable")[:8]
         self.starts = np.stack([rows["sz"], rows["sy"], rows["sx"]], 1)[pick]
         self.goals = np.stack([rows["gz"], rows["gy"], rows["gx"]], 1)[pick]
@@ -106,11 +111,10 @@ class Warframe3DDetour:
     ROW = 4506
 
     def setup(self):
-        data = movingai_dir()
-        if data is None or not (data / "3d" / "A1.3dmap").is_file():
+        loaded = warframe_a1()
+        if loaded is None:
             raise NotImplementedError("3D Moving AI data not available")
-        self.grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
-        rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+        self.grid, rows = loaded
         r = rows[self.ROW]
         self.start = [(r["sz"], r["sy"], r["sx"])]
         self.goal = [(r["gz"], r["gy"], r["gx"])]

@@ -22,6 +22,17 @@ def movingai_dir() -> Path | None:
     return None
 
 
+def warframe_a1():
+    """The 3D Warframe A1 voxel map and its scenario rows, ``(grid, rows)``, or None when the
+    Moving AI 3D data is not available."""
+    data = movingai_dir()
+    if data is None or not (data / "3d" / "A1.3dmap").is_file():
+        return None
+    grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
+    rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+    return grid, rows
+
+
 def random_grid(size: int, density: float = 0.2, seed: int = 0) -> np.ndarray:
     """size x size bool grid (True = free) with `density` random obstacles. The 3 x 3 corner
     blocks are cleared so that corner-to-corner queries are not trivially cut off at the start

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.workloads_pathfinding import movingai_dir
+from benchmarks.workloads_pathfinding import warframe_a1
 from fbsim import pathfinding as pf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,14 +86,13 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "performance_pathfinding_3d.md")
     args = ap.parse_args()
 
-    data = movingai_dir()
-    if data is None or not (data / "3d" / "A1.3dmap").is_file():
-        print("3D Moving AI data not found", file=sys.stderr)
-        return 1
     kid = kernel_id()
     t_load = time.perf_counter()
-    grid = pf.load_movingai_3d_map(data / "3d" / "A1.3dmap")
-    rows = pf.load_movingai_3d_scen(data / "3d" / "A1.3dmap.3dscen")
+    loaded = warframe_a1()
+    if loaded is None:
+        print("3D Moving AI data not found", file=sys.stderr)
+        return 1
+    grid, rows = loaded
     t_load = time.perf_counter() - t_load
     total = len(rows)
     order = np.random.default_rng(0).permutation(total)
