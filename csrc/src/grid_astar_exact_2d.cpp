@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: MIT
 // fbsim: exact-cost A* specialised for 2D uniform grids (4- and 8-connected); the generic
-// astar_exact dispatches here. Same expansion order as the generic kernel, hence the same
-// costs, paths and expansion counts; what changes is how each expansion is paid for:
+// astar_exact dispatches here. Same costs as the generic kernel; among cells of equal f it
+// pops the most recently pushed first, so which f == C* cells it expands, and which of
+// several equally short paths it returns, may differ.
 //
-// * The open list is a monotone bucket queue instead of a 4-ary heap. With a consistent
-//   heuristic the popped f never decreases, and a child's f exceeds its parent's by at most
-//   2 * (longest move) = 2 sqrt2 (the move's cost plus at most as much heuristic change), so
-//   every open entry lies in [f_min, f_min + 2 sqrt2]. A ring of buckets of width 1/kScale
-//   covering that window holds them; only the lowest bucket is ordered (sorted once, when the
-//   scan reaches it, by ExactLater's total order), so pops come out exactly as from one
-//   global heap. Buckets hold a few entries each: sorting them is far cheaper than sifting
-//   a heap of thousands.
+// * Why any order of equal f stays exact: the heuristic is consistent, so popping in
+//   nondecreasing f never pops a cell whose g is not yet optimal (a cell reached by a longer
+//   route has f strictly above that of its optimal predecessor, which pops first). Equal f
+//   is tested exactly: g and h are A + B sqrt2 with integer move counts A, B, and distinct
+//   pairs give distinct reals whose doubles, computed the same way (value2), stay distinct at
+//   these magnitudes (|A - B sqrt2| >= 1 / (3 B), far above the rounding of ~2^21-sized
+//   values). LIFO among equal f goes depth first along f == C* plateaus toward the goal.
+// * The open list is a monotone bucket queue. With a consistent heuristic the popped f never
+//   decreases, and a child's f exceeds its parent's by at most 2 * (longest move) = 2 sqrt2,
+//   so every open entry lies in [f_min, f_min + 2 sqrt2]: a ring of buckets of width 1/kScale
+//   covering that window holds them. A bucket usually holds one f, and is popped as a stack;
+//   one that received two different f (values A + B sqrt2 closer than 1/kScale; rare) is
+//   sorted by f when the scan reaches it. The current bucket stays ordered, lowest f at the
+//   back: children of the popped f go on top, any other f is inserted in order.
 // * The passability is read from a bit-packed copy padded with a blocked border: three
 //   unaligned 64-bit loads give a cell's 3 x 3 neighbourhood, a 512-entry table turns it into
 //   the set of legal moves (the no-corner-cutting rule precomputed), and no cell needs a
 //   bounds check. The closed set is a second such bit array, so closed neighbours (most of
 //   them, inside the explored region) are dropped by one AND without touching their state.
-// * Open entries compare as two unsigned integers (Exact2DEntry), not a double, a float and
-//   an index with their branches.
 // * Move tables, costs and heuristic are compile-time: f = A + B sqrt2 from integer counts.
 #include <algorithm>
 #include <array>
@@ -66,8 +71,8 @@ constexpr std::uint32_t kNodeMaxStamp = (std::uint32_t{1} << (64 - kNodeStampShi
 static_assert(kExact2DMaxCount - 1 <= static_cast<std::int64_t>(kNodeCountMask),
               "move counts must fit their fields");
 
-/// Moves in make_moves' order (row -1..1, then column -1..1), so parent choices and hence
-/// paths match the generic kernel.
+/// Moves in make_moves' order (row -1..1, then column -1..1); the parent move stored in a
+/// node word indexes this table.
 struct Move2D {
     int dr, dc;
     bool diagonal;
@@ -149,25 +154,15 @@ inline double double_of(std::uint64_t u) noexcept {
     std::memcpy(&f, &u, sizeof f);
     return f;
 }
-/// Non-negative doubles and floats order like their bit patterns.
-inline std::uint64_t tie_of(float g, std::uint32_t cell) noexcept {
-    std::uint32_t u;
-    std::memcpy(&u, &g, sizeof u);
-    return (static_cast<std::uint64_t>(~u) << 32) | cell;
-}
-/// "x pops after y" (ExactLater's order).
-struct Later2D {
-    bool operator()(const Exact2DEntry& x, const Exact2DEntry& y) const noexcept {
-        return x.f != y.f ? x.f > y.f : x.tie > y.tie;
-    }
-};
-
-/// The lowest bucket is kept sorted latest first, so its minimum is at the back. Children
-/// land in it only when their f is within 1/kScale of the current one but not equal (never
-/// on 2D grids, whose f steps are 0 or >= 2 - sqrt2, but the queue does not rely on that):
-/// insertion keeps the order.
+/// The current bucket is kept sorted latest first (its minimum f at the back). A child lands
+/// in it with an f other than the one being popped only when two distinct values
+/// A + B sqrt2 fall within 1/kScale of each other (rare); insertion keeps the order.
 inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
-    b.insert(std::lower_bound(b.begin(), b.end(), e, Later2D{}), e);
+    b.insert(std::lower_bound(b.begin(), b.end(), e,
+                              [](const Exact2DEntry& x, const Exact2DEntry& y) {
+                                  return x.f > y.f;
+                              }),
+             e);
 }
 
 /// Packs 8 bytes into 8 bits, bit k set when byte k is non-zero (little-endian).
@@ -300,11 +295,16 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         st.stamp = 1;
     }
     const std::uint64_t stamp = st.stamp, live = stamp << kNodeStampShift;
-    std::vector<Exact2DEntry>& same_f = st.same_f;
-    same_f.clear();
     std::vector<std::vector<Exact2DEntry>>& ring = st.ring;
-    if (ring.size() != static_cast<std::size_t>(kRing)) ring.assign(kRing, {});
+    if (ring.size() != static_cast<std::size_t>(kRing)) {
+        ring.assign(kRing, {});
+        st.ring_f.assign(kRing, 0);
+        st.ring_mixed.assign(kRing, 0);
+    }
     for (auto& b : ring) b.clear();
+    std::fill(st.ring_mixed.begin(), st.ring_mixed.end(), std::uint8_t{0});
+    std::uint64_t* const ring_f = st.ring_f.data();
+    std::uint8_t* const ring_mixed = st.ring_mixed.data();
 
     const std::int64_t gr = goal / cols, gc = goal % cols;
     // f of a cell at (r, c) reached with counts (a, b): the heuristic's counts are the octile
@@ -332,38 +332,37 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         const double f = f_of(0, 0, start / cols, start % cols);
         cur = static_cast<std::int64_t>(f * kScale);
         ring[static_cast<std::size_t>(cur % kRing)].push_back(
-            {bits_of(f), tie_of(0.0f, static_cast<std::uint32_t>(start))});
+            {bits_of(f), static_cast<std::uint64_t>(start)});
         queued = 1;
     }
     std::vector<Exact2DEntry>* low = &ring[static_cast<std::size_t>(cur % kRing)];
     // Each cell closes at most once: at most size() expansions, Conn pushes each. The bucket
     // scan advances `cur` at most kRing times per pop while entries remain (all of them lie
     // within kRing buckets of it).
-    while (queued != 0 || !same_f.empty()) {
-        Exact2DEntry e;
-        if (!same_f.empty()) {
-            e = same_f.back();
-            same_f.pop_back();
-        } else {
-            for (std::int64_t k = 0; low->empty(); ++k) {
-                if (k >= kRing) return false;  // unreachable: the window invariant broke
-                ++cur;
-                low = &ring[static_cast<std::size_t>(cur % kRing)];
-                if (low->size() > 1) std::sort(low->begin(), low->end(), Later2D{});
-            }
-            e = low->back();
-            low->pop_back();
-            --queued;
-            if (!low->empty()) {
-                // The next pop (unless a same-f child comes first) is a far-away cell of the
-                // frontier: start loading its state rows while this one expands.
-                const auto nc = static_cast<std::int64_t>(low->back().tie & 0xffffffffu);
-                prefetch(nodes + (nc >= cols ? nc - cols : nc));
-                prefetch(nodes + nc);
-                prefetch(nodes + (nc + cols < size ? nc + cols : nc));
+    while (queued != 0) {
+        for (std::int64_t k = 0; low->empty(); ++k) {
+            if (k >= kRing) return false;  // unreachable: the window invariant broke
+            ++cur;
+            const auto slot = static_cast<std::size_t>(cur % kRing);
+            low = &ring[slot];
+            if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
+                std::sort(low->begin(), low->end(),
+                          [](const Exact2DEntry& x, const Exact2DEntry& y) { return x.f > y.f; });
+                ring_mixed[slot] = 0;
             }
         }
-        const auto cell = static_cast<std::int64_t>(e.tie & 0xffffffffu);
+        const Exact2DEntry e = low->back();
+        low->pop_back();
+        --queued;
+        if (!low->empty()) {
+            // The next pop, unless a child comes first: start loading its state rows while
+            // this one expands.
+            const auto nc = static_cast<std::int64_t>(low->back().cell);
+            prefetch(nodes + (nc >= cols ? nc - cols : nc));
+            prefetch(nodes + nc);
+            prefetch(nodes + (nc + cols < size ? nc + cols : nc));
+        }
+        const auto cell = static_cast<std::int64_t>(e.cell);
         const std::int64_t r = cell / cols, c = cell % cols;
         const std::int64_t centre = (r + 1) * width + c + 1;
         std::uint64_t& cw = closed[centre >> 6];
@@ -427,10 +426,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
             const double f = f_of(na, nb, r + m.dr, c + m.dc);
-            const Exact2DEntry child{bits_of(f), tie_of(static_cast<float>(ngv),
-                                                        static_cast<std::uint32_t>(next))};
-            if (f == ef) {
-                same_f.push_back(child);
+            const Exact2DEntry child{bits_of(f), static_cast<std::uint64_t>(next)};
+            if (f == ef) {  // most children of a plateau: LIFO, depth first along it
+                low->push_back(child);
+                ++queued;
                 return;
             }
             const auto idx = static_cast<std::int64_t>(f * kScale);
@@ -443,7 +442,13 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             if (idx == cur) {
                 sorted_insert(*low, child);
             } else {
-                ring[static_cast<std::size_t>(idx % kRing)].push_back(child);
+                const auto slot = static_cast<std::size_t>(idx % kRing);
+                std::vector<Exact2DEntry>& b = ring[slot];
+                if (b.empty())
+                    ring_f[slot] = child.f;
+                else if (ring_f[slot] != child.f)
+                    ring_mixed[slot] = 1;
+                b.push_back(child);
             }
             ++queued;
         };

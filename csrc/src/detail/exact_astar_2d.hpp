@@ -79,12 +79,11 @@ struct Exact2DBits {
     std::int64_t width = 0;
 };
 
-/// Open-list entry of the 2D kernel, 16 bytes, ordered as ExactLater orders ExactEntry but by
-/// two unsigned integer compares: `f` is the bit pattern of the (non-negative) double f, and
-/// `tie` = (~bits of the float g) << 32 | cell, so a larger g, then a lower cell, comes first.
+/// Open-list entry of the 2D kernel: the bit pattern of the (non-negative) double f, which
+/// orders like f, and the cell. Entries of equal f pop in any order (LIFO): see the .cpp.
 struct Exact2DEntry {
     std::uint64_t f;
-    std::uint64_t tie;
+    std::uint64_t cell;
 };
 
 /// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
@@ -105,17 +104,20 @@ struct Exact2DState {
     /// next query clears only those.
     Exact2DBits closed;
     std::vector<std::uint32_t> dirty;
-    /// The open list: a ring of buckets by f, and the LIFO of children that keep f.
+    /// The open list: a ring of buckets by f; per bucket, the f of its first entry and
+    /// whether an entry of another f joined it since (then it is sorted when reached).
     std::vector<std::vector<Exact2DEntry>> ring;
-    std::vector<Exact2DEntry> same_f;
+    std::vector<std::uint64_t> ring_f;
+    std::vector<std::uint8_t> ring_mixed;
     /// Query stamp of the node words (see grid_astar_exact_2d.cpp); 0 = none yet.
     std::uint32_t stamp = 0;
     /// Whether huge pages were requested for the node words (once, by a long search).
     bool advised = false;
 };
 
-/// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract,
-/// expansion order, costs and paths, faster (see the .cpp). Uses `store`'s node state and its
+/// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract and
+/// costs, faster (see the .cpp); ties among equal f break LIFO, so expansion counts and which
+/// optimal path is returned may differ from the generic kernel's. Uses `store`'s node state and its
 /// state2d. Returns false only when a move count reaches kExact2DMaxCount.
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
