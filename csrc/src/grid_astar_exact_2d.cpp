@@ -130,14 +130,25 @@ inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
     return w;  // little-endian bit order, as Exact2DBits is written (x86-64, AArch64)
 }
 
-/// The 3 x 3 neighbourhood around padded bit `centre` (row-major, bit 0 = up-left).
-inline std::uint32_t neighbourhood(const std::uint8_t* bytes, std::int64_t width,
-                                   std::int64_t centre) noexcept {
-    const auto row = [&](std::int64_t first) {
-        return static_cast<std::uint32_t>((load_u64(bytes + (first >> 3)) >> (first & 7)) & 7u);
-    };
+/// Where a cell's 3 x 3 neighbourhood starts in the padded bit arrays: the byte of its
+/// up-left bit and that bit's offset in the byte. Rows are whole 64-bit words long, so the
+/// three rows share the offset, and the same spot serves both bit arrays.
+struct Nb3 {
+    std::int64_t byte;
+    unsigned shift;
+};
+inline Nb3 nb3_at(std::int64_t centre, std::int64_t width) noexcept {
     const std::int64_t top = centre - width - 1;
-    return row(top) | (row(top + width) << 3) | (row(top + 2 * width) << 6);
+    return {top >> 3, static_cast<unsigned>(top & 7)};
+}
+/// The 3 x 3 neighbourhood at `at` (row-major, bit 0 = up-left); `row_bytes` = width / 8.
+inline std::uint32_t neighbourhood(const std::uint8_t* bytes, std::int64_t row_bytes,
+                                   Nb3 at) noexcept {
+    const std::uint8_t* p = bytes + at.byte;
+    const auto row = [&](std::int64_t k) {
+        return static_cast<std::uint32_t>(load_u64(p + k * row_bytes) >> at.shift) & 7u;
+    };
+    return row(0) | (row(1) << 3) | (row(2) << 6);
 }
 
 inline double value2(std::int64_t a, std::int64_t b) noexcept {
@@ -154,6 +165,18 @@ inline double double_of(std::uint64_t u) noexcept {
     std::memcpy(&f, &u, sizeof f);
     return f;
 }
+/// An entry's cell as row << 32 | column: the pop needs the row and column (heuristic, bit
+/// index), and dividing the cell index by the row length cost a slow division per pop.
+inline std::uint64_t rc_of(std::int64_t r, std::int64_t c) noexcept {
+    return (static_cast<std::uint64_t>(r) << 32) | static_cast<std::uint64_t>(c);
+}
+/// What move I adds to a row << 32 | column word, modulo 2^64 (a -1 column borrows from the
+/// row part, which stays exact because the result is a valid cell's word).
+template <int Conn, int I>
+constexpr std::uint64_t kRcStep =
+    (static_cast<std::uint64_t>(static_cast<std::int64_t>(move_at<Conn>(I).dr)) << 32) +
+    static_cast<std::uint64_t>(static_cast<std::int64_t>(move_at<Conn>(I).dc));
+
 /// The current bucket is kept sorted latest first (its minimum f at the back). A child lands
 /// in it with an f other than the one being popped only when two distinct values
 /// A + B sqrt2 fall within 1/kScale of each other (rare); insertion keeps the order.
@@ -278,7 +301,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     const std::int64_t cols = g.cols, size = g.size();
     Exact2DState& st = store.state2d;
     if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
-    const std::int64_t width = st.free.width;
+    const std::int64_t width = st.free.width, row_bytes = width >> 3;
     const std::uint8_t* const block_state = st.block_state.get();
     const int block_shift = st.block_row_shift;
     const std::uint8_t* free_bits = st.free.bytes();
@@ -324,26 +347,39 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     // A query spanning many rows or columns expands at least that many cells, far apart in
     // the node array: ask for huge pages right away. Others ask once they turn out long.
     const std::int64_t span = std::max(std::abs(start / cols - gr), std::abs(start % cols - gc));
-    const std::int64_t huge_after = span >= kHugePagesSpan ? 1 : kHugePagesAfter;
-    std::int64_t cur;        // absolute index of the lowest bucket, ring[cur % kRing]
+    const std::int64_t huge_after = kHugePagesAfter;
+    if (span >= kHugePagesSpan && !st.advised) {
+        // Before the start's word is written: a 2 MiB range whose first page faulted in at
+        // 4 KiB would stay in 4 KiB pages.
+        advise_huge_pages(nodes, size * 8);
+        st.advised = true;
+    }
+    // Counted locally (a store through `out` each pop would be reloaded after every write
+    // the compiler cannot prove unrelated); stop_at = max_expansions, or never when 0.
+    std::int64_t expansions = out->expansions;
+    const std::int64_t stop_at = max_expansions > 0 ? std::max(max_expansions, expansions + 1) : -1;
+    std::int64_t cur;        // absolute index of the lowest bucket, ring[cur & (kRing - 1)]
     std::size_t queued = 0;  // entries in the ring
     {
         nodes[start] = live;  // counts 0; its parent move is never read (the walk stops here)
         const double f = f_of(0, 0, start / cols, start % cols);
         cur = static_cast<std::int64_t>(f * kScale);
-        ring[static_cast<std::size_t>(cur % kRing)].push_back(
-            {bits_of(f), static_cast<std::uint64_t>(start)});
+        ring[static_cast<std::size_t>(cur & (kRing - 1))].push_back(
+            {bits_of(f), rc_of(start / cols, start % cols)});
         queued = 1;
     }
-    std::vector<Exact2DEntry>* low = &ring[static_cast<std::size_t>(cur % kRing)];
+    std::vector<Exact2DEntry>* low = &ring[static_cast<std::size_t>(cur & (kRing - 1))];
     // Each cell closes at most once: at most size() expansions, Conn pushes each. The bucket
     // scan advances `cur` at most kRing times per pop while entries remain (all of them lie
     // within kRing buckets of it).
     while (queued != 0) {
         for (std::int64_t k = 0; low->empty(); ++k) {
-            if (k >= kRing) return false;  // unreachable: the window invariant broke
+            if (k >= kRing) {  // unreachable: the window invariant broke
+                out->expansions = expansions;
+                return false;
+            }
             ++cur;
-            const auto slot = static_cast<std::size_t>(cur % kRing);
+            const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
             low = &ring[slot];
             if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                 std::sort(low->begin(), low->end(),
@@ -357,13 +393,16 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         if (!low->empty()) {
             // The next pop, unless a child comes first: start loading its state rows while
             // this one expands.
-            const auto nc = static_cast<std::int64_t>(low->back().cell);
+            const std::uint64_t nrc = low->back().rc;
+            const auto nc = static_cast<std::int64_t>(nrc >> 32) * cols +
+                            static_cast<std::int64_t>(nrc & 0xffffffffu);
             prefetch(nodes + (nc >= cols ? nc - cols : nc));
             prefetch(nodes + nc);
             prefetch(nodes + (nc + cols < size ? nc + cols : nc));
         }
-        const auto cell = static_cast<std::int64_t>(e.cell);
-        const std::int64_t r = cell / cols, c = cell % cols;
+        const auto r = static_cast<std::int64_t>(e.rc >> 32),
+                   c = static_cast<std::int64_t>(e.rc & 0xffffffffu);
+        const std::int64_t cell = r * cols + c;
         const std::int64_t centre = (r + 1) * width + c + 1;
         std::uint64_t& cw = closed[centre >> 6];
         const std::uint64_t cbit = std::uint64_t{1} << (centre & 63);
@@ -373,8 +412,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         const std::uint64_t n = nodes[cell];
         const auto ga = static_cast<std::int64_t>(n & kNodeCountMask),
                    gb = static_cast<std::int64_t>((n >> kNodeCountBits) & kNodeCountMask);
-        ++out->expansions;
+        ++expansions;
         if (cell == goal) {
+            out->expansions = expansions;
             out->found = true;
             out->cost = value2(ga, gb);
             if (want_path) {
@@ -390,20 +430,22 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             }
             return true;
         }
-        if (max_expansions > 0 && out->expansions >= max_expansions) {
+        if (expansions == stop_at) {
+            out->expansions = expansions;
             out->capped = true;
             return true;
         }
-        if (out->expansions == huge_after && !st.advised) {
+        if (expansions == huge_after && !st.advised) {
             advise_huge_pages(nodes, size * 8);
             st.advised = true;
         }
         if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
             need_cells(st, g, r, c);
         const double ef = double_of(e.f);
-        std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, width, centre)] &
+        const Nb3 at = nb3_at(centre, width);
+        std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, row_bytes, at)] &
                              ~static_cast<std::uint32_t>(
-                                 kTables<Conn>.dest[neighbourhood(closed_bytes, width, centre)]);
+                                 kTables<Conn>.dest[neighbourhood(closed_bytes, row_bytes, at)]);
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
         // update fold into constants; only the legality bit is tested at run time.
         bool broke = false;  // a count overflowed or the window invariant failed
@@ -426,7 +468,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
             const double f = f_of(na, nb, r + m.dr, c + m.dc);
-            const Exact2DEntry child{bits_of(f), static_cast<std::uint64_t>(next)};
+            const Exact2DEntry child{bits_of(f), e.rc + kRcStep<Conn, i>};
             if (f == ef) {  // most children of a plateau: LIFO, depth first along it
                 low->push_back(child);
                 ++queued;
@@ -442,7 +484,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             if (idx == cur) {
                 sorted_insert(*low, child);
             } else {
-                const auto slot = static_cast<std::size_t>(idx % kRing);
+                const auto slot = static_cast<std::size_t>(idx & (kRing - 1));
                 std::vector<Exact2DEntry>& b = ring[slot];
                 if (b.empty())
                     ring_f[slot] = child.f;
@@ -453,15 +495,19 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             ++queued;
         };
         for_each_move<Conn>(relax, std::make_integer_sequence<int, Conn>{});
-        if (broke) return false;
+        if (broke) {
+            out->expansions = expansions;
+            return false;
+        }
     }
+    out->expansions = expansions;
     return true;
 }
 
 }  // namespace
 
 void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
-    width = cols + 2;
+    width = (cols + 2 + 63) & ~std::int64_t{63};  // whole words per row: see nb3_at
     const std::int64_t bits = (rows + 2) * width;
     array.reset((bits + 63) / 64 + 1);
 }

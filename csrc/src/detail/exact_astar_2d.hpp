@@ -66,10 +66,10 @@ private:
     std::size_t bytes_ = 0;
 };
 
-/// A bit per cell of a 2D grid padded with one cell on every side, rows of `width` =
-/// cols + 2 bits laid end to end (little-endian): bit (r + 1) * width + c + 1 is grid cell
-/// (r, c). Eight spare bytes at the end keep an unaligned 8-byte load at any cell's byte
-/// inside the buffer. ~(rows + 2) * (cols + 2) / 8 bytes.
+/// A bit per cell of a 2D grid padded with one cell on every side, rows of `width` bits
+/// (cols + 2 rounded up to a multiple of 64) laid end to end (little-endian): bit
+/// (r + 1) * width + c + 1 is grid cell (r, c). Eight spare bytes at the end keep an
+/// unaligned 8-byte load at any cell's byte inside the buffer. ~(rows + 2) * width / 8 bytes.
 struct Exact2DBits {
     /// Sizes for a rows x cols grid, all bits clear.
     void shape(std::int64_t rows, std::int64_t cols);
@@ -80,10 +80,11 @@ struct Exact2DBits {
 };
 
 /// Open-list entry of the 2D kernel: the bit pattern of the (non-negative) double f, which
-/// orders like f, and the cell. Entries of equal f pop in any order (LIFO): see the .cpp.
+/// orders like f, and the cell as row << 32 | column. Entries of equal f pop in any order
+/// (LIFO): see the .cpp.
 struct Exact2DEntry {
     std::uint64_t f;
-    std::uint64_t cell;
+    std::uint64_t rc;
 };
 
 /// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
