@@ -264,9 +264,10 @@ def main() -> None:
         (
             "Memory: the grid is read in place (bool: 1 byte per cell; float costs: 8 bytes). "
             "A* on 2D bool grids writes 8 bytes of state per touched cell (exact move counts, "
-            "parent move, query stamp) into a lazily zero-filled array that reserves 12 bytes per "
-            "cell (the layout the 3D kernel uses), plus two padded bit copies of the grid "
-            "(passability and closed set: 2 bits per cell), a byte per 256 cells recording which "
+            "parent move, query stamp) into its own lazily zero-filled array of 8 bytes per cell "
+            "(aligned to 2 MiB so that huge pages cover it), plus two padded bit copies of the "
+            "grid (passability and closed set: 2 bits per cell, rows rounded up to 64 bits), a "
+            "byte per 256 cells recording which "
             "parts of the grid are packed, and a 16-byte-per-entry bucket queue; "
             "all reused across the queries of a batch worker. 3D bool grids keep 12 bytes per "
             "cell and a 16-byte-per-entry heap; JPS and weighted grids keep 24 bytes per cell "

@@ -2,6 +2,7 @@
 // fbsim private: the 2D specialisation of the exact-cost A* (grid_astar_exact_2d.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -36,32 +37,45 @@ public:
     ZeroedArray(const ZeroedArray&) = delete;
     ZeroedArray& operator=(const ZeroedArray&) = delete;
     ~ZeroedArray() { release(); }
-    /// Replaces the contents with `n` zero elements. Throws std::bad_alloc.
-    void reset(std::int64_t n) {
+    /// Replaces the contents with `n` zero elements; `huge_aligned` starts them on a 2 MiB
+    /// boundary (when at least 2 MiB), so that huge pages, if asked for, can cover all of
+    /// them. Throws std::bad_alloc.
+    void reset(std::int64_t n, bool huge_aligned = false) {
         release();
         const std::size_t bytes = static_cast<std::size_t>(n > 1 ? n : 1) * sizeof(T);
 #if defined(__linux__)
-        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        constexpr std::size_t kHuge = std::size_t{1} << 21;
+        const std::size_t pad = huge_aligned && bytes >= kHuge ? kHuge : 0;
+        void* p = mmap(nullptr, bytes + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
         if (p == MAP_FAILED) throw std::bad_alloc();
+        map_ = p;
+        bytes_ = bytes + pad;
+        const auto a = reinterpret_cast<std::uintptr_t>(p);
+        data_ = reinterpret_cast<T*>(pad ? (a + kHuge - 1) & ~(kHuge - 1) : a);
 #else
+        (void)huge_aligned;
         void* p = std::calloc(bytes / sizeof(T), sizeof(T));
         if (!p) throw std::bad_alloc();
-#endif
+        map_ = p;
         data_ = static_cast<T*>(p);
         bytes_ = bytes;
+#endif
     }
     T* get() const noexcept { return data_; }
 
 private:
     void release() noexcept {
-        if (!data_) return;
+        if (!map_) return;
 #if defined(__linux__)
-        munmap(data_, bytes_);
+        munmap(map_, bytes_);
 #else
-        std::free(data_);
+        std::free(map_);
 #endif
+        map_ = nullptr;
         data_ = nullptr;
     }
+    void* map_ = nullptr;  ///< What was mapped (data_ may start later in it).
     T* data_ = nullptr;
     std::size_t bytes_ = 0;
 };
@@ -110,16 +124,20 @@ struct Exact2DState {
     std::vector<std::vector<Exact2DEntry>> ring;
     std::vector<std::uint64_t> ring_f;
     std::vector<std::uint8_t> ring_mixed;
-    /// Query stamp of the node words (see grid_astar_exact_2d.cpp); 0 = none yet.
+    /// One 64-bit node word per cell (see grid_astar_exact_2d.cpp), zero-filled, for grids
+    /// of up to node_cells cells; stamp = the query stamp; 0 = none yet.
+    ZeroedArray<std::uint64_t> nodes;
+    std::int64_t node_cells = 0;
     std::uint32_t stamp = 0;
-    /// Whether huge pages were requested for the node words (once, by a long search).
+    /// Whether huge pages were requested for `nodes` (once, by a long search).
     bool advised = false;
 };
 
 /// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract and
 /// costs, faster (see the .cpp); ties among equal f break LIFO, so expansion counts and which
-/// optimal path is returned may differ from the generic kernel's. Uses `store`'s node state and its
-/// state2d. Returns false only when a move count reaches kExact2DMaxCount.
+/// optimal path is returned may differ from the generic kernel's. Uses only `store.state2d`
+/// (its own node words; the store's node array stays unallocated). Returns false only when
+/// a move count reaches kExact2DMaxCount.
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
                     bool want_path);
