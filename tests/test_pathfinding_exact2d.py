@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles_pathfinding import check_path, dijkstra_costs
 
@@ -164,3 +164,74 @@ def test_batch_reuses_state_across_many_queries(rng):
         ref = dijkstra_costs(grid, starts, goals, conn)
         got = pf.astar_many(grid, starts, goals, connectivity=conn, workers=1)
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def _octile2(d: np.ndarray, conn: int) -> np.ndarray:
+    # The kernel's heuristic, derived independently: Manhattan (4) or octile (8) distance.
+    a = np.abs(d)
+    hi, lo = a.max(axis=1), a.min(axis=1)
+    if conn == 4:
+        return (hi + lo).astype(float)
+    return (hi - lo) + lo * math.sqrt(2)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([4, 8]),
+    st.floats(0.0, 0.45),
+    st.integers(1, 40),
+    st.integers(1, 70),
+)
+@settings(max_examples=150, deadline=None)
+def test_expansions_are_exactly_the_astar_set(seed, conn, density, h, w):
+    # Ties among equal f pop in any order (LIFO), so the expansion count is not fixed, but
+    # with a consistent heuristic A* must expand every cell with g*(n) + h(n) < C* and none
+    # with g*(n) + h(n) > C* (g* from scipy's Dijkstra, h derived above): a kernel that popped
+    # out of f order, or closed a cell before its g was optimal, would leave this window.
+    from oracles_pathfinding import grid_graph
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(seed)
+    grid = rng.random((h, w)) >= density
+    free = np.argwhere(grid)
+    if len(free) < 2:
+        return
+    s, g = free[rng.choice(len(free), 2, replace=False)]
+    dist = dijkstra(grid_graph(grid, conn), directed=True, indices=s[0] * w + s[1])
+    cells = np.array(np.unravel_index(np.arange(grid.size), grid.shape)).T
+    f = dist + _octile2(cells - g, conn)
+    c_star = dist[g[0] * w + g[1]]
+    path, cost = pf.astar(grid, tuple(s), tuple(g), connectivity=conn)
+    _, exp = pf.astar_many(grid, [s], [g], connectivity=conn, return_expansions=True)
+    if np.isinf(c_star):  # the whole component of the start is expanded
+        assert math.isinf(cost)
+        assert exp[0] == np.isfinite(dist).sum()
+        return
+    assert np.sum(f < c_star - 1e-9) <= exp[0] <= np.sum(f <= c_star + 1e-9)
+    assert cost == pytest.approx(c_star, rel=1e-12)
+    # Whichever of several optimal paths the tie order picks, it is a legal one of cost C*.
+    assert tuple(path[0]) == tuple(s)
+    assert tuple(path[-1]) == tuple(g)
+    assert check_path(grid, path, conn) == pytest.approx(cost, rel=1e-12)
+
+
+def test_expansion_window_on_the_benchmark_grid():
+    # The 1024^2 benchmark query at a smaller size (same generator): plateaus of equal f are
+    # large on random grids, where the LIFO tie order matters most.
+    from oracles_pathfinding import grid_graph
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(7)
+    n = 160
+    grid = rng.random((n, n)) >= 0.2
+    grid[0, 0] = grid[-1, -1] = True
+    for conn in (4, 8):
+        dist = dijkstra(grid_graph(grid, conn), directed=True, indices=0)
+        cells = np.array(np.unravel_index(np.arange(grid.size), grid.shape)).T
+        f = dist + _octile2(cells - (n - 1), conn)
+        c_star = dist[-1]
+        got, exp = pf.astar_many(
+            grid, [(0, 0)], [(n - 1, n - 1)], connectivity=conn, return_expansions=True
+        )
+        assert got[0] == pytest.approx(c_star, rel=1e-12)
+        assert np.sum(f < c_star - 1e-9) <= exp[0] <= np.sum(f <= c_star + 1e-9)
