@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // fbsim: A* on uniform-cost grids with exact costs (detail/exact_astar.hpp): the entry point,
-// which hands each grid to the kernel specialised for its dimension. Both expand nodes in the
-// same order (lower f, then larger g, then lower cell; children that keep f depth first) with
-// a monotone bucket queue for the open list: grid_astar_exact_2d.cpp (bit-packed passability
-// and closed set, 8-byte node words) and grid_astar_exact_3d.cpp (the 26-neighbourhood read
-// once per expansion into a bit mask, 12-byte node state).
+// which hands each grid to the kernel specialised for its dimension. Both pop in nondecreasing
+// exact f from a monotone bucket queue: grid_astar_exact_2d.cpp (bit-packed passability and
+// closed set, 8-byte node words; ties among equal f in LIFO order) and grid_astar_exact_3d.cpp
+// (lower f, then larger g, then lower cell, children that keep f depth first; the
+// 26-neighbourhood read once per expansion into a bit mask, 12-byte node state). Costs are
+// exact either way; with several optimal paths, which one is returned depends on the order.
 #include "detail/exact_astar.hpp"
 
 namespace fbsim::detail {

@@ -315,8 +315,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         st.advised = false;
     }
     std::uint64_t* const nodes = st.nodes.get();
-    if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real
-        std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(g.size()) * 8);
+    if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real, all of it (a
+        // later, larger grid on this state would otherwise find old stamps past g.size())
+        std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(st.node_cells) * 8);
         st.stamp = 1;
     }
     const std::uint64_t stamp = st.stamp, live = stamp << kNodeStampShift;
