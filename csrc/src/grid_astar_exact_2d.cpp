@@ -10,7 +10,8 @@
 //   is tested exactly: g and h are A + B sqrt2 with integer move counts A, B, and distinct
 //   pairs give distinct reals whose doubles, computed the same way (value2), stay distinct at
 //   these magnitudes (|A - B sqrt2| >= 1 / (3 B), far above the rounding of ~2^21-sized
-//   values). LIFO among equal f goes depth first along f == C* plateaus toward the goal.
+//   values). LIFO among equal f goes depth first along f == C* plateaus toward the goal;
+//   one child that keeps f is even expanded next directly, without a trip through the queue.
 // * The open list is a monotone bucket queue. With a consistent heuristic the popped f never
 //   decreases, and a child's f exceeds its parent's by at most 2 * (longest move) = 2 sqrt2,
 //   so every open entry lies in [f_min, f_min + 2 sqrt2]: a ring of buckets of width 1/kScale
@@ -375,33 +376,46 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     // Each cell closes at most once: at most size() expansions, Conn pushes each. The bucket
     // scan advances `cur` at most kRing times per pop while entries remain (all of them lie
     // within kRing buckets of it).
+    // A child of the popped f is expanded next without a trip through the bucket (any order
+    // among equal f is exact; this one is depth first along the plateau).
+    Exact2DEntry pending{};
+    bool has_pending = false;
     while (queued != 0) {
-        for (std::int64_t k = 0; low->empty(); ++k) {
-            if (k >= kRing) {  // unreachable: the window invariant broke
-                out->expansions = expansions;
-                return false;
+        Exact2DEntry e;
+        if (has_pending) {
+            e = pending;
+            has_pending = false;
+            --queued;
+        } else {
+            for (std::int64_t k = 0; low->empty(); ++k) {
+                if (k >= kRing) {  // unreachable: the window invariant broke
+                    out->expansions = expansions;
+                    return false;
+                }
+                ++cur;
+                const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
+                low = &ring[slot];
+                if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
+                    std::sort(low->begin(), low->end(),
+                              [](const Exact2DEntry& x, const Exact2DEntry& y) {
+                                  return x.f > y.f;
+                              });
+                    ring_mixed[slot] = 0;
+                }
             }
-            ++cur;
-            const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
-            low = &ring[slot];
-            if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
-                std::sort(low->begin(), low->end(),
-                          [](const Exact2DEntry& x, const Exact2DEntry& y) { return x.f > y.f; });
-                ring_mixed[slot] = 0;
+            e = low->back();
+            low->pop_back();
+            --queued;
+            if (!low->empty()) {
+                // The next pop, unless a child comes first: start loading its state rows while
+                // this one expands.
+                const std::uint64_t nrc = low->back().rc;
+                const auto nc = static_cast<std::int64_t>(nrc >> 32) * cols +
+                                static_cast<std::int64_t>(nrc & 0xffffffffu);
+                prefetch(nodes + (nc >= cols ? nc - cols : nc));
+                prefetch(nodes + nc);
+                prefetch(nodes + (nc + cols < size ? nc + cols : nc));
             }
-        }
-        const Exact2DEntry e = low->back();
-        low->pop_back();
-        --queued;
-        if (!low->empty()) {
-            // The next pop, unless a child comes first: start loading its state rows while
-            // this one expands.
-            const std::uint64_t nrc = low->back().rc;
-            const auto nc = static_cast<std::int64_t>(nrc >> 32) * cols +
-                            static_cast<std::int64_t>(nrc & 0xffffffffu);
-            prefetch(nodes + (nc >= cols ? nc - cols : nc));
-            prefetch(nodes + nc);
-            prefetch(nodes + (nc + cols < size ? nc + cols : nc));
         }
         const auto r = static_cast<std::int64_t>(e.rc >> 32),
                    c = static_cast<std::int64_t>(e.rc & 0xffffffffu);
@@ -473,7 +487,12 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             const double f = f_of(na, nb, r + m.dr, c + m.dc);
             const Exact2DEntry child{bits_of(f), e.rc + kRcStep<Conn, i>};
             if (f == ef) {  // most children of a plateau: LIFO, depth first along it
-                low->push_back(child);
+                if (!has_pending) {
+                    pending = child;
+                    has_pending = true;
+                } else {
+                    low->push_back(child);
+                }
                 ++queued;
                 return;
             }
