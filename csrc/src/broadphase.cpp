@@ -193,6 +193,35 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
     }
 }
 
+// Sorts packed pair keys (ra << bits) | rb, ra < ranks: a counting sort by ra (one pass to
+// count, one to scatter: the buckets are the ranks themselves), then each bucket's few keys
+// (a box's partners: ~1-3 in a typical scene) by comparison. O(m + ranks) with 2 passes over
+// the keys, where a radix sort of 2 * log2(ranks) bits takes 3-4 passes of 2 each; pairs()
+// of a scene has m ~ ranks, so the bucket array costs no more than the keys.
+void sort_rank_keys(std::vector<std::uint64_t>& keys, int bits, std::size_t ranks) {
+    std::vector<std::uint32_t> end(ranks + 1, 0);  // end[r + 1]: keys with ra <= r (after the scan)
+    for (const std::uint64_t k : keys) ++end[(k >> bits) + 1];
+    for (std::size_t r = 1; r <= ranks; ++r) end[r] += end[r - 1];
+    std::vector<std::uint64_t> tmp(keys.size());
+    for (const std::uint64_t k : keys) tmp[end[k >> bits]++] = k;  // end[r]: end of bucket r
+    std::size_t b = 0;
+    for (std::size_t r = 0; r < ranks; ++r) {
+        const std::size_t e = end[r];
+        if (e - b <= 16) {  // insertion sort: buckets are tiny
+            for (std::size_t i = b + 1; i < e; ++i) {
+                const std::uint64_t v = tmp[i];
+                std::size_t j = i;
+                for (; j > b && tmp[j - 1] > v; --j) tmp[j] = tmp[j - 1];
+                tmp[j] = v;
+            }
+        } else {
+            std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(b), tmp.begin() + static_cast<std::ptrdiff_t>(e));
+        }
+        b = e;
+    }
+    keys.swap(tmp);
+}
+
 // First duplicate in a batch: the smallest row index that repeats an earlier row's id.
 bool first_duplicate(const std::int64_t* ids, std::size_t count, std::size_t* out_index) {
     std::vector<std::pair<std::int64_t, std::size_t>> v(count);
@@ -453,7 +482,11 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         }
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
-    detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    if (keys.size() * 8 >= by_rank_.size()) {
+        sort_rank_keys(keys, bits, by_rank_.size());
+    } else {
+        detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    }
     constexpr std::uint64_t kSign = std::uint64_t{1} << 63;  // rows as flush_rows() sorts them
     detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.b) ^ kSign; });
     detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.a) ^ kSign; });
