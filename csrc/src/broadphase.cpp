@@ -196,8 +196,8 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
 // Sorts packed pair keys (ra << bits) | rb, ra < ranks: a counting sort by ra (one pass to
 // count, one to scatter: the buckets are the ranks themselves), then each bucket's few keys
 // (a box's partners: ~1-3 in a typical scene) by comparison. O(m + ranks) with 2 passes over
-// the keys, where a radix sort of 2 * log2(ranks) bits takes 3-4 passes of 2 each; pairs()
-// of a scene has m ~ ranks, so the bucket array costs no more than the keys.
+// the keys, where a radix sort of 2 * log2(ranks) bits takes 3-4 passes of 2 each; used when
+// m >= ranks / 2 (pairs() of a scene), so the bucket array costs no more than the keys.
 void sort_rank_keys(std::vector<std::uint64_t>& keys, int bits, std::size_t ranks) {
     std::vector<std::uint32_t> end(ranks + 1, 0);  // end[r + 1]: keys with ra <= r (after the scan)
     for (const std::uint64_t k : keys) ++end[(k >> bits) + 1];
@@ -482,7 +482,7 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         }
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
-    if (keys.size() * 8 >= by_rank_.size()) {
+    if (keys.size() * 2 >= by_rank_.size()) {
         sort_rank_keys(keys, bits, by_rank_.size());
     } else {
         detail::radix_sort(keys, [](std::uint64_t k) { return k; });

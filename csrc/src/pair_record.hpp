@@ -15,6 +15,18 @@
 
 namespace fbsim::detail {
 
+/// A hint to start loading the cache line at p (loops over random positions issue it a few
+/// steps ahead, so the misses overlap instead of stalling one at a time).
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#elif defined(FBSIM_PAIR_RECORD_SSE2)
+    _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
+#else
+    (void)p;
+#endif
+}
+
 /// One box: lane 0-2 of `lo` its min corner, lane 0-2 of `nhi` its max corner negated
 /// (float_order values, |v| < 2^31 - 8, so negation cannot overflow); lane 3 of `lo` holds
 /// the slot, lane 3 of `nhi` is 0. Then "b overlaps a" is "b.lo <= a.hi and b.nhi <= -a.lo",

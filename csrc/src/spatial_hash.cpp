@@ -270,7 +270,20 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     std::vector<std::uint32_t> from_buffer;
     const Run& m = h.main;
     const std::size_t n = m.size();
+    // Each step reads the box, pos[], the key and the record at random places (a 10% batch at
+    // 100k boxes: ~4 cache misses per box, most of this loop's time when waited for one by
+    // one), so the reads are prefetched: pos[] 16 boxes ahead, the rest 8 ahead.
+    constexpr std::size_t kAhead = 8;
     for (std::size_t i = 0; i < count; ++i) {
+        if (i + 2 * kAhead < count) detail::prefetch(&h.pos[slots[i + 2 * kAhead]]);
+        if (i + kAhead < count) {
+            detail::prefetch(&box(slots[i + kAhead]));
+            const std::size_t q = h.pos[slots[i + kAhead]];
+            if (q < n) {
+                detail::prefetch(&m.key[q]);
+                detail::prefetch(&m.rec[q]);
+            }
+        }
         const std::uint32_t s = slots[i];
         const Entry e = h.entry_of(s, box(s));
         const std::size_t p = h.pos[s];
@@ -355,14 +368,12 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
             n_[k] = n[k];
         }
         const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
-        off_.resize(cells + 1);
-        const std::size_t total = h.main.size();
-        std::size_t c = 0;  // cells below c have their start written
-        for (std::size_t p = 0; p < total; ++p) {
-            const std::size_t cp = cell(h.main.key[p]);
-            while (c <= cp) off_[c++] = static_cast<std::uint32_t>(p);
-        }
-        while (c <= cells) off_[c++] = static_cast<std::uint32_t>(total);
+        // A histogram of cells, then its prefix sums (the index is in cell order, so a cell's
+        // start is the number of entries in the cells before it): no data-dependent branch
+        // per entry, unlike filling the starts while walking the index.
+        off_.assign(cells + 1, 0);
+        for (const CellKey& k : h.main.key) ++off_[cell(k) + 1];
+        for (std::size_t c = 1; c <= cells; ++c) off_[c] += off_[c - 1];
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
     // deleting) that share one demangled name, which tests/test_packaging.py flags.
@@ -668,7 +679,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         const std::uint32_t p = h.pos[slots[i]];
         if (p == kInBuffer) in_buf.push_back(slots[i]); else ps.push_back(p);
     }
-    std::sort(ps.begin(), ps.end());
+    detail::radix_sort(ps, [](std::uint32_t p) { return std::uint64_t{p}; });  // positions: 17-20 bits
     std::size_t cur[9] = {};
     // A large batch on one level: each neighbour row's cells are one slice of the directory.
     const std::unique_ptr<CellDirectory> dir =
