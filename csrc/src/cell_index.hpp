@@ -212,7 +212,7 @@ struct Run {
         return first;
     }
 
-    // Sorts `es` and merges it in from the back, in place: each new entry's place by binary
+    // Sorts `es` and merges it in from the back, in place: each new entry's place by galloping
     // search, the old entries above it shifted up as one block. O(n + m log n). Returns the
     // first position that changed.
     std::size_t merge(std::vector<Entry>& es) {
@@ -223,7 +223,18 @@ struct Run {
         std::size_t i = n0;  // old entries [0, i) are still in place
         for (std::size_t j = m; j > 0; --j) {
             const Entry& e = es[j - 1];
-            std::size_t a = 0, b = i;  // first old position greater than e
+            // First old position greater than e, in [0, i): galloping back from i first (the
+            // previous entry's place; m spread entries land ~n/m apart, so a few probes near
+            // the last one, in cache, instead of a search of all [0, i) missing at every level).
+            std::size_t a = 0, b = i;
+            for (std::size_t step = 1; b > 0; step *= 2) {
+                const std::size_t probe = b > step ? b - step : 0;
+                if (!greater_than(probe, e)) {
+                    a = probe + 1;
+                    break;
+                }
+                b = probe;  // [probe, i) are all greater than e
+            }
             while (a < b) {
                 const std::size_t mid = a + (b - a) / 2;
                 if (greater_than(mid, e)) b = mid; else a = mid + 1;

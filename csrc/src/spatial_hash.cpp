@@ -52,7 +52,9 @@ struct SpatialHash::Impl {
     Run main;  // the large sorted index (may hold tombstones)
     Run buf;   // recent writes, sorted the same way, never tombstones
     std::vector<std::uint32_t> pos;  // by slot: main position, kInBuffer, or kNone
-    std::size_t tombs = 0;
+    // Positions of the main index's tombstones (unordered; each buried once), so a merge
+    // finds them without scanning every record.
+    std::vector<std::uint32_t> tomb_at;
     std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
 
     std::size_t buffer_cap() const noexcept {
@@ -90,10 +92,8 @@ struct SpatialHash::Impl {
     // empties the buffer. O(n + m log n) for m = buffer + extra entries. Allocates first (the
     // tombstone list, the merged entry list), then shifts in place.
     void flush(std::vector<Entry>& extra) {
-        std::vector<std::uint32_t> gone;
-        gone.reserve(tombs);
-        for (std::size_t i = 0; i < main.size() && gone.size() < tombs; ++i)
-            if (main.dead(i)) gone.push_back(static_cast<std::uint32_t>(i));
+        std::vector<std::uint32_t> gone(tomb_at);
+        detail::radix_sort(gone, [](std::uint32_t p) { return std::uint64_t{p}; });
         std::vector<Entry> es;
         es.reserve(buf.size() + extra.size());
         for (std::size_t i = 0; i < buf.size(); ++i) es.push_back(buf.entry_at(i));
@@ -105,7 +105,7 @@ struct SpatialHash::Impl {
         const std::size_t first = main.merge(es);
         fix_pos(std::min(stale, first));
         buf.clear();
-        tombs = 0;
+        tomb_at.clear();
     }
 
     // Takes the buffer entries of `slots` (all in the buffer, ascending) out. O(buffer).
@@ -127,7 +127,7 @@ struct SpatialHash::Impl {
         // box costs pairs() and pairs(moved) a search of the index (~1-2 us) instead of a
         // sweep step, which outweighs the merge (~10 ns per indexed box) past that size.
         const bool big = cap_override == kAutoCap && es.size() > kMinBuffer && es.size() * 128 > main.size();
-        if (big || buf.size() + es.size() > buffer_cap() || tombs > tomb_cap()) {
+        if (big || buf.size() + es.size() > buffer_cap() || tomb_at.size() > tomb_cap()) {
             flush(es);
             return true;
         }
@@ -268,6 +268,7 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     // and go back in at their new place.
     std::vector<Entry> movers;
     std::vector<std::uint32_t> from_buffer;
+    grow(h.tomb_at, h.tomb_at.size() + count);  // so the loop below cannot throw half-way
     const Run& m = h.main;
     const std::size_t n = m.size();
     // Each step reads the box, pos[], the key and the record at random places (a 10% batch at
@@ -299,7 +300,7 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
             h.main.put(p, e);
         } else {
             h.main.bury(p);
-            ++h.tombs;
+            h.tomb_at.push_back(static_cast<std::uint32_t>(p));
             h.pos[s] = kInBuffer;
             movers.push_back(e);
         }
@@ -313,19 +314,20 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
     std::vector<std::uint32_t> from_buffer;
+    grow(h.tomb_at, h.tomb_at.size() + count);  // so the loop below cannot throw half-way
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint32_t s = slots[i];
         if (h.pos[s] == kInBuffer) {
             from_buffer.push_back(s);
         } else {
             h.main.bury(h.pos[s]);
-            ++h.tombs;
+            h.tomb_at.push_back(h.pos[s]);
         }
         h.pos[s] = kNone;
     }
     std::sort(from_buffer.begin(), from_buffer.end());
     h.erase_from_buffer(from_buffer);
-    if (h.tombs > h.tomb_cap()) {
+    if (h.tomb_at.size() > h.tomb_cap()) {
         // The removed ids are still stored during this call; their stale ranks are harmless
         // (ranks only order ids, and no pair refers to an absent id).
         std::vector<Entry> none;
@@ -337,7 +339,7 @@ void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
 void SpatialHash::set_buffer_cap(std::size_t cap) {
     Impl& h = *impl_;
     h.cap_override = cap < kMaxBufferCap ? cap : kMaxBufferCap;
-    if (h.buf.size() > h.buffer_cap() || h.tombs > h.tomb_cap()) {
+    if (h.buf.size() > h.buffer_cap() || h.tomb_at.size() > h.tomb_cap()) {
         std::vector<Entry> none;
         h.flush(none);
         refresh_ranks();
@@ -346,7 +348,7 @@ void SpatialHash::set_buffer_cap(std::size_t cap) {
 void SpatialHash::set_auto_buffer_cap() noexcept { impl_->cap_override = kAutoCap; }
 std::size_t SpatialHash::buffer_cap() const noexcept { return impl_->buffer_cap(); }
 std::size_t SpatialHash::buffered() const noexcept { return impl_->buf.size(); }
-std::size_t SpatialHash::tombstones() const noexcept { return impl_->tombs; }
+std::size_t SpatialHash::tombstones() const noexcept { return impl_->tomb_at.size(); }
 
 void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
@@ -808,7 +810,9 @@ bool SpatialHash::check_invariants() const {
         for (int l = 0; l < kLevels; ++l)
             if (per_level[l] != r->level_count[l]) return false;
     }
-    if (live != size() || dead != h.tombs) return false;
+    if (live != size() || dead != h.tomb_at.size()) return false;
+    for (const std::uint32_t p : h.tomb_at)
+        if (p >= h.main.size() || !h.main.dead(p)) return false;
     std::size_t indexed = 0;
     for (std::size_t s = 0; s < h.pos.size(); ++s) {
         if (h.pos[s] == kNone) continue;
