@@ -9,14 +9,17 @@
 //
 // Unlike a hashed grid (Teschner et al. 2003) the cells are not looked up through a table: the
 // boxes are kept sorted by cell key (level, z, y, x) and, within a cell, by min x, with their
-// bounds rounded outward to float in separate arrays (structure of arrays). A grid column
-// (level, z, y) is then a contiguous run sorted along x, so pairs() is a sweep and prune along x
-// (Baraff 1992; Cohen et al., I-COLLIDE, 1995) of each column against itself and its 4 forward
-// neighbour columns with no per-call sorting; cells are found by binary search or by cursors
-// that only move forward. Writers keep the order: a box that stays in its cell (and keeps its
-// place in the cell's x order) is rewritten in place, the others are taken out and merged back
-// once per batch, O(n + m log m). Every float test is conservative; the exact double test
-// decides whenever the floats cannot, so answers are exact.
+// bounds rounded outward to float in 32-byte records (pair_record.hpp). A grid column
+// (level, z, y) is then a contiguous run sorted along x. pairs() needs no per-call sorting:
+// when one level holds every box in a compact block, a per-call dense cell directory makes
+// each row of 3 neighbour cells one slice and each cell meets its 13 forward neighbours (the
+// usual grid pass); otherwise each column is swept and pruned along x (Baraff 1992; Cohen et
+// al., I-COLLIDE, 1995) against itself and its 4 forward neighbour columns. Elsewhere cells
+// are found by binary search or by cursors that only move forward. Writers keep the order: a
+// box that stays in its cell (and keeps its place in the cell's x order) is rewritten in
+// place, the others are taken out and merged back once per batch, O(n + m log m). Every float
+// test is conservative; the exact double test decides whenever the floats cannot, so answers
+// are exact.
 #include <algorithm>
 #include <cmath>
 #include <limits>
