@@ -691,6 +691,8 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         count * 16 >= size() && size() >= 64 ? cell_directory() : nullptr;
     const detail::PairRecord* R = m.rec.data();
     std::vector<std::uint32_t> cand;
+    int levels = 0;  // occupied levels of the main index
+    for (int o = 0; o < kLevels; ++o) levels += m.level_count[o] != 0 ? 1 : 0;
     auto keep = [&](std::uint32_t a, std::uint32_t b) {
         // A pair of two moved boxes is met from both sides: keep it once.
         return b != a && (!moved[b] || a < b);
@@ -735,6 +737,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
                 }
             }
         }
+        if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();
         for (int o = 0; o < kLevels; ++o)
             if (o != l && m.level_count[o] != 0) h.collect_level(m, box(a), o, cand);
