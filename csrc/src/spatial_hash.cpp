@@ -505,6 +505,9 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     // benchmark: 18 ms for the column sweep, 12 ms this way).
     const std::unique_ptr<CellDirectory> dir = n >= 64 ? cell_directory() : nullptr;
     if (dir) {
+        // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
+        // and faults in fresh pages at each step (untouched reserved pages cost nothing).
+        out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
         const std::int64_t nx = dir->counts()[0], ny = dir->counts()[1], nz = dir->counts()[2];
         const std::uint32_t* off = dir->offsets();
         std::vector<detail::PairRecord> gather;
