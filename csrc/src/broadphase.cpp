@@ -205,18 +205,31 @@ void sort_rank_keys(std::vector<std::uint64_t>& keys, int bits, std::size_t rank
     for (std::size_t r = 1; r <= ranks; ++r) end[r] += end[r - 1];
     std::vector<std::uint64_t> tmp(keys.size());
     for (const std::uint64_t k : keys) tmp[end[k >> bits]++] = k;  // end[r]: end of bucket r
+    // Buckets of 0-2 keys (~80% of them in a scene of ~1.5 partners per box) are ordered
+    // without a branch on their size: a compare-exchange of the bucket's first two slots that
+    // writes both back unchanged unless the bucket holds exactly 2 keys (so a smaller
+    // bucket's neighbouring slot is left as it was). Larger ones: insertion sort or std::sort.
     std::size_t b = 0;
+    const std::size_t total = tmp.size();
     for (std::size_t r = 0; r < ranks; ++r) {
         const std::size_t e = end[r];
-        if (e - b <= 16) {  // insertion sort: buckets are tiny
-            for (std::size_t i = b + 1; i < e; ++i) {
-                const std::uint64_t v = tmp[i];
-                std::size_t j = i;
-                for (; j > b && tmp[j - 1] > v; --j) tmp[j] = tmp[j - 1];
-                tmp[j] = v;
+        const std::size_t size = e - b;
+        if (size > 2) {
+            if (size <= 16) {
+                for (std::size_t i = b + 1; i < e; ++i) {
+                    const std::uint64_t v = tmp[i];
+                    std::size_t j = i;
+                    for (; j > b && tmp[j - 1] > v; --j) tmp[j] = tmp[j - 1];
+                    tmp[j] = v;
+                }
+            } else {
+                std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(b), tmp.begin() + static_cast<std::ptrdiff_t>(e));
             }
-        } else {
-            std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(b), tmp.begin() + static_cast<std::ptrdiff_t>(e));
+        } else if (b + 1 < total) {
+            const std::uint64_t x = tmp[b], y = tmp[b + 1];
+            const bool swap = (size == 2) & (y < x);
+            tmp[b] = swap ? y : x;
+            tmp[b + 1] = swap ? x : y;
         }
         b = e;
     }
