@@ -111,3 +111,39 @@ def test_dense_lattice_property(n, step, seed):
     s = fbsim.SpatialHash()
     s.insert(ids, lo, hi)
     _check(s, ids, lo, hi)
+
+
+@pytest.mark.parametrize("n_coarse", [1, 3, 64, 65, 150])
+@pytest.mark.parametrize("buffered", [False, True])
+def test_levels_few_and_many_coarse(n_coarse, buffered):
+    # Fine boxes (the dense level) plus coarse ones on another level: up to 64 coarse boxes
+    # each ask the fine level, past that each fine box asks the coarse level; coarse boxes
+    # merged into the main index or still in the side buffer. pairs() and pairs(moved) vs
+    # brute force.
+    rng = np.random.default_rng(n_coarse * 2 + buffered)
+    n = 800
+    ids, lo, hi = _similar_boxes(rng, n, 2.5 * (n / 3.0) ** (1.0 / 3.0))
+    c = rng.uniform(0.0, 14.0, size=(n_coarse, 3))
+    h = rng.uniform(2.0, 6.0, size=(n_coarse, 3))
+    h[:2, 1] = 0.5  # a couple of flat plates
+    cid = np.arange(10_000, 10_000 + n_coarse, dtype=np.int64)
+    s = fbsim.SpatialHash()
+    s.insert(ids, lo, hi)
+    if buffered:
+        for k in range(n_coarse):  # one by one: into the side buffer
+            s.insert(cid[k : k + 1], c[k : k + 1] - h[k : k + 1], c[k : k + 1] + h[k : k + 1])
+    else:
+        s.insert(cid, c - h, c + h)
+        s.buffer_cap = 0  # merge everything into the main index
+        s.buffer_cap = None
+    all_ids = np.concatenate([ids, cid])
+    all_lo, all_hi = np.concatenate([lo, c - h]), np.concatenate([hi, c + h])
+    _check(s, all_ids, all_lo, all_hi)
+    if buffered and n_coarse <= s.buffer_cap:
+        assert s.buffered == n_coarse  # every coarse box still in the side buffer
+    if not buffered:
+        assert s.buffered == 0
+    full = brute_pairs(all_ids, all_lo, all_hi)
+    for moved in (all_ids[::9], cid[:2], ids[:100]):
+        want = full[np.isin(full[:, 0], moved) | np.isin(full[:, 1], moved)]
+        np.testing.assert_array_equal(s.pairs(moved), want)

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <tuple>
 #include <utility>
 
 #include "cell_index.hpp"
@@ -180,6 +181,36 @@ struct SpatialHash::Impl {
         if (r.size() == 0) return;
         for (int l = 0; l < kLevels; ++l)
             if (r.level_count[l] != 0) collect_level(r, q, l, out);
+    }
+
+    // Pairs between run `fine`'s boxes on level l and run `coarse`'s on a coarser level k,
+    // each once, appended to `out` (overlap tested exactly with `box`), until `out` passes
+    // `cap`. The side that asks less asks: normally each fine box queries level k (a few
+    // cells), but when level k holds at most kFewCoarse boxes (baseplates over 100k parts),
+    // each of those queries level l instead. A coarse box's query may scan the whole fine
+    // level (~2 ns per box), so 64 of them cost at most ~130 ns per fine box, less than the
+    // ~200 ns query each fine box would make (4 baseplates over 100k boxes: 25 ms -> 1 ms).
+    static constexpr std::size_t kFewCoarse = 64;
+    template <class BoxFn>
+    void level_pairs(const Run& fine, int l, const Run& coarse, int k, const BoxFn& box,
+                     std::vector<std::uint32_t>& cand, std::vector<std::uint32_t>& out,
+                     std::size_t cap) const {
+        const bool coarse_asks = coarse.level_count[k] <= kFewCoarse;
+        const Run& asker = coarse_asks ? coarse : fine;
+        const Run& asked = coarse_asks ? fine : coarse;
+        const auto [begin, end] = asker.level_range(coarse_asks ? k : l);
+        for (std::size_t i = begin; i < end && out.size() <= cap; ++i) {
+            if (asker.dead(i)) continue;
+            const std::uint32_t s = asker.slot(i);
+            const Aabb& bs = box(s);
+            cand.clear();
+            collect_level(asked, bs, coarse_asks ? l : k, cand);
+            for (const std::uint32_t b : cand) {
+                if (!overlaps(bs, box(b))) continue;
+                out.push_back(s);
+                out.push_back(b);
+            }
+        }
     }
 
     // Slots of run r in the cells swept by the segment, per level (tombstones skipped).
@@ -366,18 +397,21 @@ void SpatialHash::candidates(const Aabb& q, std::vector<std::uint32_t>& out) con
 // instead of a search per column. The side buffer is searched as usual.
 class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
   public:
-    CellDirectory(const SpatialHash::Impl& h, int level, const std::int64_t c0[3], const std::int64_t n[3])
+    CellDirectory(const SpatialHash::Impl& h, int level, const std::int64_t c0[3], const std::int64_t n[3],
+                  std::size_t begin, std::size_t end)
         : h_(h), level_(level) {
         for (int k = 0; k < 3; ++k) {
             c0_[k] = c0[k];
             n_[k] = n[k];
         }
         const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
-        // A histogram of cells, then its prefix sums (the index is in cell order, so a cell's
-        // start is the number of entries in the cells before it): no data-dependent branch
-        // per entry, unlike filling the starts while walking the index.
+        // A histogram of the level's cells [begin, end), then its prefix sums from `begin` (the
+        // index is in cell order, so a cell's start is `begin` plus the entries in the cells
+        // before it): no data-dependent branch per entry, unlike filling the starts while
+        // walking the index.
         off_.assign(cells + 1, 0);
-        for (const CellKey& k : h.main.key) ++off_[cell(k) + 1];
+        off_[0] = static_cast<std::uint32_t>(begin);
+        for (std::size_t p = begin; p < end; ++p) ++off_[cell(h.main.key[p]) + 1];
         for (std::size_t c = 1; c <= cells; ++c) off_[c] += off_[c - 1];
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
@@ -440,18 +474,23 @@ std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t q
     return cell_directory();
 }
 
-std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const {
+std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int level) const {
     const Impl& h = *impl_;
     const Run& m = h.main;
-    int level = -1, levels = 0;
-    for (int l = 0; l < kLevels; ++l) {
-        if (m.level_count[l] == 0) continue;
-        level = l;
-        ++levels;
+    if (level < 0) {
+        int levels = 0;
+        for (int l = 0; l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            level = l;
+            ++levels;
+        }
+        if (levels != 1) return nullptr;
     }
-    if (levels != 1) return nullptr;
+    const auto [begin, end] = m.level_range(level);
+    if (begin == end) return nullptr;
     std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-    for (const CellKey& k : m.key) {
+    for (std::size_t p = begin; p < end; ++p) {
+        const CellKey& k = m.key[p];
         const std::int64_t c[3] = {unbias(k.lo), unbias(k.lo >> 32), unbias(k.hi)};
         for (int d = 0; d < 3; ++d) {
             mn[d] = std::min(mn[d], c[d]);
@@ -460,8 +499,8 @@ std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory() const 
     }
     const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
     // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
-    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(m.size()) + 1024.0) return nullptr;
-    return std::make_unique<CellDirectory>(h, level, mn, n);
+    if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(end - begin) + 1024.0) return nullptr;
+    return std::make_unique<CellDirectory>(h, level, mn, n, begin, end);
 }
 
 void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
@@ -503,8 +542,14 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     // largest typical box), so slices are tested whole rather than swept along x: the merge
     // of two x-sorted columns below takes an unpredictable branch per step (the 100k-box
     // benchmark: 18 ms for the column sweep, 12 ms this way).
-    const std::unique_ptr<CellDirectory> dir = n >= 64 ? cell_directory() : nullptr;
+    int dense_level = 0;  // the most populated level (a baseplate or two elsewhere is common)
+    for (int l = 1; l < kLevels; ++l)
+        if (m.level_count[l] > m.level_count[dense_level]) dense_level = l;
+    const std::unique_ptr<CellDirectory> dir =
+        m.level_count[dense_level] >= 64 ? cell_directory(dense_level) : nullptr;
+    std::size_t dense_begin = n, dense_end = n;  // positions of the level swept cell by cell
     if (dir) {
+        std::tie(dense_begin, dense_end) = m.level_range(dense_level);
         // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
         // and faults in fresh pages at each step (untouched reserved pages cost nothing).
         out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
@@ -564,8 +609,10 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
                 }
             }
         }
-    } else {
-        // Entry i (whose min x is <= that of every entry in [k, end)) against the entries of
+    }
+    {
+        // Every other level: entry i (whose min x is <= that of every entry in [k, end))
+        // against the entries of
         // [k, end) whose min x is within its max x (the loop bound; min x of k >= that of i by
         // the sweep order). Tombstones never pair: as i their hi x ends the loop at once, as k
         // their y bounds fail.
@@ -589,6 +636,8 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
         };
         std::vector<Column> cols;
         for (std::size_t i = 0; i < n; ++i) {
+            if (i == dense_begin) i = dense_end;  // that level's pairs are found above
+            if (i >= n) break;
             const std::uint64_t y = m.key[i].lo >> 32;
             if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
                 cols.push_back(Column{m.key[i].hi, y, i, i});
@@ -647,28 +696,11 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             out.push_back(b);
         }
     }
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
-        int coarser[kLevels];
-        int nc = 0;
-        for (int k = l + 1; k < kLevels; ++k)
-            if (h.buf.level_count[k] != 0) coarser[nc++] = k;
-        if (nc == 0) continue;
-        const auto [begin, end] = m.level_range(l);
-        for (std::size_t i = begin; i < end && out.size() <= cap; ++i) {
-            if (m.dead(i)) continue;
-            const std::uint32_t s = m.slot(i);
-            const Aabb& bs = box(s);
-            for (int c = 0; c < nc; ++c) {
-                cand.clear();
-                h.collect_level(h.buf, bs, coarser[c], cand);
-                for (const std::uint32_t b : cand) {
-                    if (!overlaps(bs, box(b))) continue;
-                    out.push_back(s);
-                    out.push_back(b);
-                }
-            }
-        }
+        for (int k = l + 1; k < kLevels && out.size() <= cap; ++k)
+            if (h.buf.level_count[k] != 0) h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap);
     }
 }
 
@@ -689,9 +721,13 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
     }
     detail::radix_sort(ps, [](std::uint32_t p) { return std::uint64_t{p}; });  // positions: 17-20 bits
     std::size_t cur[9] = {};
-    // A large batch on one level: each neighbour row's cells are one slice of the directory.
+    // A large batch: each neighbour row's cells on the most populated level are one slice of
+    // the directory (moved boxes on other levels search with the cursors).
+    int dense_level = 0;
+    for (int o = 1; o < kLevels; ++o)
+        if (m.level_count[o] > m.level_count[dense_level]) dense_level = o;
     const std::unique_ptr<CellDirectory> dir =
-        count * 16 >= size() && size() >= 64 ? cell_directory() : nullptr;
+        count * 16 >= size() && m.level_count[dense_level] >= 64 ? cell_directory(dense_level) : nullptr;
     const detail::PairRecord* R = m.rec.data();
     std::vector<std::uint32_t> cand;
     int levels = 0;  // occupied levels of the main index
@@ -718,7 +754,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         for (int c = 0; c < 9; ++c) {
             const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
             std::size_t i, e;
-            if (dir) {
+            if (dir && l == dense_level) {
                 const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
                 i = r.first;
                 e = r.second;
@@ -759,33 +795,15 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
 void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
     const Impl& h = *impl_;
     const Run& m = h.main;
-    // Across levels of the main index: each box asks every coarser occupied level (a coarser
-    // box never asks a finer level, so each pair is found once).
+    // Across levels of the main index: each pair of occupied levels once (level_pairs()).
+    // Checked per asking box: past max_results() pairs the caller reports the cap.
     std::vector<std::uint32_t> other;
-    for (int l = 0; l < kLevels; ++l) {
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+    const std::size_t cap = 2 * max_results();
+    for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
-        int coarser[kLevels];
-        int nc = 0;
-        for (int k = l + 1; k < kLevels; ++k)
-            if (m.level_count[k]) coarser[nc++] = k;
-        if (nc == 0) continue;
-        const auto [begin, end] = m.level_range(l);
-        for (std::size_t i = begin; i < end; ++i) {
-            if (m.dead(i)) continue;
-            const std::uint32_t s = m.slot(i);
-            const Aabb& ba = box(s);
-            for (int c = 0; c < nc; ++c) {
-                other.clear();
-                h.collect_level(m, ba, coarser[c], other);
-                for (const std::uint32_t b : other) {
-                    if (overlaps(ba, box(b))) {
-                        out.push_back(s);
-                        out.push_back(b);
-                    }
-                }
-            }
-            if (out.size() / 2 > max_results()) return;  // the caller reports the cap
-        }
+        for (int k = l + 1; k < kLevels && out.size() <= cap; ++k)
+            if (m.level_count[k] != 0) h.level_pairs(m, l, m, k, box_of, other, out, cap);
     }
 }
 
