@@ -8,7 +8,8 @@
 
 #include <cstdint>
 
-#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+// FBSIM_NO_SIMD forces the scalar path (tests build it that way too).
+#if !defined(FBSIM_NO_SIMD) && (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
 #include <emmintrin.h>
 #define FBSIM_PAIR_RECORD_SSE2 1
 #endif
