@@ -11,6 +11,7 @@
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
+#include "pair_record.hpp"
 #include "radix_sort.hpp"
 
 namespace fbsim {
@@ -191,6 +192,48 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
         out[base + 2 * i] = rows[i].a;
         out[base + 2 * i + 1] = rows[i].b;
     }
+}
+
+// Sorts packed pair keys (ra << bits) | rb, ra < ranks: a counting sort by ra (one pass to
+// count, one to scatter: the buckets are the ranks themselves), then each bucket's few keys
+// (a box's partners: ~1-3 in a typical scene) by comparison. O(m + ranks) with 2 passes over
+// the keys, where a radix sort of 2 * log2(ranks) bits takes 3-4 passes of 2 each; used when
+// m >= ranks / 2 (pairs() of a scene), so the bucket array costs no more than the keys.
+void sort_rank_keys(std::vector<std::uint64_t>& keys, int bits, std::size_t ranks) {
+    std::vector<std::uint32_t> end(ranks + 1, 0);  // end[r + 1]: keys with ra <= r (after the scan)
+    for (const std::uint64_t k : keys) ++end[(k >> bits) + 1];
+    for (std::size_t r = 1; r <= ranks; ++r) end[r] += end[r - 1];
+    std::vector<std::uint64_t> tmp(keys.size());
+    for (const std::uint64_t k : keys) tmp[end[k >> bits]++] = k;  // end[r]: end of bucket r
+    // Buckets of 0-2 keys (~80% of them in a scene of ~1.5 partners per box) are ordered
+    // without a branch on their size: a compare-exchange of the bucket's first two slots that
+    // writes both back unchanged unless the bucket holds exactly 2 keys (so a smaller
+    // bucket's neighbouring slot is left as it was). Larger ones: insertion sort or std::sort.
+    std::size_t b = 0;
+    const std::size_t total = tmp.size();
+    for (std::size_t r = 0; r < ranks; ++r) {
+        const std::size_t e = end[r];
+        const std::size_t size = e - b;
+        if (size > 2) {
+            if (size <= 16) {
+                for (std::size_t i = b + 1; i < e; ++i) {
+                    const std::uint64_t v = tmp[i];
+                    std::size_t j = i;
+                    for (; j > b && tmp[j - 1] > v; --j) tmp[j] = tmp[j - 1];
+                    tmp[j] = v;
+                }
+            } else {
+                std::sort(tmp.begin() + static_cast<std::ptrdiff_t>(b), tmp.begin() + static_cast<std::ptrdiff_t>(e));
+            }
+        } else if (b + 1 < total) {
+            const std::uint64_t x = tmp[b], y = tmp[b + 1];
+            const bool swap = (size == 2) & (y < x);
+            tmp[b] = swap ? y : x;
+            tmp[b + 1] = swap ? x : y;
+        }
+        b = e;
+    }
+    keys.swap(tmp);
 }
 
 // First duplicate in a batch: the smallest row index that repeats an earlier row's id.
@@ -442,7 +485,15 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
     std::vector<std::uint64_t> keys;
     std::vector<PairRow> rows;
     keys.reserve(cand.size() / 2);
+    // The slots come in index (spatial) order, so rank_[] is read at random: the reads are
+    // prefetched 16 pairs ahead (all addresses are known up front), and likewise by_rank_[]
+    // below, instead of waiting for each miss.
+    constexpr std::size_t kAhead = 32;
     for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
+        if (i + kAhead + 1 < cand.size()) {
+            detail::prefetch(&rank_[cand[i + kAhead]]);
+            detail::prefetch(&rank_[cand[i + kAhead + 1]]);
+        }
         const std::uint32_t a = cand[i], b = cand[i + 1];
         if (check_layers && !layers_pair(a, b)) continue;
         const std::uint64_t ra = rank_[a], rb = rank_[b];
@@ -453,7 +504,11 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         }
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
-    detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    if (keys.size() * 2 >= by_rank_.size()) {
+        sort_rank_keys(keys, bits, by_rank_.size());
+    } else {
+        detail::radix_sort(keys, [](std::uint64_t k) { return k; });
+    }
     constexpr std::uint64_t kSign = std::uint64_t{1} << 63;  // rows as flush_rows() sorts them
     detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.b) ^ kSign; });
     detail::radix_sort(rows, [](const PairRow& r) { return static_cast<std::uint64_t>(r.a) ^ kSign; });
@@ -462,6 +517,7 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
     out.resize(base + 2 * (keys.size() + rows.size()));
     std::size_t i = 0, j = 0, o = base;
     while (i < keys.size() || j < rows.size()) {
+        if (i + kAhead / 2 < keys.size()) detail::prefetch(&by_rank_[keys[i + kAhead / 2] & mask]);
         PairRow r{0, 0};
         if (i < keys.size()) r = PairRow{by_rank_[keys[i] >> bits], by_rank_[keys[i] & mask]};
         if (j < rows.size() && (i == keys.size() || rows[j] < r)) {

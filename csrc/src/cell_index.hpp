@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // fbsim (private): the sorted cell runs of SpatialHash. A run holds boxes sorted by cell key
-// (level, z, y, x), then min x, then slot, as structure-of-arrays outward float bounds, so a grid
-// column (level, z, y) is one x-sorted slice. SpatialHash keeps two: the large main index and a
+// (level, z, y, x), then min x, then slot: the keys in one array, the outward float bounds and
+// slot as 32-byte records (pair_record.hpp) in another, so a grid column (level, z, y) is one
+// x-sorted slice and a pair test reads one record. SpatialHash keeps two: the large main index and a
 // small side buffer of recent writes (a two-level log-structured merge, O'Neil et al., "The
 // log-structured merge-tree", 1996), so a single write costs O(buffer) instead of O(n).
 // Entries of the main run can be tombstones: bounds that fail every float test while the
@@ -18,6 +19,7 @@
 
 #include "fbsim/geometry.hpp"
 #include "outward_float.hpp"
+#include "pair_record.hpp"
 #include "radix_sort.hpp"
 
 namespace fbsim::detail::cells {
@@ -138,81 +140,59 @@ constexpr std::int32_t kTombHi = INT32_MIN + 8;
 // One sorted run (see the file comment). Positions are indices into the arrays.
 struct Run {
     std::vector<CellKey> key;
-    std::vector<std::int32_t> lo[3], hi[3];
-    std::vector<std::uint32_t> slot;
+    std::vector<detail::PairRecord> rec;
     std::size_t level_count[kLevels] = {};  // positions per level, tombstones included
 
-    std::size_t size() const noexcept { return slot.size(); }
-    bool dead(std::size_t i) const noexcept { return hi[0][i] == kTombHi; }
+    std::size_t size() const noexcept { return key.size(); }
+    std::uint32_t slot(std::size_t i) const noexcept { return rec[i].slot(); }
+    std::int32_t lo(int d, std::size_t i) const noexcept { return rec[i].lo[d]; }
+    std::int32_t hi(int d, std::size_t i) const noexcept { return -rec[i].nhi[d]; }
+    bool dead(std::size_t i) const noexcept { return hi(0, i) == kTombHi; }
     // Makes position i a tombstone in place (key, lo x and slot keep the order).
     void bury(std::size_t i) noexcept {
-        hi[0][i] = kTombHi;
-        lo[1][i] = lo[2][i] = kTombLo;
-        hi[1][i] = hi[2][i] = kTombHi;
+        detail::PairRecord& r = rec[i];
+        r.lo[1] = r.lo[2] = kTombLo;
+        r.nhi[0] = r.nhi[1] = r.nhi[2] = -kTombHi;
     }
     Entry entry_at(std::size_t i) const noexcept {
-        return Entry{key[i], {lo[0][i], lo[1][i], lo[2][i]}, {hi[0][i], hi[1][i], hi[2][i]}, slot[i]};
+        return Entry{key[i], {lo(0, i), lo(1, i), lo(2, i)}, {hi(0, i), hi(1, i), hi(2, i)}, slot(i)};
     }
 
     // (key, lo x, slot) of position i compared with an entry.
     bool greater_than(std::size_t i, const Entry& e) const noexcept {
         if (key[i] != e.key) return e.key < key[i];
-        if (lo[0][i] != e.lo[0]) return e.lo[0] < lo[0][i];
-        return e.slot < slot[i];
+        if (lo(0, i) != e.lo[0]) return e.lo[0] < lo(0, i);
+        return e.slot < slot(i);
     }
 
     // Entries [from, from + len) to [to, to + len) (overlap allowed), array by array.
     void move_range(std::size_t from, std::size_t to, std::size_t len) noexcept {
         if (len == 0 || from == to) return;
         std::memmove(&key[to], &key[from], len * sizeof(CellKey));
-        for (int d = 0; d < 3; ++d) {
-            std::memmove(&lo[d][to], &lo[d][from], len * sizeof(std::int32_t));
-            std::memmove(&hi[d][to], &hi[d][from], len * sizeof(std::int32_t));
-        }
-        std::memmove(&slot[to], &slot[from], len * sizeof(std::uint32_t));
+        std::memmove(&rec[to], &rec[from], len * sizeof(detail::PairRecord));
     }
     void put(std::size_t at, const Entry& e) noexcept {
         key[at] = e.key;
-        for (int d = 0; d < 3; ++d) {
-            lo[d][at] = e.lo[d];
-            hi[d][at] = e.hi[d];
-        }
-        slot[at] = e.slot;
+        rec[at] = detail::make_record(e.lo, e.hi, e.slot);
     }
     void resize(std::size_t n) {
         grow(key, n);
         key.resize(n);
-        for (int d = 0; d < 3; ++d) {
-            grow(lo[d], n);
-            lo[d].resize(n);
-            grow(hi[d], n);
-            hi[d].resize(n);
-        }
-        grow(slot, n);
-        slot.resize(n);
+        grow(rec, n);
+        rec.resize(n);
     }
     // Capacity for n entries, so that later resizes up to n cannot throw.
     void reserve(std::size_t n) {
         grow(key, n);
-        for (int d = 0; d < 3; ++d) {
-            grow(lo[d], n);
-            grow(hi[d], n);
-        }
-        grow(slot, n);
+        grow(rec, n);
     }
     void clear() noexcept {
         key.clear();
-        for (int d = 0; d < 3; ++d) {
-            lo[d].clear();
-            hi[d].clear();
-        }
-        slot.clear();
+        rec.clear();
         std::fill(level_count, level_count + kLevels, std::size_t{0});
     }
     std::size_t capacity_bytes() const noexcept {
-        std::size_t bytes = key.capacity() * sizeof(CellKey) + slot.capacity() * sizeof(std::uint32_t);
-        for (int d = 0; d < 3; ++d) bytes += (lo[d].capacity() + hi[d].capacity()) * sizeof(std::int32_t);
-        return bytes;
+        return key.capacity() * sizeof(CellKey) + rec.capacity() * sizeof(detail::PairRecord);
     }
 
     // Drops the positions `gone` (ascending, distinct) in one compaction pass: the kept runs
@@ -232,7 +212,7 @@ struct Run {
         return first;
     }
 
-    // Sorts `es` and merges it in from the back, in place: each new entry's place by binary
+    // Sorts `es` and merges it in from the back, in place: each new entry's place by galloping
     // search, the old entries above it shifted up as one block. O(n + m log n). Returns the
     // first position that changed.
     std::size_t merge(std::vector<Entry>& es) {
@@ -243,7 +223,18 @@ struct Run {
         std::size_t i = n0;  // old entries [0, i) are still in place
         for (std::size_t j = m; j > 0; --j) {
             const Entry& e = es[j - 1];
-            std::size_t a = 0, b = i;  // first old position greater than e
+            // First old position greater than e, in [0, i): galloping back from i first (the
+            // previous entry's place; m spread entries land ~n/m apart, so a few probes near
+            // the last one, in cache, instead of a search of all [0, i) missing at every level).
+            std::size_t a = 0, b = i;
+            for (std::size_t step = 1; b > 0; step *= 2) {
+                const std::size_t probe = b > step ? b - step : 0;
+                if (!greater_than(probe, e)) {
+                    a = probe + 1;
+                    break;
+                }
+                b = probe;  // [probe, i) are all greater than e
+            }
             while (a < b) {
                 const std::size_t mid = a + (b - a) / 2;
                 if (greater_than(mid, e)) b = mid; else a = mid + 1;
@@ -279,7 +270,7 @@ struct Run {
 
     bool float_hit(std::size_t i, const FloatBox& q) const noexcept {
         bool hit = true;
-        for (int d = 0; d < 3; ++d) hit &= (lo[d][i] <= q.hi[d]) & (q.lo[d] <= hi[d][i]);
+        for (int d = 0; d < 3; ++d) hit &= (lo(d, i) <= q.hi[d]) & (q.lo[d] <= hi(d, i));
         return hit;
     }
 

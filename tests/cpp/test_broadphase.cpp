@@ -262,6 +262,91 @@ void test_spatial_hash_single_writes() {
     }
 }
 
+// SpatialHash's dense pass (one level in a compact block, >= 64 boxes): similar boxes at
+// ~3 overlaps each, ticks that move 10% of them a little (a batch merge), single removes
+// (tombstones) and inserts (side buffer) in between, and a stack of boxes in one cell;
+// pairs() and pairs_involving() against brute force after each step.
+void test_spatial_hash_dense_pass() {
+    std::mt19937_64 rng(11);
+    const std::size_t n = 1500;
+    const double side = 2.5 * std::cbrt(double(n) / 3.0);
+    std::uniform_real_distribution<double> pos(0, side), half(0.25, 1.0), step(-0.27, 0.27);
+    SpatialHash h(0.0);
+    std::vector<std::int64_t> ids;
+    std::vector<double> lo, hi;
+    for (std::size_t i = 0; i < n; ++i) {
+        ids.push_back(static_cast<std::int64_t>(7 * i + 3));
+        for (int k = 0; k < 3; ++k) {
+            const double c = pos(rng), e = half(rng);
+            lo.push_back(c - e);
+            hi.push_back(c + e);
+        }
+    }
+    CHECK(h.insert(ids.data(), lo.data(), hi.data(), ids.size()).ok());
+    auto check = [&](const std::vector<std::int64_t>& moved) {
+        std::vector<std::int64_t> p;
+        CHECK(h.pairs(p));
+        bool sorted = false;
+        const PairSet all = brute(ids, lo, hi);
+        CHECK(as_set(p, &sorted) == all);
+        CHECK(sorted);
+        CHECK(h.check_invariants());
+        const std::set<std::int64_t> mset(moved.begin(), moved.end());
+        PairSet ref;
+        for (const auto& pr : all)
+            if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
+        std::vector<std::int64_t> pm;
+        CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
+        CHECK(as_set(pm, &sorted) == ref);
+        CHECK(sorted);
+    };
+    check({});
+    std::int64_t next = 1'000'000;
+    for (int round = 0; round < 6; ++round) {
+        std::vector<std::int64_t> ui;
+        std::vector<double> ul, uh;
+        for (std::size_t i = static_cast<std::size_t>(round); i < ids.size(); i += 10) {
+            ui.push_back(ids[i]);
+            for (int k = 0; k < 3; ++k) {
+                const double d = step(rng);
+                lo[3 * i + k] += d;
+                hi[3 * i + k] += d;
+                ul.push_back(lo[3 * i + k]);
+                uh.push_back(hi[3 * i + k]);
+            }
+        }
+        CHECK(h.update(ui.data(), ul.data(), uh.data(), ui.size()).ok());
+        check(ui);
+        // One remove (a tombstone) and one insert (the side buffer), then pairs again.
+        const std::size_t gone = (static_cast<std::size_t>(round) * 97) % ids.size();
+        CHECK(h.remove(&ids[gone], 1).ok());
+        ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(gone));
+        lo.erase(lo.begin() + static_cast<std::ptrdiff_t>(3 * gone), lo.begin() + static_cast<std::ptrdiff_t>(3 * gone + 3));
+        hi.erase(hi.begin() + static_cast<std::ptrdiff_t>(3 * gone), hi.begin() + static_cast<std::ptrdiff_t>(3 * gone + 3));
+        const double c[3] = {pos(rng), pos(rng), pos(rng)};
+        const double nl[3] = {c[0] - 0.5, c[1] - 0.5, c[2] - 0.5}, nh[3] = {c[0] + 0.5, c[1] + 0.5, c[2] + 0.5};
+        ids.push_back(next);
+        CHECK(h.insert(&next, nl, nh, 1).ok());
+        ++next;
+        lo.insert(lo.end(), nl, nl + 3);
+        hi.insert(hi.end(), nh, nh + 3);
+        CHECK(h.tombstones() > 0);
+        CHECK(h.buffered() > 0);
+        check({ids.back()});
+    }
+    // 300 boxes stacked in one cell: a bucket of 299 partners per rank, one cell's pass.
+    SpatialHash stack(1.0);
+    std::vector<std::int64_t> sid(300);
+    std::vector<double> sl(900, 0.25), sh(900, 0.75);
+    for (std::size_t i = 0; i < sid.size(); ++i) sid[i] = static_cast<std::int64_t>(sid.size() - i);
+    CHECK(stack.insert(sid.data(), sl.data(), sh.data(), sid.size()).ok());
+    std::vector<std::int64_t> p;
+    CHECK(stack.pairs(p));
+    bool sorted = false;
+    CHECK(as_set(p, &sorted) == brute(sid, sl, sh));
+    CHECK(sorted);
+}
+
 }  // namespace
 
 int main() {
@@ -269,5 +354,6 @@ int main() {
     test_atomic_batches();
     test_churn_matches_brute_force();
     test_spatial_hash_single_writes();
+    test_spatial_hash_dense_pass();
     TEST_MAIN_END();
 }

@@ -390,8 +390,9 @@ class SpatialHash final : public Broadphase {
 
   private:
     class CellDirectory;
-    // The directory of batch_source(), or null when boxes span levels or cells too sparsely.
-    std::unique_ptr<CellDirectory> cell_directory() const;
+    // A dense directory of one level's cells (level < 0: the only occupied level, null when
+    // boxes span levels), or null when that level's boxes fill its cells too sparsely.
+    std::unique_ptr<CellDirectory> cell_directory(int level = -1) const;
     // Pairs of boxes on different levels.
     void cross_level_pairs(std::vector<std::uint32_t>& out) const;
     struct Impl;
