@@ -119,3 +119,34 @@ class SingleWrites(_Base):
         for _ in range(100):
             self.s.update(self.ids[1:2], self.far_lo, self.far_hi)
             self.s.update(self.ids[1:2], self.back_lo, self.back_hi)
+
+
+class BaseplateFirst:
+    """A world whose first insert is a 512-stud baseplate (the automatic cell size is then
+    ~517 studs), then 30,000 bricks on a 2-stud grid: every brick shares a few huge cells.
+    pairs() must stay near linear here (a cell-by-cell pass without pruning along x took
+    ~1 s; review of broadphase-5)."""
+
+    params = (list(KINDS[:2]),)
+    param_names = ("kind",)
+
+    def setup(self, kind):
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        n = 30_000
+        self.s = _make(kind)
+        self.s.insert([10**9], [[0.0, -1.0, 0.0]], [[512.0, 0.0, 512.0]])
+        g = np.stack(
+            [
+                rng.integers(0, 255, n) * 2.0,
+                rng.integers(0, 40, n) * 1.2,
+                rng.integers(0, 127, n) * 4.0,
+            ],
+            axis=1,
+        )
+        self.ids = np.arange(n, dtype=np.int64)
+        self.s.insert(self.ids, g + 0.01, g + np.array([1.99, 1.19, 3.99]))
+
+    def time_pairs(self, kind):
+        self.s.pairs()

@@ -147,3 +147,28 @@ def test_levels_few_and_many_coarse(n_coarse, buffered):
     for moved in (all_ids[::9], cid[:2], ids[:100]):
         want = full[np.isin(full[:, 0], moved) | np.isin(full[:, 1], moved)]
         np.testing.assert_array_equal(s.pairs(moved), want)
+
+
+@pytest.mark.parametrize("crowd", [1, 31, 32, 33, 400])
+def test_dense_crowded_cell(crowd):
+    # The cell pass tests a cell's boxes against all it gathered, without pruning along x, so
+    # a cell holding more than 32 entries sends the level to the column sweep instead (else a
+    # client's tiny parts piled in one cell cost quadratic time every tick). Both sides of the
+    # switch must give the same pairs: a lattice of boxes one per 4-stud cell, plus `crowd`
+    # small boxes in one cell, some touching each other and the lattice boxes around them.
+    g = np.stack(np.meshgrid(*[np.arange(6.0) * 4.0] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    rng = np.random.default_rng(crowd)
+    lat_lo, lat_hi = g + 0.5, g + 3.0
+    c = rng.uniform(8.0, 12.0, size=(crowd, 3))  # all in the cell (2, 2, 2) at cell size 4
+    c[: crowd // 2, 0] = np.round(c[: crowd // 2, 0] * 4) / 4  # some exact touches on 0.25
+    sm_lo, sm_hi = c - 0.125, c + 0.125
+    lo, hi = np.vstack([lat_lo, sm_lo]), np.vstack([lat_hi, sm_hi])
+    ids = np.arange(len(lo), dtype=np.int64) * 3 - 500
+    s = fbsim.SpatialHash(cell_size=4.0)
+    s.insert(ids, lo, hi)
+    _check(s, ids, lo, hi)
+    # And with the crowd moved one cell over (the switch decided again on the new index).
+    s.update(ids[len(g) :], sm_lo + 4.0, sm_hi + 4.0)
+    lo[len(g) :] += 4.0
+    hi[len(g) :] += 4.0
+    _check(s, ids, lo, hi)

@@ -48,6 +48,9 @@ constexpr std::uint32_t kInBuffer = 0xFFFFFFFEu;
 constexpr std::size_t kMaxBuffer = 4096;
 constexpr std::size_t kMinBuffer = 64;
 constexpr std::size_t kAutoCap = ~std::size_t{0};
+// pairs() runs its cell-by-cell pass on a level only while no cell holds more entries than
+// this (similar boxes under a fitting cell size hold ~1-2; see candidate_pairs).
+constexpr std::uint32_t kDenseCellMost = 32;
 
 }  // namespace
 
@@ -412,7 +415,10 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
         off_.assign(cells + 1, 0);
         off_[0] = static_cast<std::uint32_t>(begin);
         for (std::size_t p = begin; p < end; ++p) ++off_[cell(h.main.key[p]) + 1];
-        for (std::size_t c = 1; c <= cells; ++c) off_[c] += off_[c - 1];
+        for (std::size_t c = 1; c <= cells; ++c) {
+            most_in_cell_ = std::max(most_in_cell_, off_[c]);
+            off_[c] += off_[c - 1];
+        }
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
     // deleting) that share one demangled name, which tests/test_packaging.py flags.
@@ -455,6 +461,8 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
     /// (cells + 1 entries, cell index ((z * ny) + y) * nx + x relative to the block's origin).
     const std::int64_t* counts() const noexcept { return n_; }
     const std::uint32_t* offsets() const noexcept { return off_.data(); }
+    /// The largest number of index entries (tombstones included) in one cell.
+    std::uint32_t most_in_cell() const noexcept { return most_in_cell_; }
 
   private:
     std::size_t cell(const CellKey& k) const noexcept {
@@ -465,6 +473,7 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
     int level_;
     std::int64_t c0_[3], n_[3];       // first occupied cell and cell counts per axis (x, y, z)
     std::vector<std::uint32_t> off_;  // cells + 1 starts into the index
+    std::uint32_t most_in_cell_ = 0;
 };
 
 SpatialHash::CellDirectory::~CellDirectory() = default;
@@ -545,8 +554,15 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     int dense_level = 0;  // the most populated level (a baseplate or two elsewhere is common)
     for (int l = 1; l < kLevels; ++l)
         if (m.level_count[l] > m.level_count[dense_level]) dense_level = l;
-    const std::unique_ptr<CellDirectory> dir =
+    std::unique_ptr<CellDirectory> dir =
         m.level_count[dense_level] >= 64 ? cell_directory(dense_level) : nullptr;
+    // The cell pass tests a cell's boxes against everything gathered for it, without pruning
+    // along x, so a crowded cell would cost (boxes in it)^2: a client's thousands of tiny parts
+    // in one cell, or bricks under a cell size set by a baseplate inserted first (review: 5 s
+    // for 60k bricks). Above kDenseCellMost per cell the column sweep below, which stops each
+    // box's scan at its max x, takes that level too; at or below it the pass is linear (each
+    // box meets at most 14 cells' entries).
+    if (dir && dir->most_in_cell() > kDenseCellMost) dir.reset();
     std::size_t dense_begin = n, dense_end = n;  // positions of the level swept cell by cell
     if (dir) {
         std::tie(dense_begin, dense_end) = m.level_range(dense_level);
