@@ -504,7 +504,9 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
         }
         keys.push_back(ra < rb ? (ra << bits) | rb : (rb << bits) | ra);
     }
-    if (keys.size() * 2 >= by_rank_.size()) {
+    // sort_rank_keys counts in 32 bits (half the memory of its bucket array): past 2^32 - 1
+    // pairs (only with max_results raised that far) the radix sort takes over.
+    if (keys.size() * 2 >= by_rank_.size() && keys.size() <= UINT32_MAX) {
         sort_rank_keys(keys, bits, by_rank_.size());
     } else {
         detail::radix_sort(keys, [](std::uint64_t k) { return k; });

@@ -825,7 +825,8 @@ void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
 
 std::size_t SpatialHash::index_memory_bytes() const noexcept {
     const Impl& h = *impl_;
-    return h.main.capacity_bytes() + h.buf.capacity_bytes() + h.pos.capacity() * sizeof(std::uint32_t);
+    return h.main.capacity_bytes() + h.buf.capacity_bytes() +
+           (h.pos.capacity() + h.tomb_at.capacity()) * sizeof(std::uint32_t);
 }
 
 bool SpatialHash::check_invariants() const {
