@@ -53,6 +53,26 @@ PairSet as_set(const std::vector<std::int64_t>& flat, bool* sorted) {
     return s;
 }
 
+// pairs() and pairs_involving(moved) of `h` against brute force over (ids, lo, hi): the same
+// sets, each output sorted (rows ascending, smaller id first).
+void check_pairs(const SpatialHash& h, const std::vector<std::int64_t>& ids, const std::vector<double>& lo,
+                 const std::vector<double>& hi, const std::vector<std::int64_t>& moved) {
+    std::vector<std::int64_t> p;
+    CHECK(h.pairs(p));
+    bool sorted = false;
+    const PairSet all = brute(ids, lo, hi);
+    CHECK(as_set(p, &sorted) == all);
+    CHECK(sorted);
+    const std::set<std::int64_t> mset(moved.begin(), moved.end());
+    PairSet ref;
+    for (const auto& pr : all)
+        if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
+    std::vector<std::int64_t> pm;
+    CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
+    CHECK(as_set(pm, &sorted) == ref);
+    CHECK(sorted);
+}
+
 void test_touching_and_queries() {
     for (auto& bp : all_kinds()) {
         const std::int64_t ids[] = {7, 3, 9};
@@ -230,21 +250,7 @@ void test_spatial_hash_single_writes() {
             if (step % 60 != 59) continue;
             CHECK(h.check_invariants());
             CHECK(h.size() == ids.size());
-            std::vector<std::int64_t> p;
-            CHECK(h.pairs(p));
-            bool sorted = false;
-            const PairSet all = brute(ids, lo, hi);
-            CHECK(as_set(p, &sorted) == all);
-            CHECK(sorted);
-            const std::vector<std::int64_t> moved(ids.end() - 7, ids.end());
-            const std::set<std::int64_t> mset(moved.begin(), moved.end());
-            PairSet ref;
-            for (const auto& pr : all)
-                if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
-            std::vector<std::int64_t> pm;
-            CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
-            CHECK(as_set(pm, &sorted) == ref);
-            CHECK(sorted);
+            check_pairs(h, ids, lo, hi, std::vector<std::int64_t>(ids.end() - 7, ids.end()));
             const double qlo[3] = {-4, -4, -4}, qhi[3] = {4, 4, 4};
             const CsrResult q = h.query_aabb(qlo, qhi, 1);
             std::vector<std::int64_t> want;
@@ -284,21 +290,8 @@ void test_spatial_hash_dense_pass() {
     }
     CHECK(h.insert(ids.data(), lo.data(), hi.data(), ids.size()).ok());
     auto check = [&](const std::vector<std::int64_t>& moved) {
-        std::vector<std::int64_t> p;
-        CHECK(h.pairs(p));
-        bool sorted = false;
-        const PairSet all = brute(ids, lo, hi);
-        CHECK(as_set(p, &sorted) == all);
-        CHECK(sorted);
         CHECK(h.check_invariants());
-        const std::set<std::int64_t> mset(moved.begin(), moved.end());
-        PairSet ref;
-        for (const auto& pr : all)
-            if (mset.count(pr.first) || mset.count(pr.second)) ref.insert(pr);
-        std::vector<std::int64_t> pm;
-        CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
-        CHECK(as_set(pm, &sorted) == ref);
-        CHECK(sorted);
+        check_pairs(h, ids, lo, hi, moved);
     };
     check({});
     std::int64_t next = 1'000'000;
