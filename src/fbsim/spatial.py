@@ -7,9 +7,9 @@ ticks, and answers exactly (touching boxes, ``lo == hi`` on an axis, overlap):
 * :class:`SpatialHash` -- hierarchical loose grid. Each box sits in one cell of the level whose
   cells are just larger than the box, so a 1000-stud baseplate occupies one coarse cell rather
   than a million fine ones. The boxes are kept sorted by cell, so ``pairs()`` needs no
-  sorting: when every box shares one level in a compact block (similar sizes, the common
-  case) it walks the cells, each against its 13 forward neighbours; otherwise it sweeps grid
-  columns along x. Writes are log-structured: ``update`` is O(1) per box that stays in its cell;
+  sorting: on the most populated level, when its boxes fill a compact block of cells and no
+  cell holds more than 32 (similar sizes, the common case), it walks the cells, each against
+  its 13 forward neighbours; otherwise it sweeps grid columns along x. Writes are log-structured: ``update`` is O(1) per box that stays in its cell;
   inserts and cell-changing updates go to a small sorted side buffer (a few us per call,
   whatever n) and removes leave tombstones; the write that overfills the buffer (4096 boxes
   at most) pays one O(n) merge, ~10-20 ms at a million boxes. So single-item requests are
