@@ -55,42 +55,31 @@ struct PairQuery {
           nlo2{nlo[0] - 2, nlo[1] - 2, nlo[2] - 2, INT32_MAX} {}
 };
 
-/// Whether the float bounds overlap (the first half of record_test()), without a branch.
-inline bool record_overlaps(const PairQuery& q, const PairRecord& b) noexcept {
+/// Whether any of b's bounds lies past the query's: b.lo[d] > hi[d] or b.nhi[d] > nlo[d] on
+/// some axis (lane 3 of hi / nlo is INT32_MAX, so it never counts). No branch.
+inline bool any_past(const PairRecord& b, const std::int32_t (&hi)[4], const std::int32_t (&nlo)[4]) noexcept {
 #ifdef FBSIM_PAIR_RECORD_SSE2
     const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
     const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
-    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi))),
-                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo))));
-    return _mm_movemask_epi8(out) == 0;
+    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi))),
+                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(nlo))));
+    return _mm_movemask_epi8(out) != 0;
 #else
     unsigned out = 0;
     for (int d = 0; d < 3; ++d)
-        out |= static_cast<unsigned>(b.lo[d] > q.hi[d]) | static_cast<unsigned>(b.nhi[d] > q.nlo[d]);
-    return out == 0;
+        out |= static_cast<unsigned>(b.lo[d] > hi[d]) | static_cast<unsigned>(b.nhi[d] > nlo[d]);
+    return out != 0;
 #endif
 }
+
+/// Whether the float bounds overlap (the first half of record_test()).
+inline bool record_overlaps(const PairQuery& q, const PairRecord& b) noexcept { return !any_past(b, q.hi, q.nlo); }
 
 /// 0: the float bounds are disjoint (so are the boxes); 2: they overlap with room to spare
 /// (so do the boxes); 1: the floats cannot decide, the caller tests the exact boxes.
 inline int record_test(const PairQuery& q, const PairRecord& b) noexcept {
-#ifdef FBSIM_PAIR_RECORD_SSE2
-    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
-    const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
-    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi))),
-                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo))));
-    if (_mm_movemask_epi8(out) != 0) return 0;
-    const __m128i tight = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi2))),
-                                       _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo2))));
-    return _mm_movemask_epi8(tight) != 0 ? 1 : 2;
-#else
-    unsigned out = 0, tight = 0;
-    for (int d = 0; d < 3; ++d) {
-        out |= static_cast<unsigned>(b.lo[d] > q.hi[d]) | static_cast<unsigned>(b.nhi[d] > q.nlo[d]);
-        tight |= static_cast<unsigned>(b.lo[d] > q.hi2[d]) | static_cast<unsigned>(b.nhi[d] > q.nlo2[d]);
-    }
-    return out != 0 ? 0 : (tight != 0 ? 1 : 2);
-#endif
+    if (any_past(b, q.hi, q.nlo)) return 0;
+    return any_past(b, q.hi2, q.nlo2) ? 1 : 2;
 }
 
 }  // namespace fbsim::detail
