@@ -351,7 +351,6 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     // A query spanning many rows or columns expands at least that many cells, far apart in
     // the node array: ask for huge pages right away. Others ask once they turn out long.
     const std::int64_t span = std::max(std::abs(start / cols - gr), std::abs(start % cols - gc));
-    const std::int64_t huge_after = kHugePagesAfter;
     if (span >= kHugePagesSpan && !st.advised) {
         // Before the start's word is written: a 2 MiB range whose first page faulted in at
         // 4 KiB would stay in 4 KiB pages.
@@ -452,7 +451,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             out->capped = true;
             return true;
         }
-        if (expansions == huge_after && !st.advised) {
+        if (expansions == kHugePagesAfter && !st.advised) {
             advise_huge_pages(nodes, size * 8);
             st.advised = true;
         }
