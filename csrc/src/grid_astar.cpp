@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <thread>
 
 #include "detail/exact_astar.hpp"
@@ -201,14 +202,29 @@ void astar_uniform(const GridView& grid, const std::vector<detail::Move>& moves,
                          settings.max_expansions, fallback, out, want_path);
 }
 
+/// The calling thread's exact-search state, kept between grid_astar calls (see
+/// kAstarRetainedBytes): the one deliberate cache in the library, per thread so that calls
+/// with the GIL released never share it. Null until first used and after being dropped.
+thread_local std::unique_ptr<detail::ExactStore> t_astar_store;
+
 }  // namespace
 
 void grid_astar(const GridView& grid, std::int64_t start, std::int64_t goal,
                 const PathSettings& settings, PathResult* out) {
     const auto moves = detail::make_moves(grid, settings.connectivity);
     if (grid.passable) {
-        detail::ExactStore store;
-        astar_uniform(grid, moves, start, goal, settings, store, out, true);
+        if (!t_astar_store) t_astar_store = std::make_unique<detail::ExactStore>();
+        detail::ExactStore& store = *t_astar_store;
+        // The grid may have been edited, or freed and another one allocated at its address,
+        // since the last call: repack its passability. Node state stays (stamps).
+        store.state2d.forget_grid();
+        try {
+            astar_uniform(grid, moves, start, goal, settings, store, out, true);
+        } catch (...) {
+            t_astar_store.reset();  // a failed allocation may have left it half built
+            throw;
+        }
+        if (store.bytes() > kAstarRetainedBytes) t_astar_store.reset();
     } else if (grid.size() <= detail::kDenseStateCells) {
         detail::DenseStore store(grid.size());
         detail::astar_search(grid, moves, settings.connectivity, start, goal,

@@ -65,15 +65,25 @@ bool valid_connectivity(int ndim, int connectivity) noexcept;
 /// kNotFinite for NaN and -inf, kOutOfRange for values below 1. O(count), thread-safe.
 Status validate_grid_costs(const double* costs, std::size_t count) noexcept;
 
+/// Search state grid_astar keeps per calling thread between calls on `passable` grids, in
+/// bytes of memory held (64 MiB: 2D grids up to ~8M cells, 3D up to ~5M). A server calling
+/// grid_astar every tick then reuses its node array instead of faulting in fresh zero pages
+/// and cold caches each call (query stamps make reuse exact); state above the cap is freed
+/// when the call returns. Freed at thread exit.
+inline constexpr std::size_t kAstarRetainedBytes = std::size_t{64} << 20;
+
 /// Optimal path from `start` to `goal` (flat indices of free cells) by A*.
 /// Preconditions: the grid is valid (validate_grid_costs), connectivity valid, start and goal
 /// in range. A blocked start or goal gives "not found". Exact: the heuristic is the
 /// obstacle-free distance, consistent for costs >= 1. Ties are broken deterministically.
-/// O(N log N) for N cells. Memory: on `passable` grids 12 bytes of address space per cell
-/// (dense, pages touched lazily; costs kept as exact move counts, so equal-f ties are exact);
-/// on weighted grids 24 bytes per cell dense up to 2^22 cells, a hash map of touched cells
-/// above. Among equally short paths the one returned may differ between the two kinds of grid.
-/// Thread-safe: reads the grid only.
+/// O(N log N) for N cells. Memory: on `passable` grids 8 (2D) or 12 (3D) bytes of address
+/// space per cell (dense, pages touched lazily; costs kept as exact move counts, so equal-f
+/// ties are exact), kept for the next call of the same thread while the whole state is at
+/// most kAstarRetainedBytes; on weighted grids 24 bytes per cell dense up to 2^22 cells, a
+/// hash map of touched cells above, freed on return. Among equally short paths the one
+/// returned may differ between the two kinds of grid.
+/// Thread-safe: reads the grid only (the grid may change between calls); the retained state
+/// is per thread, so concurrent calls share nothing.
 void grid_astar(const GridView& grid, std::int64_t start, std::int64_t goal,
                 const PathSettings& settings, PathResult* out);
 

@@ -20,8 +20,10 @@ namespace fbsim::detail {
 
 /// A path cost on a uniform grid is a + b*sqrt(2) + c*sqrt(3) for integer move counts a, b, c.
 /// Keeping the counts (not a running double sum) makes costs exact, so nodes whose f values are
-/// mathematically equal compare equal and the "larger g first" tie-break really applies: on
-/// octile grids that is what keeps A* from expanding the whole band of equal-f nodes.
+/// mathematically equal compare equal and a tie-break among equal f is applied as written
+/// (3D: larger g first; the 2D kernel keeps its own counts, see grid_astar_exact_2d.cpp). On
+/// octile grids the order among equal f decides how much of the f = C* band is expanded
+/// before the goal; every cell with f < C* is expanded whatever the order.
 /// Packed in 64 bits: three 21-bit fields, the top bit of each a guard that a carry sets.
 using ExactCost = std::uint64_t;
 inline constexpr int kExactFieldBits = 21;
@@ -45,7 +47,7 @@ inline double exact_value(ExactCost g) noexcept {
                        static_cast<std::int64_t>((g >> (2 * kExactFieldBits)) & kExactFieldMask));
 }
 
-/// Per-cell state, 12 bytes: the packed cost (as two words, so the struct needs only 4-byte
+/// Per-cell state of the 3D kernel (the 2D one has its own 8-byte words), 12 bytes: the packed cost (as two words, so the struct needs only 4-byte
 /// alignment) and `meta` = stamp << 6 | closed << 5 | parent move (5 bits, 31 = none).
 struct ExactNode {
     std::uint32_t g_lo, g_hi;
@@ -70,10 +72,12 @@ struct ExactLater {
     }
 };
 
-/// Dense per-cell state reused across the queries of one worker. All-zero bytes mean "never
-/// touched" (stamps start at 1), so the array comes from calloc and the OS supplies zero pages
-/// lazily: a query pays only for the pages it touches, even on a 1e8-cell voxel grid
-/// (12 bytes per cell of address space).
+/// Dense per-cell state reused across the queries of one worker (a batch's thread, or one
+/// thread's grid_astar calls: see kAstarRetainedBytes). All-zero bytes mean "never touched"
+/// (stamps start at 1), so the array is an anonymous mapping (calloc off Linux) whose zero
+/// pages the OS supplies lazily: a query pays only for the pages it touches, even on a
+/// 1e8-cell voxel grid (12 bytes per cell of address space). The 3D kernel uses the node
+/// array, heap, same_f and ring; the 2D kernel only `state2d`.
 class ExactStore {
 public:
     static constexpr std::uint32_t kNoParent = 31;
@@ -87,8 +91,8 @@ public:
     ~ExactStore() { release(); }
 
     /// Grows to at least `n` cells (discarding the state). `huge_pages` = false leaves the
-    /// pages 4 KiB (the 2D kernel asks for huge pages itself, only once a search turns long:
-    /// on a huge grid a short query would otherwise zero a whole 2 MiB page per page touched).
+    /// pages 4 KiB. Only the 3D kernel calls it (with huge pages); the 2D kernel keeps its
+    /// node words in `state2d` and asks for huge pages there only once a search turns long.
     void ensure(std::int64_t n, bool huge_pages = true) {
         if (n <= size_ && nodes_) return;
         release();
@@ -120,6 +124,14 @@ public:
         }
     }
     ExactNode* nodes() noexcept { return nodes_; }
+    /// Bytes of memory held (node mappings and buffer capacities, 2D state included), which
+    /// grid_astar compares with kAstarRetainedBytes before keeping a thread's store.
+    std::size_t bytes() const noexcept {
+        std::size_t n = (nodes_ ? bytes_ : 0) + state2d.bytes() +
+                        (heap.capacity() + same_f.capacity()) * sizeof(ExactEntry);
+        for (const auto& b : ring) n += b.capacity() * sizeof(ExactEntry);
+        return n;
+    }
     std::uint32_t stamp() const noexcept { return stamp_; }
     /// Open list buffer, kept between queries so a query allocates nothing once warm.
     std::vector<ExactEntry> heap;

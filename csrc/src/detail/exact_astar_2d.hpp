@@ -63,6 +63,8 @@ public:
 #endif
     }
     T* get() const noexcept { return data_; }
+    /// Bytes of address space held (0 when empty).
+    std::size_t bytes() const noexcept { return map_ ? bytes_ : 0; }
 
 private:
     void release() noexcept {
@@ -131,6 +133,20 @@ struct Exact2DState {
     std::uint32_t stamp = 0;
     /// Whether huge pages were requested for `nodes` (once, by a long search).
     bool advised = false;
+
+    /// Forgets which grid the packed passability came from, so the next search repacks it:
+    /// called before each query of a store kept across calls (grid_astar's per-thread
+    /// store), whose grid may have been edited in place or freed and another allocated at
+    /// the same address. Node words and buffers are kept (query stamps make them valid).
+    void forget_grid() noexcept { source = nullptr; }
+    /// Bytes of memory held (mappings and buffer capacities), for the caller's retention cap.
+    std::size_t bytes() const noexcept {
+        std::size_t n = free.array.bytes() + closed.array.bytes() + block_state.bytes() +
+                        nodes.bytes() + dirty.capacity() * sizeof(std::uint32_t) +
+                        ring_f.capacity() * sizeof(std::uint64_t) + ring_mixed.capacity();
+        for (const auto& b : ring) n += b.capacity() * sizeof(Exact2DEntry);
+        return n;
+    }
 };
 
 /// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract and
