@@ -47,8 +47,9 @@ inline double exact_value(ExactCost g) noexcept {
                        static_cast<std::int64_t>((g >> (2 * kExactFieldBits)) & kExactFieldMask));
 }
 
-/// Per-cell state of the 3D kernel (the 2D one has its own 8-byte words), 12 bytes: the packed cost (as two words, so the struct needs only 4-byte
-/// alignment) and `meta` = stamp << 6 | closed << 5 | parent move (5 bits, 31 = none).
+/// Per-cell state of the 3D kernel (the 2D one has its own 8-byte words), 12 bytes: the packed
+/// cost (as two words, so the struct needs only 4-byte alignment) and `meta` = stamp << 6 |
+/// closed << 5 | parent move (5 bits, 31 = none).
 struct ExactNode {
     std::uint32_t g_lo, g_hi;
     std::uint32_t meta;
