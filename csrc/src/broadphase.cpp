@@ -435,8 +435,10 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
     return s;
 }
 
-void Broadphase::refresh_ranks() {
-    if (!ranks_valid_ || unranked_ > count_ / 8) rebuild_ranks();
+bool Broadphase::refresh_ranks() {
+    if (ranks_valid_ && unranked_ <= count_ / 8) return false;
+    rebuild_ranks();
+    return ranks_valid_;
 }
 
 void Broadphase::rebuild_ranks() {
@@ -462,9 +464,9 @@ void Broadphase::rebuild_ranks() {
     unranked_ = 0;
 }
 
-void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
-                            std::vector<std::int64_t>& out) const {
-    if (!ranks_valid_) {
+void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, std::vector<std::uint64_t>& keys,
+                            bool check_layers, std::vector<std::int64_t>& out) const {
+    if (!ranks_valid_) {  // then `keys` is empty (the structures pack ranks only while valid)
         std::vector<PairRow> rows;
         rows.reserve(cand.size() / 2);
         for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
@@ -480,11 +482,10 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
     // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids. The few
     // pairs with an end inserted since the last rebuild (no rank) are sorted as id rows and
     // merged in.
-    int bits = 1;
-    while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
-    std::vector<std::uint64_t> keys;
+    // `keys` may arrive packed already (candidate_rank_pairs()); cand's pairs join them.
+    const int bits = rank_bits();
     std::vector<PairRow> rows;
-    keys.reserve(cand.size() / 2);
+    keys.reserve(keys.size() + cand.size() / 2);
     // The slots come in index (spatial) order, so rank_[] is read at random: the reads are
     // prefetched 16 pairs ahead (all addresses are known up front), and likewise by_rank_[]
     // below, instead of waiting for each miss.
@@ -539,13 +540,26 @@ std::size_t Broadphase::memory_bytes() const noexcept {
            by_rank_.capacity() * sizeof(std::int64_t);
 }
 
+void Broadphase::candidate_rank_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>&) const {
+    candidate_pairs(out);
+}
+
+void Broadphase::candidate_rank_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                                const std::vector<char>& moved, std::vector<std::uint32_t>& out,
+                                                std::vector<std::uint64_t>&) const {
+    candidate_pairs_involving(slots, count, moved, out);
+}
+
 bool Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
-    candidate_pairs(cand);
-    if (cand.size() / 2 > max_results_) return false;
+    std::vector<std::uint64_t> keys;
+    // Packed rank keys straight from the structure (no rank look-up per pair here) while the
+    // ranks are valid and no layer filter needs the slots.
+    if (ranks_valid_ && !custom_layers_) candidate_rank_pairs(cand, keys); else candidate_pairs(cand);
+    if (cand.size() / 2 + keys.size() > max_results_) return false;
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
     // if some item ever had custom ones (skipping saves two random reads per pair).
-    emit_pairs(cand, custom_layers_, out);
+    emit_pairs(cand, keys, custom_layers_, out);
     return true;
 }
 
@@ -578,9 +592,14 @@ bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
         in_set[slots[i]] = 1;
     }
     std::vector<std::uint32_t> cand;
-    candidate_pairs_involving(slots.data(), count, in_set, cand);
-    if (cand.size() / 2 > max_results_) return false;
-    emit_pairs(cand, custom_layers_, out);  // as pairs(): default layers always pair
+    std::vector<std::uint64_t> keys;
+    if (ranks_valid_ && !custom_layers_) {
+        candidate_rank_pairs_involving(slots.data(), count, in_set, cand, keys);
+    } else {
+        candidate_pairs_involving(slots.data(), count, in_set, cand);
+    }
+    if (cand.size() / 2 + keys.size() > max_results_) return false;
+    emit_pairs(cand, keys, custom_layers_, out);  // as pairs(): default layers always pair
     return true;
 }
 

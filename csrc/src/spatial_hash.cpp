@@ -83,11 +83,11 @@ struct SpatialHash::Impl {
         return make_key(l, cell_of(b.min.z, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.x, side[l]));
     }
 
-    Entry entry_of(std::uint32_t s, const Aabb& b) const noexcept {
+    Entry entry_of(std::uint32_t s, const Aabb& b, std::uint32_t rank) const noexcept {
         return Entry{key_of(b),
                      {detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
                      {detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)},
-                     s};
+                     s, rank};
     }
 
     // Rewrites pos[] of main positions [from, end).
@@ -293,8 +293,16 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
         h.pos.resize(slot_capacity(), kNone);
     }
     std::vector<Entry> es(count);
-    for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]));
-    if (h.add(es)) refresh_ranks();
+    for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]), rank_of(slots[i]));
+    if (h.add(es)) refresh_record_ranks();
+}
+
+void SpatialHash::refresh_record_ranks() {
+    if (!refresh_ranks()) return;
+    Impl& h = *impl_;
+    // Tombstones get their stale slot's rank too: harmless, they never pair.
+    for (Run* r : {&h.main, &h.buf})
+        for (detail::PairRecord& rec : r->rec) rec.set_rank(rank_of(rec.slot()));
 }
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
@@ -323,8 +331,9 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
             }
         }
         const std::uint32_t s = slots[i];
-        const Entry e = h.entry_of(s, box(s));
         const std::size_t p = h.pos[s];
+        // Ids do not change, so neither do ranks: the record's lane (or the map's, buffered).
+        const Entry e = h.entry_of(s, box(s), p == kInBuffer ? rank_of(s) : m.rec[p].rank());
         if (p == kInBuffer) {
             from_buffer.push_back(s);
             movers.push_back(e);
@@ -369,7 +378,7 @@ void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
         // (ranks only order ids, and no pair refers to an absent id).
         std::vector<Entry> none;
         h.flush(none);
-        refresh_ranks();
+        refresh_record_ranks();
     }
 }
 
@@ -379,7 +388,7 @@ void SpatialHash::set_buffer_cap(std::size_t cap) {
     if (h.buf.size() > h.buffer_cap() || h.tomb_at.size() > h.tomb_cap()) {
         std::vector<Entry> none;
         h.flush(none);
-        refresh_ranks();
+        refresh_record_ranks();
     }
 }
 void SpatialHash::set_auto_buffer_cap() noexcept { impl_->cap_override = kAutoCap; }
@@ -519,7 +528,22 @@ void SpatialHash::ray_candidates(const Vec3& o, const Vec3& d, double max_t,
     h.ray_collect(h.buf, o, d, max_t, out);
 }
 
-void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
+void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const { find_pairs(out, nullptr); }
+void SpatialHash::candidate_rank_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>& keys) const {
+    find_pairs(out, &keys);
+}
+void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                            const std::vector<char>& moved,
+                                            std::vector<std::uint32_t>& out) const {
+    find_pairs_involving(slots, count, moved, out, nullptr);
+}
+void SpatialHash::candidate_rank_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                                 const std::vector<char>& moved, std::vector<std::uint32_t>& out,
+                                                 std::vector<std::uint64_t>& keys) const {
+    find_pairs_involving(slots, count, moved, out, &keys);
+}
+
+void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const {
     const Impl& h = *impl_;
     const Run& m = h.main;
     const std::size_t n = m.size();
@@ -528,6 +552,19 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
     // would otherwise materialise ~5e11 pairs. Checked per box, not per pair, so at most one
     // box's pairs (< n) overshoot.
     const std::size_t cap = 2 * max_results();
+    // Found so far, 2 per pair in either list.
+    const auto found = [&] { return out.size() + (keys ? 2 * keys->size() : 0); };
+    const int bits = keys ? rank_bits() : 0;
+    // A pair of index records: packed by the ranks they carry when asked to and both have one.
+    const auto emit = [&](const detail::PairRecord& a, const detail::PairRecord& b) {
+        const std::uint32_t ra = a.rank(), rb = b.rank();
+        if (keys && ra != kNoRank && rb != kNoRank) {
+            keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
+        } else {
+            out.push_back(a.slot());
+            out.push_back(b.slot());
+        }
+    };
     // Record i against records [k, end), all six bounds tested (no order assumed). Certain
     // when every bound pair is at least 2 floats apart (see PairQuery), else the exact boxes
     // decide. Tombstones never pair: their bounds fail every test.
@@ -538,10 +575,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             const int t = detail::record_test(q, R[k]);
             if (t == 0) continue;
             const std::uint32_t sk = R[k].slot();
-            if (t == 2 || overlaps(box(si), box(sk))) {
-                out.push_back(si);
-                out.push_back(sk);
-            }
+            if (t == 2 || overlaps(box(si), box(sk))) emit(R[i], R[k]);
         }
     };
     // One level in a compact block (similar boxes, the common case): the cell directory makes
@@ -568,13 +602,14 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
         std::tie(dense_begin, dense_end) = m.level_range(dense_level);
         // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
         // and faults in fresh pages at each step (untouched reserved pages cost nothing).
-        out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
+        if (keys) keys->reserve(keys->size() + std::min<std::size_t>(2 * n, std::size_t{1} << 25));
+        else out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
         const std::int64_t nx = dir->counts()[0], ny = dir->counts()[1], nz = dir->counts()[2];
         const std::uint32_t* off = dir->offsets();
         std::vector<detail::PairRecord> gather;
         gather.resize(1024);
-        for (std::int64_t z = 0; z < nz && out.size() <= cap; ++z) {
-            for (std::int64_t y = 0; y < ny && out.size() <= cap; ++y) {
+        for (std::int64_t z = 0; z < nz && found() <= cap; ++z) {
+            for (std::int64_t y = 0; y < ny && found() <= cap; ++y) {
                 const std::size_t row = static_cast<std::size_t>((z * ny + y) * nx);
                 std::size_t rows[4];  // first cells of the forward neighbour rows in the block
                 int nr = 0;
@@ -621,7 +656,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
                     };
                     take(ce, self_end);
                     for (int r = 0; r < nr; ++r) take(off[rows[r] + x0], off[rows[r] + x1]);
-                    for (std::size_t i = 0; i < ce - cb && out.size() <= cap; ++i) test_all(G, i, i + 1, g);
+                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) test_all(G, i, i + 1, g);
                 }
             }
         }
@@ -639,10 +674,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             for (; k < end && R[k].lo[0] <= ixh; ++k) {
                 const int t = detail::record_test(q, R[k]);
                 if (t == 0) continue;
-                if (t == 2 || overlaps(box(si), box(R[k].slot()))) {
-                    out.push_back(si);
-                    out.push_back(R[k].slot());
-                }
+                if (t == 2 || overlaps(box(si), box(R[k].slot()))) emit(R[i], R[k]);
             }
         };
         // Grid columns (level, z, y) as runs of positions; within a run min x ascends.
@@ -663,7 +695,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
         // from its cursor while the other's min x is within its max x; each pair is met once.
         auto cross = [&](const Column& a, const Column& b) {
             std::size_t i = a.begin, j = b.begin;
-            while (i < a.end && j < b.end && out.size() <= cap) {
+            while (i < a.end && j < b.end && found() <= cap) {
                 if (R[i].lo[0] <= R[j].lo[0]) {
                     scan(i, j, b.end);
                     ++i;
@@ -681,7 +713,7 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
             const Column& a = cols[r];
             for (std::size_t i = a.begin; i < a.end; ++i) {
                 scan(i, i + 1, a.end);
-                if (out.size() > cap) return;
+                if (found() > cap) return;
             }
             if (r + 1 < cols.size() && cols[r + 1].hi == a.hi && cols[r + 1].y == a.y + 1)
                 cross(a, cols[r + 1]);
@@ -690,14 +722,14 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
                 cross(a, cols[k]);
         }
     }
-    if (out.size() <= cap) cross_level_pairs(out);
+    if (found() <= cap) cross_level_pairs(out, cap - found());
     // The side buffer. As across the main index's levels, only the finer box of a pair asks:
     // a buffered box queries the main index's levels from its own up, and the buffer (a buffer
     // pair is met from both ends: kept from the smaller slot); main boxes on levels finer than
     // a buffered box's query the buffer's coarser levels (below). A buffered 256-stud plate
     // asking main's fine level would scan all of it: O(n) per buffered plate.
     std::vector<std::uint32_t> cand;
-    for (std::size_t i = 0; i < h.buf.size() && out.size() <= cap; ++i) {
+    for (std::size_t i = 0; i < h.buf.size() && found() <= cap; ++i) {
         const std::uint32_t a = h.buf.slot(i);
         const Aabb& ba = box(a);
         cand.clear();
@@ -713,16 +745,16 @@ void SpatialHash::candidate_pairs(std::vector<std::uint32_t>& out) const {
         }
     }
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
+    for (int l = 0; l < kLevels && found() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
-        for (int k = l + 1; k < kLevels && out.size() <= cap; ++k)
-            if (h.buf.level_count[k] != 0) h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap);
+        for (int k = l + 1; k < kLevels && found() <= cap; ++k)
+            if (h.buf.level_count[k] != 0) h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap - (found() - out.size()));
     }
 }
 
-void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
-                                            const std::vector<char>& moved,
-                                            std::vector<std::uint32_t>& out) const {
+void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                       const std::vector<char>& moved, std::vector<std::uint32_t>& out,
+                                       std::vector<std::uint64_t>* keys) const {
     const Impl& h = *impl_;
     const Run& m = h.main;
     const std::size_t n = m.size();
@@ -752,6 +784,8 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         // A pair of two moved boxes is met from both sides: keep it once.
         return b != a && (!moved[b] || a < b);
     };
+    const int bits = keys ? rank_bits() : 0;
+    const auto found = [&] { return out.size() / 2 + (keys ? keys->size() : 0); };
     auto exact = [&](std::uint32_t a) {  // the candidates gathered for a, exactly tested
         for (const std::uint32_t b : cand) {
             if (keep(a, b) && overlaps(box(a), box(b))) {
@@ -761,7 +795,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         }
     };
     for (const std::uint32_t p : ps) {
-        if (out.size() / 2 > max_results()) return;  // the caller reports the cap
+        if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
@@ -786,7 +820,12 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
                 const int t = detail::record_test(q, R[i]);
                 if (t == 0) continue;  // tombstones always stop here
                 const std::uint32_t b = R[i].slot();
-                if (keep(a, b) && (t == 2 || overlaps(box(a), box(b)))) {
+                if (!keep(a, b) || (t == 1 && !overlaps(box(a), box(b)))) continue;
+                // As find_pairs(): packed from the records' rank lanes when asked and ranked.
+                const std::uint32_t ra = R[p].rank(), rb = R[i].rank();
+                if (keys && ra != kNoRank && rb != kNoRank) {
+                    keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
+                } else {
                     out.push_back(a);
                     out.push_back(b);
                 }
@@ -800,7 +839,7 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
         exact(a);
     }
     for (const std::uint32_t a : in_buf) {
-        if (out.size() / 2 > max_results()) return;
+        if (found() > max_results()) return;
         cand.clear();
         h.collect(m, box(a), cand);
         h.collect(h.buf, box(a), cand);
@@ -808,14 +847,14 @@ void SpatialHash::candidate_pairs_involving(const std::uint32_t* slots, std::siz
     }
 }
 
-void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out) const {
+void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out, std::size_t room) const {
     const Impl& h = *impl_;
     const Run& m = h.main;
     // Across levels of the main index: each pair of occupied levels once (level_pairs()).
     // Checked per asking box: past max_results() pairs the caller reports the cap.
     std::vector<std::uint32_t> other;
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    const std::size_t cap = 2 * max_results();
+    const std::size_t cap = out.size() + room;
     for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
         for (int k = l + 1; k < kLevels && out.size() <= cap; ++k)
@@ -845,8 +884,8 @@ bool SpatialHash::check_invariants() const {
             const std::uint32_t s = r->slot(i);
             if (s >= slot_capacity() || !alive(s)) return false;
             if (h.pos[s] != (r == &h.buf ? kInBuffer : static_cast<std::uint32_t>(i))) return false;
-            const Entry e = h.entry_of(s, box(s));
-            if (e.key != r->key[i]) return false;
+            const Entry e = h.entry_of(s, box(s), rank_of(s));
+            if (e.key != r->key[i] || r->rec[i].rank() != e.rank) return false;
             for (int d = 0; d < 3; ++d)
                 if (e.lo[d] != r->lo(d, i) || e.hi[d] != r->hi(d, i)) return false;
             ++live;
