@@ -794,13 +794,91 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             }
         }
     };
+    // A row slice longer than this is crowded (a cell size set by a baseplate inserted first,
+    // thousands of parts in one cell): its cells are searched by min x instead of tested
+    // whole, as pairs() falls back to its column sweep past kDenseCellMost per cell.
+    constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
+    // Per level, when first needed by a crowded slice: the x width that all but the widest
+    // kWide boxes stay within, and the positions (ascending) of those widest boxes. A baseplate
+    // sharing the bricks' level must not widen every brick's search window to the world.
+    constexpr std::size_t kWide = 64;
+    double narrow[kLevels];
+    std::fill(narrow, narrow + kLevels, -1.0);
+    std::vector<std::uint32_t> wide[kLevels];
+    const auto prepare_level = [&](int l) {
+        std::vector<std::pair<double, std::uint32_t>> w;  // (width, position), live boxes
+        const auto [lb, le] = m.level_range(l);
+        w.reserve(le - lb);
+        for (std::size_t j = lb; j < le; ++j) {
+            if (m.dead(j)) continue;
+            const Aabb& b = box(m.slot(j));
+            w.emplace_back(b.max.x - b.min.x, static_cast<std::uint32_t>(j));
+        }
+        narrow[l] = 0.0;
+        if (w.size() > kWide) {
+            const auto cut = w.end() - static_cast<std::ptrdiff_t>(kWide);
+            std::nth_element(w.begin(), cut, w.end());  // [cut, end): the kWide widest
+            for (auto it = w.begin(); it != cut; ++it) narrow[l] = std::max(narrow[l], it->first);
+            for (auto it = cut; it != w.end(); ++it) wide[l].push_back(it->second);
+        } else {
+            for (const auto& e : w) wide[l].push_back(e.second);
+        }
+        std::sort(wide[l].begin(), wide[l].end());
+    };
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
         const std::uint32_t a = m.slot(p);
+        const Aabb& ba = box(a);
         const detail::PairQuery q(R[p]);
+        // Records [i, e) against a. Tombstones fail the float test.
+        const auto test_range = [&](std::size_t i, std::size_t e) {
+            for (; i < e; ++i) {
+                const int t = detail::record_test(q, R[i]);
+                if (t == 0) continue;  // tombstones always stop here
+                const std::uint32_t b = R[i].slot();
+                if (!keep(a, b) || (t == 1 && !overlaps(ba, box(b)))) continue;
+                // As find_pairs(): packed from the records' rank lanes when asked and ranked.
+                const std::uint32_t ra = R[p].rank(), rb = R[i].rank();
+                if (keys && ra != kNoRank && rb != kNoRank) {
+                    keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
+                } else {
+                    out.push_back(a);
+                    out.push_back(b);
+                }
+            }
+        };
+        // A crowded slice cell by cell: within a cell the records ascend by min x, so of the
+        // boxes no wider than narrow[l] only those with min x in [a.min.x - narrow, a.max.x]
+        // can overlap a (binary search, then a scan that stops past a.max.x); the few wider
+        // ones are tested from their list. The bound is padded past the rounding of the
+        // subtraction (|x| <= 1e5: ulp < 1e-10), and floats round it down, so it is safe.
+        const auto test_crowded = [&](std::size_t i, std::size_t e) {
+            if (narrow[l] < 0.0) prepare_level(l);
+            const std::int32_t from = detail::order_down(ba.min.x - (narrow[l] * (1.0 + 1e-9) + 1e-6));
+            // The level's widest boxes in [i, e) whose min x is below the window: tested here,
+            // as the window scan below cannot reach them (the others it meets itself).
+            const std::vector<std::uint32_t>& wl = wide[l];
+            for (auto it = std::lower_bound(wl.begin(), wl.end(), i); it != wl.end() && *it < e; ++it)
+                if (R[*it].lo[0] < from) test_range(*it, std::size_t{*it} + 1);
+            while (i < e) {
+                const CellKey ck = m.key[i];
+                const std::size_t ce = std::min(e, m.gallop(i, make_key(l, unbias(ck.hi), unbias(ck.lo >> 32),
+                                                                        unbias(ck.lo) + 1)));
+                const detail::PairRecord* f = std::partition_point(
+                    R + i, R + ce, [from](const detail::PairRecord& r) { return r.lo[0] < from; });
+                std::size_t j = static_cast<std::size_t>(f - R);
+                std::size_t je = j;
+                while (je < ce && R[je].lo[0] <= q.hi[0]) ++je;
+                test_range(j, je);
+                i = ce;
+            }
+        };
+        // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
+        // them to the cells a's max corner reaches tests a third fewer records but was slower:
+        // the loops' trip counts then vary per box.)
         for (int c = 0; c < 9; ++c) {
             const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
             std::size_t i, e;
@@ -816,20 +894,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 i = cur[c] = m.gallop(i, start);
                 e = m.gallop(i, make_key(l, zz, yy, x + 2));
             }
-            for (; i < e; ++i) {
-                const int t = detail::record_test(q, R[i]);
-                if (t == 0) continue;  // tombstones always stop here
-                const std::uint32_t b = R[i].slot();
-                if (!keep(a, b) || (t == 1 && !overlaps(box(a), box(b)))) continue;
-                // As find_pairs(): packed from the records' rank lanes when asked and ranked.
-                const std::uint32_t ra = R[p].rank(), rb = R[i].rank();
-                if (keys && ra != kNoRank && rb != kNoRank) {
-                    keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
-                } else {
-                    out.push_back(a);
-                    out.push_back(b);
-                }
-            }
+            if (e - i > kCrowdedSlice) test_crowded(i, e); else test_range(i, e);
         }
         if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();
