@@ -606,6 +606,13 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         else out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
         const std::int64_t nx = dir->counts()[0], ny = dir->counts()[1], nz = dir->counts()[2];
         const std::uint32_t* off = dir->offsets();
+        // Cells are taken kBlock at a time along x: a block's boxes meet each other, the next
+        // cell of their row and the 4 neighbour row slices x - 1 .. x + kBlock, so each slice
+        // loop (whose exit mispredicts) and each union serve two cells, and a slice spans 4
+        // cells per 2 instead of 3 per 1. Boxes 2 cells apart meet too but never overlap (a
+        // box reaches at most into the next cell), so every pair is still found once (100k
+        // boxes: 2 cells 5% faster than 1, 3 and 4 no better than 2).
+        constexpr std::int64_t kBlock = 2;
         std::vector<detail::PairRecord> gather;
         gather.resize(1024);
         for (std::int64_t z = 0; z < nz && found() <= cap; ++z) {
@@ -620,12 +627,13 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                     rows[nr++] = up;
                     if (y + 1 < ny) rows[nr++] = up + static_cast<std::size_t>(nx);
                 }
-                for (std::int64_t x = 0; x < nx; ++x) {
-                    const std::size_t c = row + static_cast<std::size_t>(x);
-                    const std::size_t cb = off[c], ce = off[c + 1];
+                for (std::int64_t x = 0; x < nx; x += kBlock) {
+                    const std::int64_t xe = std::min<std::int64_t>(x + kBlock, nx);  // past the block
+                    const std::size_t cb = off[row + static_cast<std::size_t>(x)];
+                    const std::size_t ce = off[row + static_cast<std::size_t>(xe)];
                     if (cb == ce) continue;
                     const std::size_t x0 = static_cast<std::size_t>(x > 0 ? x - 1 : 0);
-                    const std::size_t x1 = static_cast<std::size_t>(x + 1 < nx ? x + 2 : nx);  // past end
+                    const std::size_t x1 = static_cast<std::size_t>(xe < nx ? xe + 1 : nx);  // past end
                     const std::size_t self_end = off[row + x1];
                     // The cell's own records, then the candidates from its x + 1 cell and
                     // the 4 neighbour row slices that overlap the cell's boxes' union (a
