@@ -215,3 +215,21 @@ def test_core_classes_directly():
     with pytest.raises(TypeError, match="lo"):
         s.insert([1], None, [[1, 1, 1]])
     assert len(s) == 0
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_repeated_ids_reported_at_the_first_repeat(make):
+    # validate_remove finds repeats of present ids through a bitmap of their slots and falls
+    # back to sorting the batch when some id is absent: both report the first row that repeats
+    # an earlier one, and a repeat before or after an absent id wins over it.
+    s = _filled(make)
+    before = _state(s)
+    with pytest.raises(ValueError, match=r"ids\[3\] = 10 is repeated"):
+        s.update([10, 11, 12, 10, 11], np.repeat(BOX[:1], 5, 0), np.repeat(BOXH[:1], 5, 0))
+    with pytest.raises(ValueError, match=r"ids\[2\] = 10 is repeated"):
+        s.update([99, 10, 10], np.repeat(BOX[:1], 3, 0), np.repeat(BOXH[:1], 3, 0))
+    with pytest.raises(ValueError, match=r"ids\[2\] = 11 is repeated"):
+        s.remove([11, 12, 11, 98])
+    with pytest.raises(ValueError, match=r"ids\[2\] = 12 is repeated"):
+        s.pairs([12, 11, 12])
+    assert _state(s) == before

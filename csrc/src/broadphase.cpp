@@ -336,6 +336,30 @@ BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const doub
 
 BroadphaseStatus Broadphase::validate_remove(const std::int64_t* ids, std::size_t count) const {
     BroadphaseStatus s;
+    // The common case, every id present: ids and slots correspond one to one, so the first
+    // row whose slot is already marked in a bitmap of the slots is the first row repeating an
+    // earlier id (what first_duplicate() finds by a radix sort of the batch). Each id is looked
+    // up once. If some id is absent, the general path below decides which error comes first.
+    {
+        std::vector<std::uint64_t> seen((ids_.size() + 63) / 64, 0);
+        bool all_known = true;
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::uint32_t slot = map_.find(ids[i]);
+            if (slot == detail::IdMap::kNone) {
+                all_known = false;
+                break;
+            }
+            const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
+            if (seen[slot >> 6] & bit) {
+                s.code = BroadphaseError::kDuplicateId;
+                s.index = i;
+                s.id = ids[i];
+                return s;
+            }
+            seen[slot >> 6] |= bit;
+        }
+        if (all_known) return s;
+    }
     std::size_t dup = 0;
     if (first_duplicate(ids, count, &dup)) {
         s.code = BroadphaseError::kDuplicateId;

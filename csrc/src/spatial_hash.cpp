@@ -417,16 +417,17 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
             n_[k] = n[k];
         }
         const std::size_t cells = static_cast<std::size_t>(n[0] * n[1] * n[2]);
-        // A histogram of the level's cells [begin, end), then its prefix sums from `begin` (the
-        // index is in cell order, so a cell's start is `begin` plus the entries in the cells
-        // before it): no data-dependent branch per entry, unlike filling the starts while
-        // walking the index.
+        // Each entry writes its position + 1 at its cell's end slot: the index is in cell
+        // order, so the last write per cell is the cell's end, and a running max fills the
+        // empty cells with the end before them. No data-dependent branch per entry (unlike
+        // filling starts while walking the index) and no read-modify-write chain through one
+        // counter per cell (unlike a histogram, whose increments of one cell wait on each other).
         off_.assign(cells + 1, 0);
         off_[0] = static_cast<std::uint32_t>(begin);
-        for (std::size_t p = begin; p < end; ++p) ++off_[cell(h.main.key[p]) + 1];
+        for (std::size_t p = begin; p < end; ++p) off_[cell(h.main.key[p]) + 1] = static_cast<std::uint32_t>(p + 1);
         for (std::size_t c = 1; c <= cells; ++c) {
-            most_in_cell_ = std::max(most_in_cell_, off_[c]);
-            off_[c] += off_[c - 1];
+            off_[c] = std::max(off_[c], off_[c - 1]);
+            most_in_cell_ = std::max(most_in_cell_, off_[c] - off_[c - 1]);
         }
     }
     // Out of line: an inline virtual destructor is emitted as two weak symbols (complete and
@@ -506,15 +507,19 @@ std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int leve
     }
     const auto [begin, end] = m.level_range(level);
     if (begin == end) return nullptr;
-    std::int64_t mn[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, mx[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+    // The keys ascend by z first, so z's range is the first and last key's; x and y by a
+    // scan of the biased coordinates (unsigned, ordered as the signed ones).
+    std::uint32_t bmn[2] = {UINT32_MAX, UINT32_MAX}, bmx[2] = {0, 0};
     for (std::size_t p = begin; p < end; ++p) {
-        const CellKey& k = m.key[p];
-        const std::int64_t c[3] = {unbias(k.lo), unbias(k.lo >> 32), unbias(k.hi)};
-        for (int d = 0; d < 3; ++d) {
-            mn[d] = std::min(mn[d], c[d]);
-            mx[d] = std::max(mx[d], c[d]);
-        }
+        const std::uint64_t lo = m.key[p].lo;
+        const std::uint32_t bx = static_cast<std::uint32_t>(lo), by = static_cast<std::uint32_t>(lo >> 32);
+        bmn[0] = std::min(bmn[0], bx);
+        bmx[0] = std::max(bmx[0], bx);
+        bmn[1] = std::min(bmn[1], by);
+        bmx[1] = std::max(bmx[1], by);
     }
+    const std::int64_t mn[3] = {unbias(bmn[0]), unbias(bmn[1]), unbias(m.key[begin].hi)};
+    const std::int64_t mx[3] = {unbias(bmx[0]), unbias(bmx[1]), unbias(m.key[end - 1].hi)};
     const std::int64_t n[3] = {mx[0] - mn[0] + 1, mx[1] - mn[1] + 1, mx[2] - mn[2] + 1};
     // Dense only when the block has at most 4 cells per box (spans < 2^32, so no overflow).
     if (double(n[0]) * double(n[1]) * double(n[2]) > 4.0 * double(end - begin) + 1024.0) return nullptr;
