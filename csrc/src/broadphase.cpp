@@ -335,6 +335,12 @@ BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const doub
 }
 
 BroadphaseStatus Broadphase::validate_remove(const std::int64_t* ids, std::size_t count) const {
+    std::vector<std::uint32_t> slots(count);
+    return find_present(ids, count, slots.data());
+}
+
+BroadphaseStatus Broadphase::find_present(const std::int64_t* ids, std::size_t count,
+                                          std::uint32_t* out_slots) const {
     BroadphaseStatus s;
     // The common case, every id present: ids and slots correspond one to one, so the first
     // row whose slot is already marked in a bitmap of the slots is the first row repeating an
@@ -349,6 +355,7 @@ BroadphaseStatus Broadphase::validate_remove(const std::int64_t* ids, std::size_
                 all_known = false;
                 break;
             }
+            out_slots[i] = slot;
             const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
             if (seen[slot >> 6] & bit) {
                 s.code = BroadphaseError::kDuplicateId;
@@ -432,22 +439,20 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
 
 BroadphaseStatus Broadphase::update(const std::int64_t* ids, const double* lo, const double* hi,
                                     std::size_t count) {
-    BroadphaseStatus s = validate_update(ids, lo, hi, count);
-    if (!s.ok() || count == 0) return s;
+    // As validate_update(), keeping the slots it looked up (one id look-up each, not two).
     std::vector<std::uint32_t> slots(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        slots[i] = map_.find(ids[i]);
-        boxes_[slots[i]] = load_box(lo, hi, i);
-    }
+    BroadphaseStatus s = find_present(ids, count, slots.data());
+    if (s.ok()) s = check_boxes(lo, hi, count);
+    if (!s.ok() || count == 0) return s;
+    for (std::size_t i = 0; i < count; ++i) boxes_[slots[i]] = load_box(lo, hi, i);
     on_update(slots.data(), count);
     return s;
 }
 
 BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) {
-    BroadphaseStatus s = validate_remove(ids, count);
-    if (!s.ok() || count == 0) return s;
     std::vector<std::uint32_t> slots(count);
-    for (std::size_t i = 0; i < count; ++i) slots[i] = map_.find(ids[i]);
+    BroadphaseStatus s = find_present(ids, count, slots.data());  // validate_remove(), with slots
+    if (!s.ok() || count == 0) return s;
     on_remove(slots.data(), count);  // the index still sees the boxes it is dropping
     grow(free_, free_.size() + count);
     for (std::size_t i = 0; i < count; ++i) {

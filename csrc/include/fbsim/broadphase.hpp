@@ -299,6 +299,8 @@ class Broadphase {
   private:
     static constexpr std::int64_t kFreeSlot = INT64_MIN;
     BroadphaseStatus check_boxes(const double* lo, const double* hi, std::size_t count) const;
+    // validate_remove(), also writing each id's slot to out_slots[count] when it succeeds.
+    BroadphaseStatus find_present(const std::int64_t* ids, std::size_t count, std::uint32_t* out_slots) const;
     bool layers_pair(std::uint32_t a, std::uint32_t b) const noexcept {
         return (layers_[a] & masks_[b]) != 0 && (layers_[b] & masks_[a]) != 0;
     }
