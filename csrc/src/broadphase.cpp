@@ -613,13 +613,27 @@ void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size
 
 bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
                                  std::vector<std::int64_t>& out) const {
-    std::vector<char> in_set(ids_.size(), 0);
     std::vector<std::uint32_t> slots(count);
     for (std::size_t i = 0; i < count; ++i) {
         slots[i] = map_.find(ids[i]);
         if (slots[i] == detail::IdMap::kNone) return true;  // caller validates; never index with it
-        in_set[slots[i]] = 1;
     }
+    return pairs_of_slots(slots, out);
+}
+
+BroadphaseStatus Broadphase::checked_pairs_involving(const std::int64_t* ids, std::size_t count,
+                                                     std::vector<std::int64_t>& out, bool* within_limit) const {
+    *within_limit = true;
+    std::vector<std::uint32_t> slots(count);
+    const BroadphaseStatus s = find_present(ids, count, slots.data());
+    if (s.ok()) *within_limit = pairs_of_slots(slots, out);
+    return s;
+}
+
+bool Broadphase::pairs_of_slots(const std::vector<std::uint32_t>& slots, std::vector<std::int64_t>& out) const {
+    const std::size_t count = slots.size();
+    std::vector<char> in_set(ids_.size(), 0);
+    for (const std::uint32_t s : slots) in_set[s] = 1;
     std::vector<std::uint32_t> cand;
     std::vector<std::uint64_t> keys;
     if (ranks_valid_ && !custom_layers_) {

@@ -189,6 +189,12 @@ class Broadphase {
     /// Returns false (nothing appended) past max_results() pairs.
     bool pairs_involving(const std::int64_t* ids, std::size_t count,
                          std::vector<std::int64_t>& out) const;
+    /// validate_remove(ids, count) and, when it passes, pairs_involving() with the slots it
+    /// looked up (one id look-up each instead of two: the per-tick "pairs of what moved").
+    /// Returns the validation status (nothing appended unless ok); `*within_limit` is false
+    /// when more than max_results() pairs overlap (then nothing is appended either).
+    BroadphaseStatus checked_pairs_involving(const std::int64_t* ids, std::size_t count,
+                                             std::vector<std::int64_t>& out, bool* within_limit) const;
 
     /// Ids of boxes overlapping each query box [lo[q], hi[q]] (touching counts) whose layer
     /// has a bit in `mask`. Inputs must be valid (finite, lo <= hi). O(Q * (log n + k)) typical.
@@ -299,6 +305,8 @@ class Broadphase {
   private:
     static constexpr std::int64_t kFreeSlot = INT64_MIN;
     BroadphaseStatus check_boxes(const double* lo, const double* hi, std::size_t count) const;
+    // pairs_involving() of present, distinct slots.
+    bool pairs_of_slots(const std::vector<std::uint32_t>& slots, std::vector<std::int64_t>& out) const;
     // validate_remove(), also writing each id's slot to out_slots[count] when it succeeds.
     BroadphaseStatus find_present(const std::int64_t* ids, std::size_t count, std::uint32_t* out_slots) const;
     bool layers_pair(std::uint32_t a, std::uint32_t b) const noexcept {
