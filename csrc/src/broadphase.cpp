@@ -346,26 +346,40 @@ BroadphaseStatus Broadphase::find_present(const std::int64_t* ids, std::size_t c
     // row whose slot is already marked in a bitmap of the slots is the first row repeating an
     // earlier id (what first_duplicate() finds by a radix sort of the batch). Each id is looked
     // up once. If some id is absent, the general path below decides which error comes first.
+    // A batch much smaller than the slot space (single writes into a large world) sorts its
+    // slots instead of clearing a bitmap of them all: O(count log count), not O(n) per call.
     {
-        std::vector<std::uint64_t> seen((ids_.size() + 63) / 64, 0);
         bool all_known = true;
-        for (std::size_t i = 0; i < count; ++i) {
-            const std::uint32_t slot = map_.find(ids[i]);
-            if (slot == detail::IdMap::kNone) {
-                all_known = false;
-                break;
-            }
-            out_slots[i] = slot;
-            const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
-            if (seen[slot >> 6] & bit) {
-                s.code = BroadphaseError::kDuplicateId;
-                s.index = i;
-                s.id = ids[i];
-                return s;
-            }
-            seen[slot >> 6] |= bit;
+        for (std::size_t i = 0; i < count && all_known; ++i) {
+            out_slots[i] = map_.find(ids[i]);
+            all_known = out_slots[i] != detail::IdMap::kNone;
         }
-        if (all_known) return s;
+        if (all_known) {
+            std::size_t repeat = count;  // the first row repeating an earlier one
+            if (count * 64 >= ids_.size()) {
+                std::vector<std::uint64_t> seen((ids_.size() + 63) / 64, 0);
+                for (std::size_t i = 0; i < count; ++i) {
+                    const std::uint32_t slot = out_slots[i];
+                    const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
+                    if (seen[slot >> 6] & bit) {
+                        repeat = i;
+                        break;
+                    }
+                    seen[slot >> 6] |= bit;
+                }
+            } else {
+                std::vector<std::pair<std::uint32_t, std::size_t>> v(count);  // (slot, row)
+                for (std::size_t i = 0; i < count; ++i) v[i] = {out_slots[i], i};
+                std::sort(v.begin(), v.end());
+                for (std::size_t i = 1; i < count; ++i)
+                    if (v[i].first == v[i - 1].first) repeat = std::min(repeat, v[i].second);
+            }
+            if (repeat == count) return s;
+            s.code = BroadphaseError::kDuplicateId;
+            s.index = repeat;
+            s.id = ids[repeat];
+            return s;
+        }
     }
     std::size_t dup = 0;
     if (first_duplicate(ids, count, &dup)) {

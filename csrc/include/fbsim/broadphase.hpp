@@ -394,11 +394,16 @@ class SpatialHash final : public Broadphase {
     /// across levels: coarser cells per box. The side buffer likewise: only the finer box of a
     /// pair asks (a buffered box queries the main index from its own level up and the buffer;
     /// main boxes query the buffer's coarser levels), so a buffered baseplate never scans a
-    /// fine level. O(n + buffer * log n + candidates), no sorting.
+    /// fine level. The most populated level, while no cell holds more than 32 entries, goes
+    /// cell by cell instead (two cells at a time along x, through a per-call cell directory).
+    /// O(n + buffer * log n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
-    /// columns, found by forward-only galloping cursors; buffered moved boxes query both runs.
-    /// O(m log m + cells touched).
+    /// columns, found by forward-only galloping cursors (or, for a batch of >= n / 16, a
+    /// per-call cell directory); buffered moved boxes query both runs. A neighbour slice of
+    /// more than 96 entries (crowded cells) is searched along min x within the width all but
+    /// the level's 64 widest boxes stay under, those tested on their own. Pairs of two ranked
+    /// boxes are packed from the rank lane of the index records. O(m log m + cells touched).
     void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                    const std::vector<char>& moved,
                                    std::vector<std::uint32_t>& out) const override;
