@@ -349,7 +349,7 @@ class Broadphase {
 /// write; measured by benchmarks/compare/broadphase.py), i.e. a few us amortised per write.
 /// Batches larger than the buffer go straight to the merge. pairs() sweeps the main index and
 /// queries the buffer's boxes (O(buffer * (log n + k)) extra while it is not empty).
-/// Memory about 158 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
+/// Memory about 162 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
