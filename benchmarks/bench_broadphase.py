@@ -147,6 +147,12 @@ class BaseplateFirst:
         )
         self.ids = np.arange(n, dtype=np.int64)
         self.s.insert(self.ids, g + 0.01, g + np.array([1.99, 1.19, 3.99]))
+        self.moved = self.ids[::10]
 
     def time_pairs(self, kind):
         self.s.pairs()
+
+    def time_pairs_moved(self, kind):
+        # 10% of the bricks: the crowded cells are searched along min x (broadphase-6; 60k
+        # bricks took 540 ms when each moved brick tested its neighbour cells whole).
+        self.s.pairs(self.moved)

@@ -215,3 +215,41 @@ def test_core_classes_directly():
     with pytest.raises(TypeError, match="lo"):
         s.insert([1], None, [[1, 1, 1]])
     assert len(s) == 0
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_repeated_ids_reported_at_the_first_repeat(make):
+    # validate_remove finds repeats of present ids through a bitmap of their slots and falls
+    # back to sorting the batch when some id is absent: both report the first row that repeats
+    # an earlier one, and a repeat before or after an absent id wins over it.
+    s = _filled(make)
+    before = _state(s)
+    with pytest.raises(ValueError, match=r"ids\[3\] = 10 is repeated"):
+        s.update([10, 11, 12, 10, 11], np.repeat(BOX[:1], 5, 0), np.repeat(BOXH[:1], 5, 0))
+    with pytest.raises(ValueError, match=r"ids\[2\] = 10 is repeated"):
+        s.update([99, 10, 10], np.repeat(BOX[:1], 3, 0), np.repeat(BOXH[:1], 3, 0))
+    with pytest.raises(ValueError, match=r"ids\[2\] = 11 is repeated"):
+        s.remove([11, 12, 11, 98])
+    with pytest.raises(ValueError, match=r"ids\[2\] = 12 is repeated"):
+        s.pairs([12, 11, 12])
+    assert _state(s) == before
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_repeated_ids_in_a_small_batch_of_a_large_structure(make):
+    # A batch much smaller than the structure (count * 64 < slots) finds repeats by sorting
+    # its slots rather than by a bitmap of all of them: same first repeat reported.
+    s = make()
+    ids = np.arange(1000, dtype=np.int64) * 7
+    lo = np.column_stack([np.arange(1000.0), np.zeros(1000), np.zeros(1000)])
+    s.insert(ids, lo, lo + 0.5)
+    before = _state(s)
+    b = np.zeros((6, 3))
+    with pytest.raises(ValueError, match=r"ids\[4\] = 21 is repeated"):
+        s.update([21, 14, 70, 7, 21, 14], b, b + 1)
+    with pytest.raises(ValueError, match=r"ids\[3\] = 70 is repeated"):
+        s.remove([70, 14, 7, 70, 7])
+    with pytest.raises(ValueError, match=r"ids\[2\] = 14 is repeated"):
+        s.pairs([14, 7, 14])
+    assert _state(s) == before
+    s.update([21, 14], b[:2], b[:2] + 1)  # no repeat: accepted

@@ -291,8 +291,7 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
                     {
                         py::gil_scoped_release release;
                         std::shared_lock lock(self.mu);
-                        s = self.core.validate_remove(i.data(), rows_of(i));
-                        if (s.ok()) ok = self.core.pairs_involving(i.data(), rows_of(i), out);
+                        s = self.core.checked_pairs_involving(i.data(), rows_of(i), out, &ok);
                         limit = self.core.max_results();
                     }
                     raise_status(s, false);

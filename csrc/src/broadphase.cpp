@@ -335,7 +335,52 @@ BroadphaseStatus Broadphase::validate_insert(const std::int64_t* ids, const doub
 }
 
 BroadphaseStatus Broadphase::validate_remove(const std::int64_t* ids, std::size_t count) const {
+    std::vector<std::uint32_t> slots(count);
+    return find_present(ids, count, slots.data());
+}
+
+BroadphaseStatus Broadphase::find_present(const std::int64_t* ids, std::size_t count,
+                                          std::uint32_t* out_slots) const {
     BroadphaseStatus s;
+    // The common case, every id present: ids and slots correspond one to one, so the first
+    // row whose slot is already marked in a bitmap of the slots is the first row repeating an
+    // earlier id (what first_duplicate() finds by a radix sort of the batch). Each id is looked
+    // up once. If some id is absent, the general path below decides which error comes first.
+    // A batch much smaller than the slot space (single writes into a large world) sorts its
+    // slots instead of clearing a bitmap of them all: O(count log count), not O(n) per call.
+    {
+        bool all_known = true;
+        for (std::size_t i = 0; i < count && all_known; ++i) {
+            out_slots[i] = map_.find(ids[i]);
+            all_known = out_slots[i] != detail::IdMap::kNone;
+        }
+        if (all_known) {
+            std::size_t repeat = count;  // the first row repeating an earlier one
+            if (count * 64 >= ids_.size()) {
+                std::vector<std::uint64_t> seen((ids_.size() + 63) / 64, 0);
+                for (std::size_t i = 0; i < count; ++i) {
+                    const std::uint32_t slot = out_slots[i];
+                    const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
+                    if (seen[slot >> 6] & bit) {
+                        repeat = i;
+                        break;
+                    }
+                    seen[slot >> 6] |= bit;
+                }
+            } else {
+                std::vector<std::pair<std::uint32_t, std::size_t>> v(count);  // (slot, row)
+                for (std::size_t i = 0; i < count; ++i) v[i] = {out_slots[i], i};
+                std::sort(v.begin(), v.end());
+                for (std::size_t i = 1; i < count; ++i)
+                    if (v[i].first == v[i - 1].first) repeat = std::min(repeat, v[i].second);
+            }
+            if (repeat == count) return s;
+            s.code = BroadphaseError::kDuplicateId;
+            s.index = repeat;
+            s.id = ids[repeat];
+            return s;
+        }
+    }
     std::size_t dup = 0;
     if (first_duplicate(ids, count, &dup)) {
         s.code = BroadphaseError::kDuplicateId;
@@ -408,22 +453,20 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
 
 BroadphaseStatus Broadphase::update(const std::int64_t* ids, const double* lo, const double* hi,
                                     std::size_t count) {
-    BroadphaseStatus s = validate_update(ids, lo, hi, count);
-    if (!s.ok() || count == 0) return s;
+    // As validate_update(), keeping the slots it looked up (one id look-up each, not two).
     std::vector<std::uint32_t> slots(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        slots[i] = map_.find(ids[i]);
-        boxes_[slots[i]] = load_box(lo, hi, i);
-    }
+    BroadphaseStatus s = find_present(ids, count, slots.data());
+    if (s.ok()) s = check_boxes(lo, hi, count);
+    if (!s.ok() || count == 0) return s;
+    for (std::size_t i = 0; i < count; ++i) boxes_[slots[i]] = load_box(lo, hi, i);
     on_update(slots.data(), count);
     return s;
 }
 
 BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) {
-    BroadphaseStatus s = validate_remove(ids, count);
-    if (!s.ok() || count == 0) return s;
     std::vector<std::uint32_t> slots(count);
-    for (std::size_t i = 0; i < count; ++i) slots[i] = map_.find(ids[i]);
+    BroadphaseStatus s = find_present(ids, count, slots.data());  // validate_remove(), with slots
+    if (!s.ok() || count == 0) return s;
     on_remove(slots.data(), count);  // the index still sees the boxes it is dropping
     grow(free_, free_.size() + count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -435,8 +478,10 @@ BroadphaseStatus Broadphase::remove(const std::int64_t* ids, std::size_t count) 
     return s;
 }
 
-void Broadphase::refresh_ranks() {
-    if (!ranks_valid_ || unranked_ > count_ / 8) rebuild_ranks();
+bool Broadphase::refresh_ranks() {
+    if (ranks_valid_ && unranked_ <= count_ / 8) return false;
+    rebuild_ranks();
+    return ranks_valid_;
 }
 
 void Broadphase::rebuild_ranks() {
@@ -462,9 +507,9 @@ void Broadphase::rebuild_ranks() {
     unranked_ = 0;
 }
 
-void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
-                            std::vector<std::int64_t>& out) const {
-    if (!ranks_valid_) {
+void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, std::vector<std::uint64_t>& keys,
+                            bool check_layers, std::vector<std::int64_t>& out) const {
+    if (!ranks_valid_) {  // then `keys` is empty (the structures pack ranks only while valid)
         std::vector<PairRow> rows;
         rows.reserve(cand.size() / 2);
         for (std::size_t i = 0; i + 1 < cand.size(); i += 2) {
@@ -480,11 +525,10 @@ void Broadphase::emit_pairs(const std::vector<std::uint32_t>& cand, bool check_l
     // one radix sort of 8-byte keys of about 2 log2(n) bits, then ranks back to ids. The few
     // pairs with an end inserted since the last rebuild (no rank) are sorted as id rows and
     // merged in.
-    int bits = 1;
-    while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
-    std::vector<std::uint64_t> keys;
+    // `keys` may arrive packed already (candidate_rank_pairs()); cand's pairs join them.
+    const int bits = rank_bits();
     std::vector<PairRow> rows;
-    keys.reserve(cand.size() / 2);
+    keys.reserve(keys.size() + cand.size() / 2);
     // The slots come in index (spatial) order, so rank_[] is read at random: the reads are
     // prefetched 16 pairs ahead (all addresses are known up front), and likewise by_rank_[]
     // below, instead of waiting for each miss.
@@ -539,13 +583,26 @@ std::size_t Broadphase::memory_bytes() const noexcept {
            by_rank_.capacity() * sizeof(std::int64_t);
 }
 
+void Broadphase::candidate_rank_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>&) const {
+    candidate_pairs(out);
+}
+
+void Broadphase::candidate_rank_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                                const std::vector<char>& moved, std::vector<std::uint32_t>& out,
+                                                std::vector<std::uint64_t>&) const {
+    candidate_pairs_involving(slots, count, moved, out);
+}
+
 bool Broadphase::pairs(std::vector<std::int64_t>& out) const {
     std::vector<std::uint32_t> cand;
-    candidate_pairs(cand);
-    if (cand.size() / 2 > max_results_) return false;
+    std::vector<std::uint64_t> keys;
+    // Packed rank keys straight from the structure (no rank look-up per pair here) while the
+    // ranks are valid and no layer filter needs the slots.
+    if (ranks_valid_ && !custom_layers_) candidate_rank_pairs(cand, keys); else candidate_pairs(cand);
+    if (cand.size() / 2 + keys.size() > max_results_) return false;
     // candidate_pairs() reports exact overlaps already; only layers remain to check, and only
     // if some item ever had custom ones (skipping saves two random reads per pair).
-    emit_pairs(cand, custom_layers_, out);
+    emit_pairs(cand, keys, custom_layers_, out);
     return true;
 }
 
@@ -570,17 +627,36 @@ void Broadphase::candidate_pairs_involving(const std::uint32_t* slots, std::size
 
 bool Broadphase::pairs_involving(const std::int64_t* ids, std::size_t count,
                                  std::vector<std::int64_t>& out) const {
-    std::vector<char> in_set(ids_.size(), 0);
     std::vector<std::uint32_t> slots(count);
     for (std::size_t i = 0; i < count; ++i) {
         slots[i] = map_.find(ids[i]);
         if (slots[i] == detail::IdMap::kNone) return true;  // caller validates; never index with it
-        in_set[slots[i]] = 1;
     }
+    return pairs_of_slots(slots, out);
+}
+
+BroadphaseStatus Broadphase::checked_pairs_involving(const std::int64_t* ids, std::size_t count,
+                                                     std::vector<std::int64_t>& out, bool* within_limit) const {
+    *within_limit = true;
+    std::vector<std::uint32_t> slots(count);
+    const BroadphaseStatus s = find_present(ids, count, slots.data());
+    if (s.ok()) *within_limit = pairs_of_slots(slots, out);
+    return s;
+}
+
+bool Broadphase::pairs_of_slots(const std::vector<std::uint32_t>& slots, std::vector<std::int64_t>& out) const {
+    const std::size_t count = slots.size();
+    std::vector<char> in_set(ids_.size(), 0);
+    for (const std::uint32_t s : slots) in_set[s] = 1;
     std::vector<std::uint32_t> cand;
-    candidate_pairs_involving(slots.data(), count, in_set, cand);
-    if (cand.size() / 2 > max_results_) return false;
-    emit_pairs(cand, custom_layers_, out);  // as pairs(): default layers always pair
+    std::vector<std::uint64_t> keys;
+    if (ranks_valid_ && !custom_layers_) {
+        candidate_rank_pairs_involving(slots.data(), count, in_set, cand, keys);
+    } else {
+        candidate_pairs_involving(slots.data(), count, in_set, cand);
+    }
+    if (cand.size() / 2 + keys.size() > max_results_) return false;
+    emit_pairs(cand, keys, custom_layers_, out);  // as pairs(): default layers always pair
     return true;
 }
 

@@ -70,6 +70,7 @@ struct Entry {
     CellKey key;
     std::int32_t lo[3], hi[3];  // outward float bounds, detail::float_order
     std::uint32_t slot;
+    std::uint32_t rank;  // the slot's id rank (PairRecord lane), Broadphase::kNoRank if none
 };
 inline bool entry_less(const Entry& a, const Entry& b) noexcept {
     if (a.key != b.key) return a.key < b.key;
@@ -155,7 +156,7 @@ struct Run {
         r.nhi[0] = r.nhi[1] = r.nhi[2] = -kTombHi;
     }
     Entry entry_at(std::size_t i) const noexcept {
-        return Entry{key[i], {lo(0, i), lo(1, i), lo(2, i)}, {hi(0, i), hi(1, i), hi(2, i)}, slot(i)};
+        return Entry{key[i], {lo(0, i), lo(1, i), lo(2, i)}, {hi(0, i), hi(1, i), hi(2, i)}, slot(i), rec[i].rank()};
     }
 
     // (key, lo x, slot) of position i compared with an entry.
@@ -173,7 +174,7 @@ struct Run {
     }
     void put(std::size_t at, const Entry& e) noexcept {
         key[at] = e.key;
-        rec[at] = detail::make_record(e.lo, e.hi, e.slot);
+        rec[at] = detail::make_record(e.lo, e.hi, e.slot, e.rank);
     }
     void resize(std::size_t n) {
         grow(key, n);

@@ -30,16 +30,22 @@ inline void prefetch(const void* p) noexcept {
 
 /// One box: lane 0-2 of `lo` its min corner, lane 0-2 of `nhi` its max corner negated
 /// (float_order values, |v| < 2^31 - 8, so negation cannot overflow); lane 3 of `lo` holds
-/// the slot, lane 3 of `nhi` is 0. Then "b overlaps a" is "b.lo <= a.hi and b.nhi <= -a.lo",
-/// eight `<=` of int32 lanes against a query whose lane 3 is INT32_MAX.
+/// the slot, lane 3 of `nhi` the id rank (Broadphase::rank_of(), as int32 bits), carried so a
+/// pair pass can emit sorted-order keys without a random rank look-up per pair. Then "b
+/// overlaps a" is "b.lo <= a.hi and b.nhi <= -a.lo", eight `<=` of int32 lanes against a
+/// query whose lane 3 is INT32_MAX (so lane 3 never decides).
 struct alignas(32) PairRecord {
     std::int32_t lo[4];
     std::int32_t nhi[4];
     std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(lo[3]); }
+    std::uint32_t rank() const noexcept { return static_cast<std::uint32_t>(nhi[3]); }
+    void set_rank(std::uint32_t r) noexcept { nhi[3] = static_cast<std::int32_t>(r); }
 };
 
-inline PairRecord make_record(const std::int32_t lo[3], const std::int32_t hi[3], std::uint32_t slot) noexcept {
-    return PairRecord{{lo[0], lo[1], lo[2], static_cast<std::int32_t>(slot)}, {-hi[0], -hi[1], -hi[2], 0}};
+inline PairRecord make_record(const std::int32_t lo[3], const std::int32_t hi[3], std::uint32_t slot,
+                              std::uint32_t rank) noexcept {
+    return PairRecord{{lo[0], lo[1], lo[2], static_cast<std::int32_t>(slot)},
+                      {-hi[0], -hi[1], -hi[2], static_cast<std::int32_t>(rank)}};
 }
 
 /// A record as the asking side: its max corner and negated min corner (lane 3 INT32_MAX, so

@@ -71,6 +71,20 @@ void check_pairs(const SpatialHash& h, const std::vector<std::int64_t>& ids, con
     CHECK(h.pairs_involving(moved.data(), moved.size(), pm));
     CHECK(as_set(pm, &sorted) == ref);
     CHECK(sorted);
+    // The validating form gives the same rows, and for a bad batch an error and no rows.
+    std::vector<std::int64_t> pc;
+    bool within = false;
+    CHECK(h.checked_pairs_involving(moved.data(), moved.size(), pc, &within).ok());
+    CHECK(within && pc == pm);
+    if (!moved.empty()) {
+        std::vector<std::int64_t> bad = moved, none;
+        bad.push_back(moved[0]);  // repeated
+        BroadphaseStatus st = h.checked_pairs_involving(bad.data(), bad.size(), none, &within);
+        CHECK(st.code == BroadphaseError::kDuplicateId && st.index == moved.size() && none.empty());
+        bad.back() = INT64_MAX - 3;  // absent (the tests' ids are small)
+        st = h.checked_pairs_involving(bad.data(), bad.size(), none, &within);
+        CHECK(st.code == BroadphaseError::kUnknownId && st.index == moved.size() && none.empty());
+    }
 }
 
 void test_touching_and_queries() {

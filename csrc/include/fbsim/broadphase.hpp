@@ -189,6 +189,12 @@ class Broadphase {
     /// Returns false (nothing appended) past max_results() pairs.
     bool pairs_involving(const std::int64_t* ids, std::size_t count,
                          std::vector<std::int64_t>& out) const;
+    /// validate_remove(ids, count) and, when it passes, pairs_involving() with the slots it
+    /// looked up (one id look-up each instead of two: the per-tick "pairs of what moved").
+    /// Returns the validation status (nothing appended unless ok); `*within_limit` is false
+    /// when more than max_results() pairs overlap (then nothing is appended either).
+    BroadphaseStatus checked_pairs_involving(const std::int64_t* ids, std::size_t count,
+                                             std::vector<std::int64_t>& out, bool* within_limit) const;
 
     /// Ids of boxes overlapping each query box [lo[q], hi[q]] (touching counts) whose layer
     /// has a bit in `mask`. Inputs must be valid (finite, lo <= hi). O(Q * (log n + k)) typical.
@@ -244,6 +250,18 @@ class Broadphase {
     virtual void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                            const std::vector<char>& moved,
                                            std::vector<std::uint32_t>& out) const;
+    /// As candidate_pairs(), except that a pair whose two slots both have a rank (see
+    /// rank_of()) may go to `keys` instead, packed as (smaller rank << rank_bits()) | larger
+    /// rank, so the caller sorts it without looking the ranks up. Called only while the ranks
+    /// are valid and no item has custom layers; stops like candidate_pairs() past
+    /// max_results() pairs in both lists together. Default: candidate_pairs(out).
+    virtual void candidate_rank_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>& keys) const;
+    /// As candidate_pairs_involving(), with the packing of candidate_rank_pairs().
+    /// Default: candidate_pairs_involving(slots, count, moved, out).
+    virtual void candidate_rank_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                                const std::vector<char>& moved,
+                                                std::vector<std::uint32_t>& out,
+                                                std::vector<std::uint64_t>& keys) const;
     /// Index `count` new slots; their boxes are already stored. Called after validation.
     virtual void on_insert(const std::uint32_t* slots, std::size_t count) = 0;
     /// Re-index slots whose boxes were just replaced.
@@ -265,7 +283,18 @@ class Broadphase {
     /// rebuild_ranks() only when they are invalid or more than size() / 8 ids were inserted
     /// since the last rebuild: a subclass calls it at each of its merges, so the O(n) sort
     /// is paid once per ~n / 8 inserts, and pairs() sorts at most that many ids as rows.
-    void refresh_ranks();
+    /// Returns true when it rebuilt them (every rank may have changed).
+    bool refresh_ranks();
+    /// No rank: inserted since the last rebuild, or the ranks are not valid.
+    static constexpr std::uint32_t kNoRank = 0xFFFFFFFFu;
+    /// The slot's id rank among the stored ids, or kNoRank. O(1).
+    std::uint32_t rank_of(std::uint32_t slot) const noexcept { return ranks_valid_ ? rank_[slot] : kNoRank; }
+    /// Bits of the larger rank in a packed pair key (candidate_rank_pairs()).
+    int rank_bits() const noexcept {
+        int bits = 1;
+        while ((std::uint64_t{1} << bits) < by_rank_.size()) ++bits;
+        return bits;
+    }
     /// Exact box of a slot.
     const Aabb& box(std::uint32_t slot) const noexcept { return boxes_[slot]; }
     /// Whether a slot holds an item (false on the free list).
@@ -276,6 +305,10 @@ class Broadphase {
   private:
     static constexpr std::int64_t kFreeSlot = INT64_MIN;
     BroadphaseStatus check_boxes(const double* lo, const double* hi, std::size_t count) const;
+    // pairs_involving() of present, distinct slots.
+    bool pairs_of_slots(const std::vector<std::uint32_t>& slots, std::vector<std::int64_t>& out) const;
+    // validate_remove(), also writing each id's slot to out_slots[count] when it succeeds.
+    BroadphaseStatus find_present(const std::int64_t* ids, std::size_t count, std::uint32_t* out_slots) const;
     bool layers_pair(std::uint32_t a, std::uint32_t b) const noexcept {
         return (layers_[a] & masks_[b]) != 0 && (layers_[b] & masks_[a]) != 0;
     }
@@ -285,8 +318,7 @@ class Broadphase {
     std::vector<std::uint32_t> masks_;   // by slot
     std::vector<std::uint32_t> free_;    // free slots, reused LIFO
     detail::IdMap map_;
-    static constexpr std::uint32_t kNoRank = 0xFFFFFFFFu;
-    void emit_pairs(const std::vector<std::uint32_t>& cand, bool check_layers,
+    void emit_pairs(const std::vector<std::uint32_t>& cand, std::vector<std::uint64_t>& keys, bool check_layers,
                     std::vector<std::int64_t>& out) const;
     std::vector<std::uint32_t> rank_;    // by slot (kNoRank: inserted since), when ranks_valid_
     std::vector<std::int64_t> by_rank_;  // stored ids ascending, when ranks_valid_
@@ -317,7 +349,7 @@ class Broadphase {
 /// write; measured by benchmarks/compare/broadphase.py), i.e. a few us amortised per write.
 /// Batches larger than the buffer go straight to the merge. pairs() sweeps the main index and
 /// queries the buffer's boxes (O(buffer * (log n + k)) extra while it is not empty).
-/// Memory about 158 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
+/// Memory about 162 bytes per box at 1e6 boxes (benchmarks/compare/broadphase.py).
 class SpatialHash final : public Broadphase {
   public:
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
@@ -362,14 +394,26 @@ class SpatialHash final : public Broadphase {
     /// across levels: coarser cells per box. The side buffer likewise: only the finer box of a
     /// pair asks (a buffered box queries the main index from its own level up and the buffer;
     /// main boxes query the buffer's coarser levels), so a buffered baseplate never scans a
-    /// fine level. O(n + buffer * log n + candidates), no sorting.
+    /// fine level. The most populated level, while no cell holds more than 32 entries, goes
+    /// cell by cell instead (two cells at a time along x, through a per-call cell directory).
+    /// O(n + buffer * log n + candidates), no sorting.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
-    /// columns, found by forward-only galloping cursors; buffered moved boxes query both runs.
-    /// O(m log m + cells touched).
+    /// columns, found by forward-only galloping cursors (or, for a batch of >= n / 16, a
+    /// per-call cell directory); buffered moved boxes query both runs. A neighbour slice of
+    /// more than 96 entries (crowded cells) is searched along min x within the width all but
+    /// the level's 64 widest boxes stay under, those tested on their own. Pairs of two ranked
+    /// boxes are packed from the rank lane of the index records. O(m log m + cells touched).
     void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                    const std::vector<char>& moved,
                                    std::vector<std::uint32_t>& out) const override;
+    /// candidate_pairs(), with the pairs of two ranked boxes packed from the rank each index
+    /// record carries (no rank look-up per pair).
+    void candidate_rank_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>& keys) const override;
+    /// candidate_pairs_involving(), packed likewise.
+    void candidate_rank_pairs_involving(const std::uint32_t* slots, std::size_t count,
+                                        const std::vector<char>& moved, std::vector<std::uint32_t>& out,
+                                        std::vector<std::uint64_t>& keys) const override;
     /// For a large batch (queries >= size / 16) when one level holds every box in a compact
     /// block of cells (at most 4 per box): a dense directory cell -> index position, so the
     /// cells of one (z, y) row of a query are one contiguous slice. O(n) to build, freed after
@@ -393,8 +437,14 @@ class SpatialHash final : public Broadphase {
     // A dense directory of one level's cells (level < 0: the only occupied level, null when
     // boxes span levels), or null when that level's boxes fill its cells too sparsely.
     std::unique_ptr<CellDirectory> cell_directory(int level = -1) const;
-    // Pairs of boxes on different levels.
-    void cross_level_pairs(std::vector<std::uint32_t>& out) const;
+    // Pairs of boxes on different levels, appended to `out` until it grows by more than `room`.
+    void cross_level_pairs(std::vector<std::uint32_t>& out, std::size_t room) const;
+    // candidate_pairs() and candidate_rank_pairs() (keys null: slots only).
+    void find_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const;
+    void find_pairs_involving(const std::uint32_t* slots, std::size_t count, const std::vector<char>& moved,
+                              std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const;
+    // refresh_ranks(), then, if it rebuilt them, every index record's rank lane. O(n) then.
+    void refresh_record_ranks();
     struct Impl;
     std::unique_ptr<Impl> impl_;
     double cell_size_ = 0.0;
