@@ -151,6 +151,35 @@ inline double value2(std::int64_t a, std::int64_t b) noexcept {
     // Bit-identical to exact_value(a, b, 0): adding sqrt3 * 0 = +0.0 changes no value.
     return static_cast<double>(a) + kSqrt2 * static_cast<double>(b);
 }
+/// Whether da + db sqrt2 < 0 for integer count differences: a new route to a cell beats its
+/// old one exactly when the difference of their counts says so. Small differences (the usual
+/// case: two routes of nearly equal length) come from a 64-bit table; otherwise one double
+/// evaluation, which is exact in sign: da + db sqrt2 is 0 only for da = db = 0, and otherwise
+/// at least 1 / (3 |db|) away from 0, far above its rounding at these magnitudes.
+constexpr std::uint64_t kCheaperTable = [] {
+    std::uint64_t t = 0;
+    for (int da = -4; da < 4; ++da)
+        for (int db = -4; db < 4; ++db) {
+            // da + db sqrt2 < 0, in integers: compare da^2 with 2 db^2 by sign.
+            bool less;
+            if (da <= 0 && db <= 0)
+                less = da < 0 || db < 0;
+            else if (da >= 0 && db >= 0)
+                less = false;
+            else if (da < 0)  // db > 0: |da| > db sqrt2
+                less = da * da > 2 * db * db;
+            else  // db < 0: db sqrt2 outweighs da
+                less = 2 * db * db > da * da;
+            if (less) t |= std::uint64_t{1} << ((da + 4) * 8 + (db + 4));
+        }
+    return t;
+}();
+inline bool cheaper(std::int64_t da, std::int64_t db) noexcept {
+    const auto ua = static_cast<std::uint64_t>(da + 4), ub = static_cast<std::uint64_t>(db + 4);
+    if ((ua | ub) < 8) return (kCheaperTable >> (ua * 8 + ub)) & 1u;
+    return static_cast<double>(da) + kSqrt2 * static_cast<double>(db) < 0.0;
+}
+
 inline std::uint64_t bits_of(double f) noexcept {
     std::uint64_t u;
     std::memcpy(&u, &f, sizeof u);
@@ -192,14 +221,6 @@ inline std::uint32_t pack8(const std::uint8_t* p) noexcept {
     const std::uint64_t nz = (((x & lo7) + lo7) | x) & ~lo7;
     // Gather the 8 high bits into the top byte: byte k's bit lands at 56 + k.
     return static_cast<std::uint32_t>(((nz >> 7) * 0x0102040810204080ULL) >> 56);
-}
-
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
 }
 
 /// Asks for transparent huge pages on the node words. A long query on a 1024 x 1024 grid
@@ -405,16 +426,6 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             e = low->back();
             low->pop_back();
             --queued;
-            if (!low->empty()) {
-                // The next pop, unless a child comes first: start loading its state rows while
-                // this one expands.
-                const std::uint64_t nrc = low->back().rc;
-                const auto nc = static_cast<std::int64_t>(nrc >> 32) * cols +
-                                static_cast<std::int64_t>(nrc & 0xffffffffu);
-                prefetch(nodes + (nc >= cols ? nc - cols : nc));
-                prefetch(nodes + nc);
-                prefetch(nodes + (nc + cols < size ? nc + cols : nc));
-            }
         }
         const auto r = static_cast<std::int64_t>(e.rc >> 32),
                    c = static_cast<std::int64_t>(e.rc & 0xffffffffu);
@@ -476,10 +487,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             }
             const std::int64_t next = cell + m.dr * cols + m.dc;
             std::uint64_t& s = nodes[next];
-            const double ngv = value2(na, nb);
             if ((s >> kNodeStampShift) == stamp &&
-                ngv >= value2(static_cast<std::int64_t>(s & kNodeCountMask),
-                              static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
+                !cheaper(na - static_cast<std::int64_t>(s & kNodeCountMask),
+                         nb - static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
                 return;
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
