@@ -37,6 +37,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "detail/exact_astar.hpp"
 #include "detail/exact_astar_2d.hpp"
@@ -269,12 +272,36 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.dirty.clear();
 }
 
+/// Bit k set when byte k of the 16 at p is non-zero.
+inline std::uint32_t pack16(const std::uint8_t* p) noexcept {
+#if defined(__SSE2__)
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto zero = static_cast<std::uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())));
+    return ~zero & 0xffffu;
+#else
+    return pack8(p) | (pack8(p + 8) << 8);
+#endif
+}
+
+/// Clears bits [from, to) of w.
+void clear_bits(std::uint64_t* w, std::int64_t from, std::int64_t to) {
+    for (std::int64_t k = from >> 6; k <= (to - 1) >> 6; ++k) {
+        const std::int64_t lo = std::max(from, k << 6) - (k << 6);
+        const std::int64_t hi = std::min(to, (k + 1) << 6) - (k << 6);
+        const std::uint64_t ones = hi - lo == 64 ? ~std::uint64_t{0}
+                                                 : (std::uint64_t{1} << (hi - lo)) - 1;
+        w[k] &= ~(ones << lo);
+    }
+}
+
 /// Packs block `blk` of grid row r (columns blk * kExact2DBlock ..) into the passability
-/// bits, 8 cells per step. Blocks cover disjoint bits, so OR-ing them in is order-free.
+/// bits, 16 cells per step. Its bits are cleared first: they may hold an earlier grid's cells
+/// (a store kept across calls repacks on the same arrays). Blocks cover disjoint bits.
 void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t blk) {
     std::uint64_t* w = st.free.words();
     const auto put = [w](std::int64_t bit, std::uint64_t v, int n) {
-        // Writes the n (<= 8) low bits of v at `bit`; the target bits are still clear.
+        // ORs the n (<= 16) low bits of v in at `bit` (cleared above).
         w[bit >> 6] |= v << (bit & 63);
         if ((bit & 63) + n > 64) w[(bit >> 6) + 1] |= v >> (64 - (bit & 63));
     };
@@ -282,7 +309,8 @@ void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
     const std::int64_t base = (r + 1) * st.free.width + 1;
     std::int64_t c = blk << kExact2DBlockShift;
     const std::int64_t end = std::min(g.cols, c + kExact2DBlock);
-    for (; c + 8 <= end; c += 8) put(base + c, pack8(in + c), 8);
+    clear_bits(w, base + c, base + end);
+    for (; c + 16 <= end; c += 16) put(base + c, pack16(in + c), 16);
     for (; c < end; ++c)
         if (in[c]) put(base + c, 1, 1);
 }
@@ -317,7 +345,15 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
     const std::int64_t cols = g.cols, size = g.size();
     Exact2DState& st = store.state2d;
-    if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
+    if (st.rows != g.rows || st.cols != cols || !st.free.words()) {
+        reset_grid(st, g);
+    } else if (st.source != g.passable) {
+        // Same shape, other (or edited) grid: keep the arrays, repack every block on demand
+        // (pack_block overwrites its bits; the padding border stays clear).
+        std::memset(st.block_state.get(), 0,
+                    static_cast<std::size_t>(g.rows << st.block_row_shift));
+        st.source = g.passable;
+    }
     const std::int64_t width = st.free.width, row_bytes = width >> 3;
     const std::uint8_t* const block_state = st.block_state.get();
     const int block_shift = st.block_row_shift;

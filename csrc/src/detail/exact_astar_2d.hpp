@@ -109,8 +109,9 @@ struct Exact2DState {
     /// one row at a time when a search first reaches it (`block_state`, one byte per block,
     /// row-major: bit 0 = block packed, bit 1 = it and its eight neighbouring blocks packed).
     /// Blocks, not whole rows: a short query on a very wide grid packs a few hundred cells,
-    /// not thousands per row. Reset unless `source` and the shape match: the owning store
-    /// lives for one call on one grid, which must not change meanwhile.
+    /// not thousands per row. Another shape rebuilds the arrays; the same shape with another
+    /// `source` (or after forget_grid) only clears block_state, so every block is repacked
+    /// (over its old bits) before use. The grid must not change during a search.
     Exact2DBits free;
     ZeroedArray<std::uint8_t> block_state;
     std::int64_t blocks_per_row = 0;
@@ -134,7 +135,8 @@ struct Exact2DState {
     /// Whether huge pages were requested for `nodes` (once, by a long search).
     bool advised = false;
 
-    /// Forgets which grid the packed passability came from, so the next search repacks it:
+    /// Forgets which grid the packed passability came from, so the next search repacks it
+    /// (block by block as reached, into the same arrays when the shape is unchanged):
     /// called before each query of a store kept across calls (grid_astar's per-thread
     /// store), whose grid may have been edited in place or freed and another allocated at
     /// the same address. Node words and buffers are kept (query stamps make them valid).
