@@ -272,6 +272,14 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.dirty.clear();
 }
 
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 /// Bit k set when byte k of the 16 at p is non-zero.
 inline std::uint32_t pack16(const std::uint8_t* p) noexcept {
 #if defined(__SSE2__)
@@ -343,7 +351,7 @@ inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
 template <int Conn>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
-    const std::int64_t cols = g.cols, size = g.size();
+    const std::int64_t rows = g.rows, cols = g.cols, size = g.size();
     Exact2DState& st = store.state2d;
     if (st.rows != g.rows || st.cols != cols || !st.free.words()) {
         reset_grid(st, g);
@@ -472,6 +480,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         if (cw & cbit) continue;  // stale (see ExactEntry)
         if (cw == 0) st.dirty.push_back(static_cast<std::uint32_t>(centre >> 6));
         cw |= cbit;
+        // The rows above and below hold the node words the moves will read, once the
+        // neighbourhood bits are in: start loading them now, alongside those bits.
+        prefetch(nodes + (r > 0 ? cell - cols : cell));
+        prefetch(nodes + (r + 1 < rows ? cell + cols : cell));
         const std::uint64_t n = nodes[cell];
         const auto ga = static_cast<std::int64_t>(n & kNodeCountMask),
                    gb = static_cast<std::int64_t>((n >> kNodeCountBits) & kNodeCountMask);
