@@ -512,10 +512,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
             need_cells(st, g, r, c);
         const double ef = double_of(e.f);
-        const Nb3 nb = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
-                                      static_cast<unsigned>(c & 31));
-        std::uint32_t todo = kTables<Conn>.legal[nb.free] &
-                             ~static_cast<std::uint32_t>(kTables<Conn>.dest[nb.closed]);
+        const Nb3 hood = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
+                                        static_cast<unsigned>(c & 31));
+        std::uint32_t todo = kTables<Conn>.legal[hood.free] &
+                             ~static_cast<std::uint32_t>(kTables<Conn>.dest[hood.closed]);
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
         // update fold into constants; only the legality bit is tested at run time.
         bool broke = false;  // a count overflowed or the window invariant failed
