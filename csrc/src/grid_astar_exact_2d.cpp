@@ -133,14 +133,23 @@ inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
 
 /// The 3 x 3 passability and closed neighbourhoods (row-major, bit 0 = up-left) of grid cell
 /// (r, c): its up-left neighbour is padded column c of padded row r, so the three rows start
-/// at word p = r * pairs + (c >> 5), bit s = c & 31. Two adjacent words give 64 consecutive
-/// columns of either half, so a neighbourhood that crosses a word needs no special case.
+/// at word p = r * pairs + (c >> 5), bit s = c & 31. Usually (s <= 29) one word per row holds
+/// all three columns; otherwise two adjacent words give 64 consecutive columns of either half
+/// (always combining them cost ~6% more instructions per expansion).
 struct Nb3 {
     std::uint32_t free, closed;
 };
 inline Nb3 neighbourhoods(const std::uint64_t* p, std::int64_t pairs, unsigned s) noexcept {
     constexpr std::uint64_t kLow = 0xffffffffu;
     Nb3 out{0, 0};
+    if (s <= 29) {
+        for (int k = 0; k < 3; ++k) {
+            const std::uint64_t w0 = p[k * pairs];
+            out.free |= static_cast<std::uint32_t>((w0 >> s) & 7u) << (3 * k);
+            out.closed |= static_cast<std::uint32_t>((w0 >> (32 + s)) & 7u) << (3 * k);
+        }
+        return out;
+    }
     for (int k = 0; k < 3; ++k) {
         const std::uint64_t w0 = p[k * pairs], w1 = p[k * pairs + 1];
         const std::uint64_t f = (w0 & kLow) | (w1 << 32), cl = (w0 >> 32) | (w1 & ~kLow);
