@@ -19,11 +19,13 @@
 //   one that received two different f (values A + B sqrt2 closer than 1/kScale; rare) is
 //   sorted by f when the scan reaches it. The current bucket stays ordered, lowest f at the
 //   back: children of the popped f go on top, any other f is inserted in order.
-// * The passability is read from a bit-packed copy padded with a blocked border: three
-//   unaligned 64-bit loads give a cell's 3 x 3 neighbourhood, a 512-entry table turns it into
+// * The passability is read from a bit-packed copy padded with a blocked border: two adjacent
+//   64-bit words per row give a cell's 3 x 3 neighbourhood, a 512-entry table turns it into
 //   the set of legal moves (the no-corner-cutting rule precomputed), and no cell needs a
-//   bounds check. The closed set is a second such bit array, so closed neighbours (most of
-//   them, inside the explored region) are dropped by one AND without touching their state.
+//   bounds check. The closed set shares those words (their high halves: the same cache lines,
+//   where a second bit array cost a second line per row, ~20% of the kernel's L1 misses), so
+//   closed neighbours (most of them, inside the explored region) are dropped by one AND
+//   without touching their state.
 // * Move tables, costs and heuristic are compile-time: f = A + B sqrt2 from integer counts.
 #include <algorithm>
 #include <array>
@@ -36,6 +38,9 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
 #endif
 
 #include "detail/exact_astar.hpp"
@@ -123,34 +128,70 @@ constexpr MoveTables<Conn> kTables{};
 inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
     std::uint64_t w;
     std::memcpy(&w, p, sizeof w);
-    return w;  // little-endian bit order, as Exact2DBits is written (x86-64, AArch64)
+    return w;  // little-endian byte order (x86-64, AArch64), as pack8 assumes
 }
 
-/// Where a cell's 3 x 3 neighbourhood starts in the padded bit arrays: the byte of its
-/// up-left bit and that bit's offset in the byte. Rows are whole 64-bit words long, so the
-/// three rows share the offset, and the same spot serves both bit arrays.
+/// The 3 x 3 passability and closed neighbourhoods (row-major, bit 0 = up-left) of grid cell
+/// (r, c): its up-left neighbour is padded column c of padded row r, so the three rows start
+/// at word p = r * pairs + (c >> 5), bit s = c & 31. Usually (s <= 29) one word per row holds
+/// all three columns; otherwise two adjacent words give 64 consecutive columns of either half
+/// (always combining them cost ~6% more instructions per expansion).
 struct Nb3 {
-    std::int64_t byte;
-    unsigned shift;
+    std::uint32_t free, closed;
 };
-inline Nb3 nb3_at(std::int64_t centre, std::int64_t width) noexcept {
-    const std::int64_t top = centre - width - 1;
-    return {top >> 3, static_cast<unsigned>(top & 7)};
-}
-/// The 3 x 3 neighbourhood at `at` (row-major, bit 0 = up-left); `row_bytes` = width / 8.
-inline std::uint32_t neighbourhood(const std::uint8_t* bytes, std::int64_t row_bytes,
-                                   Nb3 at) noexcept {
-    const std::uint8_t* p = bytes + at.byte;
-    const auto row = [&](std::int64_t k) {
-        return static_cast<std::uint32_t>(load_u64(p + k * row_bytes) >> at.shift) & 7u;
-    };
-    return row(0) | (row(1) << 3) | (row(2) << 6);
+inline Nb3 neighbourhoods(const std::uint64_t* p, std::int64_t pairs, unsigned s) noexcept {
+    constexpr std::uint64_t kLow = 0xffffffffu;
+    Nb3 out{0, 0};
+    if (s <= 29) {
+        for (int k = 0; k < 3; ++k) {
+            const std::uint64_t w0 = p[k * pairs];
+            out.free |= static_cast<std::uint32_t>((w0 >> s) & 7u) << (3 * k);
+            out.closed |= static_cast<std::uint32_t>((w0 >> (32 + s)) & 7u) << (3 * k);
+        }
+        return out;
+    }
+    for (int k = 0; k < 3; ++k) {
+        const std::uint64_t w0 = p[k * pairs], w1 = p[k * pairs + 1];
+        const std::uint64_t f = (w0 & kLow) | (w1 << 32), cl = (w0 >> 32) | (w1 & ~kLow);
+        out.free |= static_cast<std::uint32_t>((f >> s) & 7u) << (3 * k);
+        out.closed |= static_cast<std::uint32_t>((cl >> s) & 7u) << (3 * k);
+    }
+    return out;
 }
 
 inline double value2(std::int64_t a, std::int64_t b) noexcept {
     // Bit-identical to exact_value(a, b, 0): adding sqrt3 * 0 = +0.0 changes no value.
     return static_cast<double>(a) + kSqrt2 * static_cast<double>(b);
 }
+/// Whether da + db sqrt2 < 0 for integer count differences: a new route to a cell beats its
+/// old one exactly when the difference of their counts says so. Small differences (the usual
+/// case: two routes of nearly equal length) come from a 64-bit table; otherwise one double
+/// evaluation, which is exact in sign: da + db sqrt2 is 0 only for da = db = 0, and otherwise
+/// at least 1 / (3 |db|) away from 0, far above its rounding at these magnitudes.
+constexpr std::uint64_t kCheaperTable = [] {
+    std::uint64_t t = 0;
+    for (int da = -4; da < 4; ++da)
+        for (int db = -4; db < 4; ++db) {
+            // da + db sqrt2 < 0, in integers: compare da^2 with 2 db^2 by sign.
+            bool less;
+            if (da <= 0 && db <= 0)
+                less = da < 0 || db < 0;
+            else if (da >= 0 && db >= 0)
+                less = false;
+            else if (da < 0)  // db > 0: |da| > db sqrt2
+                less = da * da > 2 * db * db;
+            else  // db < 0: db sqrt2 outweighs da
+                less = 2 * db * db > da * da;
+            if (less) t |= std::uint64_t{1} << ((da + 4) * 8 + (db + 4));
+        }
+    return t;
+}();
+inline bool cheaper(std::int64_t da, std::int64_t db) noexcept {
+    const auto ua = static_cast<std::uint64_t>(da + 4), ub = static_cast<std::uint64_t>(db + 4);
+    if ((ua | ub) < 8) return (kCheaperTable >> (ua * 8 + ub)) & 1u;
+    return static_cast<double>(da) + kSqrt2 * static_cast<double>(db) < 0.0;
+}
+
 inline std::uint64_t bits_of(double f) noexcept {
     std::uint64_t u;
     std::memcpy(&u, &f, sizeof u);
@@ -194,14 +235,6 @@ inline std::uint32_t pack8(const std::uint8_t* p) noexcept {
     return static_cast<std::uint32_t>(((nz >> 7) * 0x0102040810204080ULL) >> 56);
 }
 
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-}
-
 /// Asks for transparent huge pages on the node words. A long query on a 1024 x 1024 grid
 /// otherwise takes thousands of 4 KiB zero-page faults (measured: about half of a fresh
 /// 4-connected corner-to-corner query on a loaded 2-core machine); a few 2 MiB faults cost far
@@ -238,8 +271,7 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.source = g.passable;
     st.rows = g.rows;
     st.cols = g.cols;
-    st.free.shape(g.rows, g.cols);
-    st.closed.shape(g.rows, g.cols);
+    st.bits.shape(g.rows, g.cols);
     st.blocks_per_row = (g.cols + kExact2DBlock - 1) >> kExact2DBlockShift;
     // Rows of block_state are a power of two long, so the per-expansion lookup is a shift.
     st.block_row_shift = 0;
@@ -248,22 +280,53 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.dirty.clear();
 }
 
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+/// Bit k set when byte k of the 16 at p is non-zero.
+inline std::uint32_t pack16(const std::uint8_t* p) noexcept {
+#if defined(__SSE2__)
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto zero = static_cast<std::uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())));
+    return ~zero & 0xffffu;
+#else
+    return pack8(p) | (pack8(p + 8) << 8);
+#endif
+}
+
+/// Clears the passability bits of padded columns [from, to) of the row starting at word w.
+void clear_free(std::uint64_t* w, std::int64_t from, std::int64_t to) {
+    for (std::int64_t k = from >> 5; k <= (to - 1) >> 5; ++k) {
+        const std::int64_t lo = std::max(from, k << 5) - (k << 5);
+        const std::int64_t hi = std::min(to, (k + 1) << 5) - (k << 5);
+        w[k] &= ~(((std::uint64_t{1} << (hi - lo)) - 1) << lo);  // hi - lo <= 32
+    }
+}
+
 /// Packs block `blk` of grid row r (columns blk * kExact2DBlock ..) into the passability
-/// bits, 8 cells per step. Blocks cover disjoint bits, so OR-ing them in is order-free.
+/// bits, 16 cells per step. Its bits are cleared first: they may hold an earlier grid's cells
+/// (a store kept across calls repacks on the same arrays). Blocks cover disjoint bits.
 void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_t blk) {
-    std::uint64_t* w = st.free.words();
-    const auto put = [w](std::int64_t bit, std::uint64_t v, int n) {
-        // Writes the n (<= 8) low bits of v at `bit`; the target bits are still clear.
-        w[bit >> 6] |= v << (bit & 63);
-        if ((bit & 63) + n > 64) w[(bit >> 6) + 1] |= v >> (64 - (bit & 63));
+    std::uint64_t* w = st.bits.words() + (r + 1) * st.bits.pairs;  // padded row r + 1
+    const auto put = [w](std::int64_t x, std::uint64_t v, int n) {
+        // ORs the n (<= 16) low bits of v in at padded column x (cleared above), low halves.
+        const auto off = static_cast<unsigned>(x & 31);
+        w[x >> 5] |= (v << off) & 0xffffffffu;
+        if (off + static_cast<unsigned>(n) > 32) w[(x >> 5) + 1] |= v >> (32 - off);
     };
     const std::uint8_t* in = g.passable + r * g.cols;
-    const std::int64_t base = (r + 1) * st.free.width + 1;
     std::int64_t c = blk << kExact2DBlockShift;
     const std::int64_t end = std::min(g.cols, c + kExact2DBlock);
-    for (; c + 8 <= end; c += 8) put(base + c, pack8(in + c), 8);
+    clear_free(w, c + 1, end + 1);
+    for (; c + 16 <= end; c += 16) put(c + 1, pack16(in + c), 16);
     for (; c < end; ++c)
-        if (in[c]) put(base + c, 1, 1);
+        if (in[c]) put(c + 1, 1, 1);
 }
 
 /// Makes sure the passability around cell (r, c) is packed before its 3 x 3 neighbourhood is
@@ -294,16 +357,22 @@ inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
 template <int Conn>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
-    const std::int64_t cols = g.cols, size = g.size();
+    const std::int64_t rows = g.rows, cols = g.cols, size = g.size();
     Exact2DState& st = store.state2d;
-    if (st.source != g.passable || st.rows != g.rows || st.cols != cols) reset_grid(st, g);
-    const std::int64_t width = st.free.width, row_bytes = width >> 3;
+    if (st.rows != g.rows || st.cols != cols || !st.bits.words()) {
+        reset_grid(st, g);
+    } else if (st.source != g.passable) {
+        // Same shape, other (or edited) grid: keep the arrays, repack every block on demand
+        // (pack_block overwrites its bits; the padding border stays clear).
+        std::memset(st.block_state.get(), 0,
+                    static_cast<std::size_t>(g.rows << st.block_row_shift));
+        st.source = g.passable;
+    }
+    const std::int64_t pairs = st.bits.pairs;
     const std::uint8_t* const block_state = st.block_state.get();
     const int block_shift = st.block_row_shift;
-    const std::uint8_t* free_bits = st.free.bytes();
-    std::uint64_t* closed = st.closed.words();
-    const std::uint8_t* closed_bytes = st.closed.bytes();
-    for (const std::uint32_t w : st.dirty) closed[w] = 0;
+    std::uint64_t* const bits = st.bits.words();
+    for (const std::uint32_t w : st.dirty) bits[w] &= 0xffffffffu;  // closed halves
     st.dirty.clear();
     // Node state: one word per cell in the state's own zero-filled array, aligned to 2 MiB so
     // that huge pages cover all of it once asked for (ExactStore's array, 12 bytes per cell
@@ -405,26 +474,20 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             e = low->back();
             low->pop_back();
             --queued;
-            if (!low->empty()) {
-                // The next pop, unless a child comes first: start loading its state rows while
-                // this one expands.
-                const std::uint64_t nrc = low->back().rc;
-                const auto nc = static_cast<std::int64_t>(nrc >> 32) * cols +
-                                static_cast<std::int64_t>(nrc & 0xffffffffu);
-                prefetch(nodes + (nc >= cols ? nc - cols : nc));
-                prefetch(nodes + nc);
-                prefetch(nodes + (nc + cols < size ? nc + cols : nc));
-            }
         }
         const auto r = static_cast<std::int64_t>(e.rc >> 32),
                    c = static_cast<std::int64_t>(e.rc & 0xffffffffu);
         const std::int64_t cell = r * cols + c;
-        const std::int64_t centre = (r + 1) * width + c + 1;
-        std::uint64_t& cw = closed[centre >> 6];
-        const std::uint64_t cbit = std::uint64_t{1} << (centre & 63);
+        const std::int64_t at = (r + 1) * pairs + ((c + 1) >> 5);
+        std::uint64_t& cw = bits[at];
+        const std::uint64_t cbit = std::uint64_t{1} << (32 + ((c + 1) & 31));
         if (cw & cbit) continue;  // stale (see ExactEntry)
-        if (cw == 0) st.dirty.push_back(static_cast<std::uint32_t>(centre >> 6));
+        if ((cw >> 32) == 0) st.dirty.push_back(static_cast<std::uint32_t>(at));
         cw |= cbit;
+        // The rows above and below hold the node words the moves will read, once the
+        // neighbourhood bits are in: start loading them now, alongside those bits.
+        prefetch(nodes + (r > 0 ? cell - cols : cell));
+        prefetch(nodes + (r + 1 < rows ? cell + cols : cell));
         const std::uint64_t n = nodes[cell];
         const auto ga = static_cast<std::int64_t>(n & kNodeCountMask),
                    gb = static_cast<std::int64_t>((n >> kNodeCountBits) & kNodeCountMask);
@@ -458,10 +521,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
             need_cells(st, g, r, c);
         const double ef = double_of(e.f);
-        const Nb3 at = nb3_at(centre, width);
-        std::uint32_t todo = kTables<Conn>.legal[neighbourhood(free_bits, row_bytes, at)] &
-                             ~static_cast<std::uint32_t>(
-                                 kTables<Conn>.dest[neighbourhood(closed_bytes, row_bytes, at)]);
+        const Nb3 hood = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
+                                        static_cast<unsigned>(c & 31));
+        std::uint32_t todo = kTables<Conn>.legal[hood.free] &
+                             ~static_cast<std::uint32_t>(kTables<Conn>.dest[hood.closed]);
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
         // update fold into constants; only the legality bit is tested at run time.
         bool broke = false;  // a count overflowed or the window invariant failed
@@ -476,10 +539,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             }
             const std::int64_t next = cell + m.dr * cols + m.dc;
             std::uint64_t& s = nodes[next];
-            const double ngv = value2(na, nb);
             if ((s >> kNodeStampShift) == stamp &&
-                ngv >= value2(static_cast<std::int64_t>(s & kNodeCountMask),
-                              static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
+                !cheaper(na - static_cast<std::int64_t>(s & kNodeCountMask),
+                         nb - static_cast<std::int64_t>((s >> kNodeCountBits) & kNodeCountMask)))
                 return;
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
@@ -528,9 +590,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
 }  // namespace
 
 void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
-    width = (cols + 2 + 63) & ~std::int64_t{63};  // whole words per row: see nb3_at
-    const std::int64_t bits = (rows + 2) * width;
-    array.reset((bits + 63) / 64 + 1);
+    pairs = ((cols + 2 + 31) >> 5) + 1;  // + 1: the second word of neighbourhoods()
+    array.reset((rows + 2) * pairs);
 }
 
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,

@@ -2,7 +2,11 @@
 // Grid searches, flow fields, line of sight and voxel overlap on analytic cases.
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <queue>
+#include <random>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
@@ -19,6 +23,42 @@ GridView view2(const std::vector<std::uint8_t>& cells, std::int64_t rows, std::i
     g.rows = rows;
     g.cols = cols;
     return g;
+}
+
+/// Reference: Dijkstra on the 2D move graph (4 or 8 moves, a diagonal needs both orthogonal
+/// cells free), written out here so that it shares nothing with the kernels.
+double dijkstra2(const std::vector<std::uint8_t>& cells, std::int64_t rows, std::int64_t cols,
+                 std::int64_t start, std::int64_t goal, int conn) {
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<double> dist(cells.size(), inf);
+    using Item = std::pair<double, std::int64_t>;
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> open;
+    const auto free = [&](std::int64_t r, std::int64_t c) {
+        return r >= 0 && r < rows && c >= 0 && c < cols && cells[r * cols + c] != 0;
+    };
+    if (!cells[start] || !cells[goal]) return inf;
+    dist[start] = 0.0;
+    open.push({0.0, start});
+    while (!open.empty()) {
+        const auto [d, u] = open.top();
+        open.pop();
+        if (d > dist[u]) continue;
+        if (u == goal) return d;
+        const std::int64_t r = u / cols, c = u % cols;
+        for (int dr = -1; dr <= 1; ++dr)
+            for (int dc = -1; dc <= 1; ++dc) {
+                if ((dr == 0 && dc == 0) || (conn == 4 && dr != 0 && dc != 0)) continue;
+                if (!free(r + dr, c + dc)) continue;
+                if (dr != 0 && dc != 0 && !(free(r + dr, c) && free(r, c + dc))) continue;
+                const double nd = d + (dr != 0 && dc != 0 ? std::sqrt(2.0) : 1.0);
+                const std::int64_t v = (r + dr) * cols + c + dc;
+                if (nd < dist[v]) {
+                    dist[v] = nd;
+                    open.push({nd, v});
+                }
+            }
+    }
+    return inf;
 }
 
 }  // namespace
@@ -140,6 +180,44 @@ int main() {
         grid_astar(view2(ones, rows, cols), 0, rows * cols - 1, PathSettings{}, &ro);
         CHECK_NEAR(ro.cost, 58 + 8 * s2, 1e-12);
         CHECK(ro.cells.size() == 67);
+    }
+
+    // grid_astar keeps its search state per thread between calls (kAstarRetainedBytes): one
+    // buffer edited in place between calls, grids of other shapes, and a grid above the cap
+    // in between, as a C++ server calling it every tick would; costs against dijkstra2.
+    {
+        std::mt19937_64 rng(7);
+        std::vector<std::uint8_t> buf;
+        const std::int64_t shapes[][2] = {{37, 41}, {37, 41}, {5, 300}, {300, 5}, {64, 64},
+                                          {37, 41}, {1, 90}, {128, 129}};
+        for (int round = 0; round < 24; ++round) {
+            const std::int64_t rows = shapes[round % 8][0], cols = shapes[round % 8][1];
+            buf.assign(static_cast<std::size_t>(rows * cols), 1);
+            for (auto& v : buf) v = rng() % 100 < 25 ? 0 : 1;
+            const GridView gv = view2(buf, rows, cols);
+            for (int q = 0; q < 6; ++q) {
+                const auto n = static_cast<std::uint64_t>(rows * cols);
+                const auto s = static_cast<std::int64_t>(rng() % n);
+                const auto t = static_cast<std::int64_t>(rng() % n);
+                buf[static_cast<std::size_t>(s)] = buf[static_cast<std::size_t>(t)] = 1;
+                for (int conn : {4, 8}) {
+                    PathSettings ps;
+                    ps.connectivity = conn;
+                    grid_astar(gv, s, t, ps, &r);
+                    const double want = dijkstra2(buf, rows, cols, s, t, conn);
+                    CHECK(r.found == (want < inf));
+                    if (want < inf) CHECK_NEAR(r.cost, want, 1e-9);
+                }
+                // Edit in place: same address and shape, other contents.
+                buf[static_cast<std::size_t>(rng() % n)] ^= 1;
+            }
+            if (round == 11) {  // 3000 x 3000: 72 MB of node words, above the cap
+                std::vector<std::uint8_t> big(3000 * 3000, 1);
+                grid_astar(view2(big, 3000, 3000), 1500 * 3000 + 1500, 1507 * 3000 + 1502,
+                           PathSettings{}, &r);
+                CHECK_NEAR(r.cost, 5 + 2 * s2, 1e-12);
+            }
+        }
     }
 
     // Voxel overlap: a unit box flush with a cell face does not overlap it; rotated, it does.

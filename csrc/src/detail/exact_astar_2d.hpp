@@ -82,17 +82,20 @@ private:
     std::size_t bytes_ = 0;
 };
 
-/// A bit per cell of a 2D grid padded with one cell on every side, rows of `width` bits
-/// (cols + 2 rounded up to a multiple of 64) laid end to end (little-endian): bit
-/// (r + 1) * width + c + 1 is grid cell (r, c). Eight spare bytes at the end keep an
-/// unaligned 8-byte load at any cell's byte inside the buffer. ~(rows + 2) * width / 8 bytes.
+/// Passability and closed-set bits of a 2D grid padded with one cell on every side (the
+/// border blocked and never closed). Each padded row is `pairs` 64-bit words; word k holds
+/// padded columns 32k .. 32k + 31, passability in its low half and the closed set in its
+/// high half: padded column x = c + 1 of padded row r + 1 (grid cell (r, c)) is bit x & 31,
+/// resp. 32 + (x & 31), of word (r + 1) * pairs + (x >> 5). Both halves of a cell's 3 x 3
+/// neighbourhood thus come from the same cache lines (two separate bit arrays cost two lines
+/// per row). A spare word per row keeps the two-word read of a neighbourhood in its row.
+/// ~(rows + 2) * (cols + 66) / 4 bytes.
 struct Exact2DBits {
     /// Sizes for a rows x cols grid, all bits clear.
     void shape(std::int64_t rows, std::int64_t cols);
     std::uint64_t* words() noexcept { return array.get(); }
-    std::uint8_t* bytes() noexcept { return reinterpret_cast<std::uint8_t*>(array.get()); }
     ZeroedArray<std::uint64_t> array;
-    std::int64_t width = 0;
+    std::int64_t pairs = 0;  ///< Words per padded row.
 };
 
 /// Open-list entry of the 2D kernel: the bit pattern of the (non-negative) double f, which
@@ -109,17 +112,17 @@ struct Exact2DState {
     /// one row at a time when a search first reaches it (`block_state`, one byte per block,
     /// row-major: bit 0 = block packed, bit 1 = it and its eight neighbouring blocks packed).
     /// Blocks, not whole rows: a short query on a very wide grid packs a few hundred cells,
-    /// not thousands per row. Reset unless `source` and the shape match: the owning store
-    /// lives for one call on one grid, which must not change meanwhile.
-    Exact2DBits free;
+    /// not thousands per row. Another shape rebuilds the arrays; the same shape with another
+    /// `source` (or after forget_grid) only clears block_state, so every block is repacked
+    /// (over its old bits) before use. The grid must not change during a search. The same
+    /// words hold the closed cells of the current query (high halves); `dirty` lists the
+    /// words with any closed bit set, so the next query clears only those.
+    Exact2DBits bits;
     ZeroedArray<std::uint8_t> block_state;
     std::int64_t blocks_per_row = 0;
     int block_row_shift = 0;  ///< block_state row r starts at r << block_row_shift.
     const std::uint8_t* source = nullptr;
     std::int64_t rows = 0, cols = 0;
-    /// Closed cells of the current query, same layout; `dirty` lists the words set, so the
-    /// next query clears only those.
-    Exact2DBits closed;
     std::vector<std::uint32_t> dirty;
     /// The open list: a ring of buckets by f; per bucket, the f of its first entry and
     /// whether an entry of another f joined it since (then it is sorted when reached).
@@ -134,14 +137,15 @@ struct Exact2DState {
     /// Whether huge pages were requested for `nodes` (once, by a long search).
     bool advised = false;
 
-    /// Forgets which grid the packed passability came from, so the next search repacks it:
+    /// Forgets which grid the packed passability came from, so the next search repacks it
+    /// (block by block as reached, into the same arrays when the shape is unchanged):
     /// called before each query of a store kept across calls (grid_astar's per-thread
     /// store), whose grid may have been edited in place or freed and another allocated at
     /// the same address. Node words and buffers are kept (query stamps make them valid).
     void forget_grid() noexcept { source = nullptr; }
     /// Bytes of memory held (mappings and buffer capacities), for the caller's retention cap.
     std::size_t bytes() const noexcept {
-        std::size_t n = free.array.bytes() + closed.array.bytes() + block_state.bytes() +
+        std::size_t n = bits.array.bytes() + block_state.bytes() +
                         nodes.bytes() + dirty.capacity() * sizeof(std::uint32_t) +
                         ring_f.capacity() * sizeof(std::uint64_t) + ring_mixed.capacity();
         for (const auto& b : ring) n += b.capacity() * sizeof(Exact2DEntry);
