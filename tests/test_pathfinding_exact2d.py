@@ -235,3 +235,34 @@ def test_expansion_window_on_the_benchmark_grid():
         )
         assert got[0] == pytest.approx(c_star, rel=1e-12)
         assert np.sum(f < c_star - 1e-9) <= exp[0] <= np.sum(f <= c_star + 1e-9)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(2, 40),
+    st.integers(2, 70),
+    st.floats(0.15, 0.5),
+)
+@settings(max_examples=120, deadline=None)
+def test_parent_move_pruning_keeps_costs_on_cluttered_grids(seed, h, w, density):
+    # 8-connected, a cell skips moves to cells its parent reaches in one legal step; whether
+    # that step is legal hinges on the blocked corners around it, so dense clutter is where
+    # a wrong pruning table would lose a shortest path (a cost above scipy's) or cut a corner
+    # (an invalid path).
+    rng = np.random.default_rng(seed)
+    grid = rng.random((h, w)) >= density
+    free = np.argwhere(grid)
+    if len(free) == 0:
+        return
+    starts = free[rng.integers(0, len(free), 12)]
+    goals = free[rng.integers(0, len(free), 12)]
+    ref = dijkstra_costs(grid, starts, goals, 8)
+    got = pf.astar_many(grid, starts, goals, connectivity=8)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    for s, g, c in zip(starts[:4], goals[:4], ref[:4], strict=True):
+        path, cost = pf.astar(grid, s, g, connectivity=8)
+        if np.isfinite(c):
+            assert check_path(grid, path, 8) == pytest.approx(cost, rel=1e-12)
+            assert cost == pytest.approx(c, rel=1e-12)
+        else:
+            assert path.shape == (0, 2)

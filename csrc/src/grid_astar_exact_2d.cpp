@@ -26,6 +26,12 @@
 //   where a second bit array cost a second line per row, ~20% of the kernel's L1 misses), so
 //   closed neighbours (most of them, inside the explored region) are dropped by one AND
 //   without touching their state.
+// * 8-connected, a cell skips the moves to cells its parent reaches in one legal step (the
+//   parent, expanded earlier, already gave them a g no longer than this cell could: one step
+//   is shorter than two). Which moves those are depends only on the parent move and the
+//   neighbourhood, so one table lookup (ParentTables) yields the remaining legal moves. The
+//   skipped relaxations are exactly ones the g comparison would reject, so the search (node
+//   words, pushes, expansions) is unchanged; it saves their node loads and branches.
 // * Move tables, costs and heuristic are compile-time: f = A + B sqrt2 from integer counts.
 #include <algorithm>
 #include <array>
@@ -97,6 +103,15 @@ constexpr Move2D move_at(int i) {
         return kMoves4[static_cast<std::size_t>(i)];
 }
 
+/// Bit i set when move i is a unit (non-diagonal) move.
+template <int Conn>
+constexpr std::uint32_t kUnitMoves = [] {
+    std::uint32_t m = 0;
+    for (int i = 0; i < Conn; ++i)
+        if (!move_at<Conn>(i).diagonal) m |= 1u << i;
+    return m;
+}();
+
 /// Bit of neighbour (dr, dc) in the 9-bit neighbourhood mask (row-major, centre = bit 4).
 constexpr int nb_bit(int dr, int dc) { return (dr + 1) * 3 + (dc + 1); }
 
@@ -124,6 +139,44 @@ struct MoveTables {
 };
 template <int Conn>
 constexpr MoveTables<Conn> kTables{};
+
+/// from_parent[d][mask] (8-connected): the legal moves of a cell reached by move d from its
+/// parent P, less those to a cell Y that P reaches in one legal move (free neighbours
+/// `mask`). P was expanded before this cell and relaxed Y then; one step P -> Y (1 or sqrt2)
+/// is shorter than the two steps P -> X -> Y (at least 2), so Y's g is already below
+/// anything this cell offers and relaxing it would change nothing (the g comparison rejects
+/// it), after a node-word load and two hard-to-predict branches. Row 8: no parent (start).
+struct ParentTables {
+    std::array<std::array<std::uint8_t, 512>, 9> from_parent{};
+    constexpr ParentTables() {
+        for (int mask = 0; mask < 512; ++mask) {
+            const std::uint8_t legal = kTables<8>.legal[static_cast<std::size_t>(mask)];
+            from_parent[8][static_cast<std::size_t>(mask)] = legal;
+            const auto free_at = [mask](int dr, int dc) {
+                return ((mask >> nb_bit(dr, dc)) & 1) != 0;
+            };
+            for (int d = 0; d < 8; ++d) {
+                const int pr = -kMoves8[static_cast<std::size_t>(d)].dr,
+                          pc = -kMoves8[static_cast<std::size_t>(d)].dc;  // P, relative
+                unsigned keep = legal;
+                for (int i = 0; i < 8; ++i) {
+                    const int yr = kMoves8[static_cast<std::size_t>(i)].dr,
+                              yc = kMoves8[static_cast<std::size_t>(i)].dc;
+                    const int sr = yr - pr, sc = yc - pc;  // the step P -> Y
+                    if (sr == 0 && sc == 0) continue;      // Y = P (closed anyway)
+                    if (sr < -1 || sr > 1 || sc < -1 || sc > 1) continue;
+                    bool ok = free_at(yr, yc);
+                    if (sr != 0 && sc != 0)  // a diagonal step: both cells it passes free
+                        ok = ok && free_at(pr + sr, pc) && free_at(pr, pc + sc);
+                    if (ok) keep &= ~(1u << i);
+                }
+                from_parent[static_cast<std::size_t>(d)][static_cast<std::size_t>(mask)] =
+                    static_cast<std::uint8_t>(keep);
+            }
+        }
+    }
+};
+constexpr ParentTables kParentTables{};
 
 inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
     std::uint64_t w;
@@ -523,20 +576,32 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         const double ef = double_of(e.f);
         const Nb3 hood = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
                                         static_cast<unsigned>(c & 31));
-        std::uint32_t todo = kTables<Conn>.legal[hood.free] &
-                             ~static_cast<std::uint32_t>(kTables<Conn>.dest[hood.closed]);
+        std::uint32_t legal;
+        if constexpr (Conn == 8) {
+            // (In 4-connected grids no cell is a neighbour of both a cell and its parent.)
+            const std::size_t pd =
+                cell == start ? 8 : static_cast<std::size_t>((n >> kNodeDirShift) & 7u);
+            legal = kParentTables.from_parent[pd][hood.free];
+        } else {
+            legal = kTables<Conn>.legal[hood.free];
+        }
+        std::uint32_t todo =
+            legal & ~static_cast<std::uint32_t>(kTables<Conn>.dest[hood.closed]);
+        // A legal move whose count would reach kExact2DMaxCount: give up (tested once here,
+        // not per move: unit moves are bits of kUnitMoves, diagonals the others).
+        if ((ga + 1 >= kExact2DMaxCount && (todo & kUnitMoves<Conn>)) ||
+            (gb + 1 >= kExact2DMaxCount && (todo & ~kUnitMoves<Conn>))) {
+            out->expansions = expansions;
+            return false;
+        }
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
         // update fold into constants; only the legality bit is tested at run time.
-        bool broke = false;  // a count overflowed or the window invariant failed
+        bool broke = false;  // the window invariant failed
         const auto relax = [&](auto move_index) {
             constexpr int i = decltype(move_index)::value;
             constexpr Move2D m = move_at<Conn>(i);
             if (!(todo & (1u << i))) return;
             const std::int64_t na = ga + (m.diagonal ? 0 : 1), nb = gb + (m.diagonal ? 1 : 0);
-            if ((m.diagonal ? nb : na) >= kExact2DMaxCount) {
-                broke = true;
-                return;
-            }
             const std::int64_t next = cell + m.dr * cols + m.dc;
             std::uint64_t& s = nodes[next];
             if ((s >> kNodeStampShift) == stamp &&
@@ -560,7 +625,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             const auto idx = static_cast<std::int64_t>(f * kScale);
             // Unreachable with a consistent heuristic (f never drops, grows by <= 2 sqrt2);
             // if it ever failed, the caller's fallback search answers instead.
-            if (idx < cur || idx - cur >= kRing) {
+            if (static_cast<std::uint64_t>(idx - cur) >= static_cast<std::uint64_t>(kRing)) {
                 broke = true;
                 return;
             }
