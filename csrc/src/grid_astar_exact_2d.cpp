@@ -178,12 +178,6 @@ struct ParentTables {
 };
 constexpr ParentTables kParentTables{};
 
-inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof w);
-    return w;  // little-endian byte order (x86-64, AArch64), as pack8 assumes
-}
-
 /// The 3 x 3 passability and closed neighbourhoods (row-major, bit 0 = up-left) of grid cell
 /// (r, c): its up-left neighbour is padded column c of padded row r, so the three rows start
 /// at word p = r * pairs + (c >> 5), bit s = c & 31. Usually (s <= 29) one word per row holds
@@ -226,7 +220,7 @@ constexpr std::uint64_t kCheaperTable = [] {
     for (int da = -4; da < 4; ++da)
         for (int db = -4; db < 4; ++db) {
             // da + db sqrt2 < 0, in integers: compare da^2 with 2 db^2 by sign.
-            bool less;
+            bool less = false;  // C++17 constexpr: no uninitialised locals (clang)
             if (da <= 0 && db <= 0)
                 less = da < 0 || db < 0;
             else if (da >= 0 && db >= 0)
@@ -278,6 +272,13 @@ inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
              e);
 }
 
+#if !defined(__SSE2__)  // pack16's portable form
+inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;  // little-endian byte order (x86-64, AArch64), as pack8 assumes
+}
+
 /// Packs 8 bytes into 8 bits, bit k set when byte k is non-zero (little-endian).
 inline std::uint32_t pack8(const std::uint8_t* p) noexcept {
     const std::uint64_t x = load_u64(p);
@@ -287,6 +288,7 @@ inline std::uint32_t pack8(const std::uint8_t* p) noexcept {
     // Gather the 8 high bits into the top byte: byte k's bit lands at 56 + k.
     return static_cast<std::uint32_t>(((nz >> 7) * 0x0102040810204080ULL) >> 56);
 }
+#endif
 
 /// Asks for transparent huge pages on the node words. A long query on a 1024 x 1024 grid
 /// otherwise takes thousands of 4 KiB zero-page faults (measured: about half of a fresh
@@ -303,19 +305,6 @@ inline void advise_huge_pages(void* p, std::int64_t bytes) noexcept {
 #else
     (void)p;
     (void)bytes;
-#endif
-}
-
-inline int ctz32(std::uint32_t x) noexcept {  // x != 0
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_ctz(x);
-#else
-    int n = 0;
-    while (!(x & 1u)) {
-        x >>= 1;
-        ++n;
-    }
-    return n;
 #endif
 }
 
