@@ -55,8 +55,10 @@ def test_crowded_cells_pairs_of_moved_match_brute_force(n_wide):
     all_lo, all_hi = np.vstack([plate_lo, lo]), np.vstack([plate_hi, hi])
     expect = brute_pairs(all_ids, all_lo, all_hi)
     np.testing.assert_array_equal(s.pairs(), expect)
-    # A large batch (the dense directory) and a small one (the cursors), each with wide boxes.
-    for moved in (ids[::5], np.concatenate([ids[:40], ids[-3:]])):
+    # A large batch (the dense directory, crowded slices searched by min x), one just past the
+    # switch to that search (count * 16 >= the level's entries) and a small one (the cursors,
+    # crowded slices tested whole: preparing the search costs O(level)), each with wide boxes.
+    for moved in (ids[::5], ids[:300], np.concatenate([ids[:40], ids[-3:]])):
         np.testing.assert_array_equal(s.pairs(moved), _involving(expect, moved))
     # The plate itself moved, and everything moved.
     np.testing.assert_array_equal(s.pairs([10**9]), _involving(expect, [10**9]))

@@ -426,12 +426,22 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         st.stamp = 0;
         st.advised = false;
     }
-    std::uint64_t* const nodes = st.nodes.get();
-    if (++st.stamp > kNodeMaxStamp) {  // once per 2M queries: clear for real, all of it (a
-        // later, larger grid on this state would otherwise find old stamps past g.size())
-        std::memset(static_cast<void*>(nodes), 0, static_cast<std::size_t>(st.node_cells) * 8);
-        st.stamp = 1;
+    if (st.stamp >= kNodeMaxStamp) {
+        // Once per 2M queries the stamps run out: all node words must read "never touched"
+        // again (all of them: a later, larger grid would otherwise find old stamps past
+        // g.size()). Fresh zero pages, not a memset: a store kept per thread (grid_astar) may
+        // hold 64 MiB, and writing zeros over it stalled that one call for tens of ms and
+        // faulted in pages no query had touched. A failed mapping leaves node_cells 0, so the
+        // next query maps the array anew.
+        const std::int64_t cells = st.node_cells;
+        st.node_cells = 0;
+        st.nodes.reset(cells, /*huge_aligned=*/true);
+        st.node_cells = cells;
+        st.advised = false;
+        st.stamp = 0;
     }
+    ++st.stamp;
+    std::uint64_t* const nodes = st.nodes.get();
     const std::uint64_t stamp = st.stamp, live = stamp << kNodeStampShift;
     std::vector<std::vector<Exact2DEntry>>& ring = st.ring;
     if (ring.size() != static_cast<std::size_t>(kRing)) {
