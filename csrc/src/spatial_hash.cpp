@@ -867,7 +867,8 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         // boxes no wider than narrow[l] only those with min x in [a.min.x - narrow, a.max.x]
         // can overlap a (binary search, then a scan that stops past a.max.x); the few wider
         // ones are tested from their list. The bound is padded past the rounding of the
-        // subtraction (|x| <= 1e5: ulp < 1e-10), and floats round it down, so it is safe.
+        // subtraction (|x| <= kMaxCoordinate = 1e6: ulp < 2.4e-10), and floats round it
+        // down, so it is safe.
         const auto test_crowded = [&](std::size_t i, std::size_t e) {
             if (narrow[l] < 0.0) prepare_level(l);
             const std::int32_t from = detail::order_down(ba.min.x - (narrow[l] * (1.0 + 1e-9) + 1e-6));

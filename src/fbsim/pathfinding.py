@@ -252,7 +252,9 @@ def astar(
     -----
     On ``bool`` grids the search state (about 8 bytes per cell in 2D, 12 in 3D, touched
     lazily) is kept per calling thread between calls while it holds at most 64 MiB (2D grids
-    up to about 8M cells, 3D up to about 5M), so calling ``astar`` every tick does not fault in
+    up to about 8M cells, 3D up to about 5M, less after long searches whose open list grew
+    large; per thread, so N calling threads keep up to N times that), so calling ``astar``
+    every tick does not fault in
     fresh memory each time; a bigger grid's state is freed when the call returns, and a
     thread's state when the thread exits. The grid itself is not cached: it may be edited
     between calls. Threads never share the state, so concurrent calls are safe.

@@ -66,7 +66,10 @@ bool valid_connectivity(int ndim, int connectivity) noexcept;
 Status validate_grid_costs(const double* costs, std::size_t count) noexcept;
 
 /// Search state grid_astar keeps per calling thread between calls on `passable` grids, in
-/// bytes of memory held (64 MiB: 2D grids up to ~8M cells, 3D up to ~5M). A server calling
+/// bytes of memory held (64 MiB: 2D grids up to ~8M cells, 3D up to ~5M, for short queries;
+/// the open list a long search grew counts too: an 8-connected flood of a 2400^2 grid goes
+/// over, and its state is freed). The cap is per thread: N calling threads keep up to N times
+/// it. A server calling
 /// grid_astar every tick then reuses its node array instead of faulting in fresh zero pages
 /// and cold caches each call (query stamps make reuse exact); state above the cap is freed
 /// when the call returns. Freed at thread exit.

@@ -106,7 +106,8 @@ struct Exact2DEntry {
     std::uint64_t rc;
 };
 
-/// Reusable state of astar_exact_2d, owned by an ExactStore (one worker, one grid).
+/// Reusable state of astar_exact_2d, owned by an ExactStore: a batch worker's (one grid) or
+/// a thread's kept across grid_astar calls (any grids; see forget_grid()).
 struct Exact2DState {
     /// Bit-packed passability (blocked border), filled a block of kExact2DBlock columns of
     /// one row at a time when a search first reaches it (`block_state`, one byte per block,
