@@ -9,7 +9,7 @@
 #include <cstdint>
 
 // FBSIM_NO_SIMD forces the scalar path (define it for the whole build: it changes inline
-// bodies). No CI job builds it that way yet; it was last checked against brute force by hand.
+// bodies). .ci/run builds and runs the C++ broad-phase tests that way (vs brute force).
 #if !defined(FBSIM_NO_SIMD) && (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
 #include <emmintrin.h>
 #define FBSIM_PAIR_RECORD_SSE2 1
