@@ -646,7 +646,22 @@ BroadphaseStatus Broadphase::checked_pairs_involving(const std::int64_t* ids, st
 
 bool Broadphase::pairs_of_slots(const std::vector<std::uint32_t>& slots, std::vector<std::int64_t>& out) const {
     const std::size_t count = slots.size();
-    std::vector<char> in_set(ids_.size(), 0);
+    // A byte per slot marks the set. Zeroing a fresh one per call costs O(structure) (55 us
+    // for one id among 1e6), so each thread keeps its marks between calls (readers may run
+    // concurrently, so not a member) and clears only the bytes it set, also on an exception.
+    // Above kMaxKeptMarks slots a call uses its own, so no thread holds more than 16 MiB.
+    constexpr std::size_t kMaxKeptMarks = std::size_t{1} << 24;
+    thread_local std::vector<char> kept;
+    std::vector<char> own;
+    std::vector<char>& in_set = ids_.size() <= kMaxKeptMarks ? kept : own;
+    if (in_set.size() < ids_.size()) in_set.resize(ids_.size(), 0);  // may throw: nothing marked yet
+    struct Unmark {
+        std::vector<char>& marks;
+        const std::vector<std::uint32_t>& slots;
+        ~Unmark() {
+            for (const std::uint32_t s : slots) marks[s] = 0;
+        }
+    } unmark{in_set, slots};
     for (const std::uint32_t s : slots) in_set[s] = 1;
     std::vector<std::uint32_t> cand;
     std::vector<std::uint64_t> keys;
