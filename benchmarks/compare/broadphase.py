@@ -13,7 +13,8 @@ and alternating the libraries within one process, and reports medians:
 * tick    -- 10% of boxes move up to 0.27 studs per axis: update, then the overlapping pairs
              (fbsim: ``pairs(moved)``, only pairs involving what moved -- also reported with a
              full ``pairs()``; peers: their update then a full collide, as they have no
-             "pairs of what moved" query; cKDTree: rebuild + query, what users do today);
+             "pairs of what moved" query; cKDTree: rebuild + query, what users do today;
+             every library's new positions are computed before its clock starts);
 * query   -- 10,000 box queries (4-stud cubes) and 1,000 50-stud raycasts (fbsim only:
              the peers' per-object Python APIs are not comparable).
 
@@ -72,8 +73,11 @@ def run_fbsim(kind: str, n: int) -> dict:
     res["build"], _ = _t(lambda: s.insert(ids, lo, hi))
     res["pairs"], p = _t(s.pairs)
     res["n_pairs"] = len(p)
+    # The new positions are computed before the clock starts, for every library: a server
+    # hands over the arrays (or the per-object translations) it already has.
     c2 = centers[moved] + delta
-    res["update"], _ = _t(lambda: s.update(moved, c2 - half[moved], c2 + half[moved]))
+    new_lo, new_hi = c2 - half[moved], c2 + half[moved]
+    res["update"], _ = _t(lambda: s.update(moved, new_lo, new_hi))
     res["pairs_moved"], _pm = _t(lambda: s.pairs(moved))
     res["tick"] = res["update"] + res["pairs_moved"]
     res["tick_full"] = res["update"] + _t(s.pairs)[0]
@@ -166,9 +170,11 @@ def run_fcl(n: int) -> dict:
     res["pairs"], p = _t(collide)
     res["n_pairs"] = len(p)
 
+    new_t = list(centers[moved] + delta)  # before the clock, as for fbsim
+
     def update():
         for k, i in enumerate(moved):
-            objs[i].setTranslation(centers[i] + delta[k])
+            objs[i].setTranslation(new_t[k])
         m.update()
 
     res["update"], _ = _t(update)
@@ -201,9 +207,10 @@ def run_ckdtree(n: int) -> dict:
     res["pairs"], p = _t(lambda: pairs_of(centers))
     res["n_pairs"] = len(p)
     c2 = centers.copy()
+    new_c = centers[moved] + delta  # before the clock, as for fbsim
 
     def tick():
-        c2[moved] = centers[moved] + delta
+        c2[moved] = new_c
         return pairs_of(c2)
 
     res["tick"], _ = _t(tick)
@@ -241,9 +248,11 @@ def coal_worker(kind: str, n: int) -> dict:
     res["pairs"], cb = _t(collide)
     res["n_pairs"] = cb.numCollisionPairs()
 
+    new_t = list(centers[moved] + delta)  # before the clock, as for fbsim
+
     def update():
         for k, i in enumerate(moved):
-            objs[i].setTranslation(centers[i] + delta[k])
+            objs[i].setTranslation(new_t[k])
         m.update()
 
     res["update"], _ = _t(update)
