@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "cell_index.hpp"
+#include "crowded_level.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
@@ -602,9 +603,9 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's scan at its max x, takes that level too; at or below it the pass is linear (each
     // box meets at most 14 cells' entries).
     if (dir && dir->most_in_cell() > kDenseCellMost) dir.reset();
-    std::size_t dense_begin = n, dense_end = n;  // positions of the level swept cell by cell
+    std::size_t dense_begin = n;  // first position of the level swept cell by cell
     if (dir) {
-        std::tie(dense_begin, dense_end) = m.level_range(dense_level);
+        dense_begin = m.level_range(dense_level).first;
         // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
         // and faults in fresh pages at each step (untouched reserved pages cost nothing).
         if (keys) keys->reserve(keys->size() + std::min<std::size_t>(2 * n, std::size_t{1} << 25));
@@ -696,14 +697,38 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             std::size_t begin, end;
         };
         std::vector<Column> cols;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i == dense_begin) i = dense_end;  // that level's pairs are found above
-            if (i >= n) break;
-            const std::uint64_t y = m.key[i].lo >> 32;
-            if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
-                cols.push_back(Column{m.key[i].hi, y, i, i});
-            cols.back().end = i + 1;
+        for (int l = 0; l < kLevels && found() <= cap; ++l) {
+            if (m.level_count[l] == 0) continue;
+            const auto [lb, le] = m.level_range(l);
+            if (lb == dense_begin) continue;  // that level's pairs are found above
+            // A cell of more than kDenseCellMost entries: the sweep along x prunes nothing when
+            // they share one min x (a wall of bricks, specks in one cell: (count)^2 tests), so
+            // the level is re-gridded for this call and swept along its best axis instead.
+            std::size_t most = 0;
+            for (std::size_t i = lb; i < le;) {
+                std::size_t j = i + 1;
+                while (j < le && m.key[j] == m.key[i]) ++j;
+                most = std::max(most, j - i);
+                i = j;
+            }
+            if (most > kDenseCellMost) {
+                CrowdedLevel crowd;
+                crowd.build(m, lb, le, [this](std::uint32_t s) -> const Aabb& { return box(s); });
+                crowd.pairs(
+                    [&](const detail::PairRecord& a, const detail::PairRecord& b, int t) {
+                        if (t == 2 || overlaps(box(a.slot()), box(b.slot()))) emit(a, b);
+                    },
+                    [&] { return found() > cap; });
+                continue;
+            }
+            for (std::size_t i = lb; i < le; ++i) {
+                const std::uint64_t y = m.key[i].lo >> 32;
+                if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
+                    cols.push_back(Column{m.key[i].hi, y, i, i});
+                cols.back().end = i + 1;
+            }
         }
+        if (found() > cap) return;
         // Two x-sorted columns: the entry with the smaller min x (ties: column a) scans the other
         // from its cursor while the other's min x is within its max x; each pair is met once.
         auto cross = [&](const Column& a, const Column& b) {
@@ -808,36 +833,16 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         }
     };
     // A row slice longer than this is crowded (a cell size set by a baseplate inserted first,
-    // thousands of parts in one cell): its cells are searched by min x instead of tested
-    // whole, as pairs() falls back to its column sweep past kDenseCellMost per cell.
+    // thousands of parts in one cell): it is tested whole while that stays cheap; once a
+    // level's crowded slices have cost more record tests than kRegridTests per entry of the
+    // level, the level is re-gridded for this call (crowded_level.hpp, O(level log level)) and
+    // its later moved boxes query that instead. So a few moved ids never pay for a re-grid,
+    // and a batch never pays much more than the cheaper of the two.
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
-    // Per level, when first needed by a crowded slice: the x width that all but the widest
-    // kWide boxes stay within, and the positions (ascending) of those widest boxes. A baseplate
-    // sharing the bricks' level must not widen every brick's search window to the world.
-    constexpr std::size_t kWide = 64;
-    double narrow[kLevels];
-    std::fill(narrow, narrow + kLevels, -1.0);
-    std::vector<std::uint32_t> wide[kLevels];
-    const auto prepare_level = [&](int l) {
-        std::vector<std::pair<double, std::uint32_t>> w;  // (width, position), live boxes
-        const auto [lb, le] = m.level_range(l);
-        w.reserve(le - lb);
-        for (std::size_t j = lb; j < le; ++j) {
-            if (m.dead(j)) continue;
-            const Aabb& b = box(m.slot(j));
-            w.emplace_back(b.max.x - b.min.x, static_cast<std::uint32_t>(j));
-        }
-        narrow[l] = 0.0;
-        if (w.size() > kWide) {
-            const auto cut = w.end() - static_cast<std::ptrdiff_t>(kWide);
-            std::nth_element(w.begin(), cut, w.end());  // [cut, end): the kWide widest
-            for (auto it = w.begin(); it != cut; ++it) narrow[l] = std::max(narrow[l], it->first);
-            for (auto it = cut; it != w.end(); ++it) wide[l].push_back(it->second);
-        } else {
-            for (const auto& e : w) wide[l].push_back(e.second);
-        }
-        std::sort(wide[l].begin(), wide[l].end());
-    };
+    constexpr std::size_t kRegridTests = 32;
+    std::unique_ptr<CrowdedLevel> crowd[kLevels];
+    std::size_t crowded_tests[kLevels] = {};
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
@@ -846,15 +851,16 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         const std::uint32_t a = m.slot(p);
         const Aabb& ba = box(a);
         const detail::PairQuery q(R[p]);
-        // Records [i, e) against a. Tombstones fail the float test.
-        const auto test_range = [&](std::size_t i, std::size_t e) {
+        // Records [i, e) against a (queried by qa). Tombstones fail the float test.
+        const auto test_span = [&](const detail::PairQuery& qa, const detail::PairRecord* i,
+                                   const detail::PairRecord* e) {
             for (; i < e; ++i) {
-                const int t = detail::record_test(q, R[i]);
+                const int t = detail::record_test(qa, *i);
                 if (t == 0) continue;  // tombstones always stop here
-                const std::uint32_t b = R[i].slot();
+                const std::uint32_t b = i->slot();
                 if (!keep(a, b) || (t == 1 && !overlaps(ba, box(b)))) continue;
                 // As find_pairs(): packed from the records' rank lanes when asked and ranked.
-                const std::uint32_t ra = R[p].rank(), rb = R[i].rank();
+                const std::uint32_t ra = R[p].rank(), rb = i->rank();
                 if (keys && ra != kNoRank && rb != kNoRank) {
                     keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
                 } else {
@@ -863,55 +869,37 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 }
             }
         };
-        // A crowded slice cell by cell: within a cell the records ascend by min x, so of the
-        // boxes no wider than narrow[l] only those with min x in [a.min.x - narrow, a.max.x]
-        // can overlap a (binary search, then a scan that stops past a.max.x); the few wider
-        // ones are tested from their list. The bound is padded past the rounding of the
-        // subtraction (|x| <= kMaxCoordinate = 1e6: ulp < 2.4e-10), and floats round it
-        // down, so it is safe.
-        const auto test_crowded = [&](std::size_t i, std::size_t e) {
-            if (narrow[l] < 0.0) prepare_level(l);
-            const std::int32_t from = detail::order_down(ba.min.x - (narrow[l] * (1.0 + 1e-9) + 1e-6));
-            // The level's widest boxes in [i, e) whose min x is below the window: tested here,
-            // as the window scan below cannot reach them (the others it meets itself).
-            const std::vector<std::uint32_t>& wl = wide[l];
-            for (auto it = std::lower_bound(wl.begin(), wl.end(), i); it != wl.end() && *it < e; ++it)
-                if (R[*it].lo[0] < from) test_range(*it, std::size_t{*it} + 1);
-            while (i < e) {
-                const CellKey ck = m.key[i];
-                const std::size_t ce = std::min(e, m.gallop(i, make_key(l, unbias(ck.hi), unbias(ck.lo >> 32),
-                                                                        unbias(ck.lo) + 1)));
-                const detail::PairRecord* f = std::partition_point(
-                    R + i, R + ce, [from](const detail::PairRecord& r) { return r.lo[0] < from; });
-                std::size_t j = static_cast<std::size_t>(f - R);
-                std::size_t je = j;
-                while (je < ce && R[je].lo[0] <= q.hi[0]) ++je;
-                test_range(j, je);
-                i = ce;
+        if (crowd[l]) {
+            // The level re-gridded: its spans that can reach a (a's record permuted alike).
+            const detail::PairQuery qp(crowd[l]->permute(R[p]));
+            crowd[l]->spans(ba, [&](const detail::PairRecord* i, const detail::PairRecord* e) { test_span(qp, i, e); });
+        } else {
+            // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
+            // them to the cells a's max corner reaches tests a third fewer records but was slower:
+            // the loops' trip counts then vary per box.)
+            for (int c = 0; c < 9; ++c) {
+                const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
+                std::size_t i, e;
+                if (dir && l == dense_level) {
+                    const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
+                    i = r.first;
+                    e = r.second;
+                } else {
+                    // A few linear steps first (the next moved box is usually close), then gallop.
+                    const CellKey start = make_key(l, zz, yy, x - 1);
+                    i = cur[c];
+                    for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
+                    i = cur[c] = m.gallop(i, start);
+                    e = m.gallop(i, make_key(l, zz, yy, x + 2));
+                }
+                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                test_span(q, R + i, R + e);
             }
-        };
-        // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
-        // them to the cells a's max corner reaches tests a third fewer records but was slower:
-        // the loops' trip counts then vary per box.)
-        for (int c = 0; c < 9; ++c) {
-            const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
-            std::size_t i, e;
-            if (dir && l == dense_level) {
-                const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
-                i = r.first;
-                e = r.second;
-            } else {
-                // A few linear steps first (the next moved box is usually close), then gallop.
-                const CellKey start = make_key(l, zz, yy, x - 1);
-                i = cur[c];
-                for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
-                i = cur[c] = m.gallop(i, start);
-                e = m.gallop(i, make_key(l, zz, yy, x + 2));
+            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd[l] = std::make_unique<CrowdedLevel>();
+                crowd[l]->build(m, lb, le, box_of);
             }
-            // The crowded search costs O(level) once (prepare_level): worth it for a batch, not
-            // for a few ids (one moved id in a baseplate world: 5-10x slower than the slice).
-            if (e - i > kCrowdedSlice && count * 16 >= m.level_count[l]) test_crowded(i, e);
-            else test_range(i, e);
         }
         if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();
