@@ -161,3 +161,49 @@ def test_crowded_property(seed, n, shared, cell):
     s = fbsim.SpatialHash(cell_size=cell)
     s.insert(ids, lo, hi)
     _check(s, ids, lo, hi, (ids[::3], ids[:1]))
+
+
+def test_automatic_cell_size_rechosen_at_merges():
+    # A baseplate inserted alone sets ~2068-stud cells; the bricks' merge re-chooses the size
+    # from all boxes (1.01 x the bricks' side) and rekeys the index. Pairs stay exact through
+    # single inserts (merged from the side buffer), updates that grow every brick 20x (chosen
+    # again, upward) and removes.
+    rng = np.random.default_rng(11)
+    s = fbsim.SpatialHash()
+    plate_lo, plate_hi = np.array([[-1024.0, -3.0, -1024.0]]), np.array([[1024.0, -2.0, 1024.0]])
+    s.insert([10**9], plate_lo, plate_hi)
+    assert s.cell_size == pytest.approx(1.01 * 2048.0)
+    lo, hi = _wall(30, 0)
+    ids = np.arange(len(lo), dtype=np.int64)
+    s.insert(ids, lo, hi)
+    assert s.cell_size == pytest.approx(1.01)
+    all_ids = np.concatenate([[10**9], ids])
+    all_lo, all_hi = np.vstack([plate_lo, lo]), np.vstack([plate_hi, hi])
+    _check(s, all_ids, all_lo, all_hi, (ids[::10],))
+    # One by one: the side buffer fills and merges, the size stays.
+    extra_lo = rng.uniform(0.0, 30.0, size=(300, 3))
+    extra_hi = extra_lo + 0.5
+    extra = np.arange(5000, 5300, dtype=np.int64)
+    for k in range(300):
+        s.insert(extra[k : k + 1], extra_lo[k : k + 1], extra_hi[k : k + 1])
+    all_ids = np.concatenate([all_ids, extra])
+    all_lo, all_hi = np.vstack([all_lo, extra_lo]), np.vstack([all_hi, extra_hi])
+    _check(s, all_ids, all_lo, all_hi, (extra[::7], ids[::9]))
+    # Every brick 20x larger: the size is chosen again, upward.
+    big_hi = lo + 20.0
+    s.update(ids, lo, big_hi)
+    all_hi[1 : 1 + len(ids)] = big_hi
+    assert s.cell_size > 8 * 1.01
+    _check(s, all_ids, all_lo, all_hi, (ids[::50],))
+    # Remove the bricks: the small extras and the plate remain.
+    s.remove(ids)
+    keep = np.r_[0, 1 + len(ids) : len(all_ids)]
+    _check(s, all_ids[keep], all_lo[keep], all_hi[keep], (extra[::5],))
+
+
+def test_explicit_cell_size_is_kept():
+    s = fbsim.SpatialHash(cell_size=64.0)
+    lo, hi = _wall(20, 2)
+    s.insert(np.arange(len(lo)), lo, hi)
+    s.update(np.arange(len(lo)), lo, hi + 0.5)
+    assert s.cell_size == 64.0

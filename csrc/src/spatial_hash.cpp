@@ -24,6 +24,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <new>
 #include <tuple>
 #include <utility>
 
@@ -64,6 +65,7 @@ struct SpatialHash::Impl {
     // finds them without scanning every record.
     std::vector<std::uint32_t> tomb_at;
     std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
+    bool auto_size = false;  // cell_size chosen (and re-chosen at merges) from the boxes
 
     std::size_t buffer_cap() const noexcept {
         if (cap_override != kAutoCap) return cap_override;
@@ -264,6 +266,65 @@ SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
+    } else {
+        impl_->auto_size = true;
+    }
+}
+
+namespace {
+// The automatic cell side for boxes of these largest sides (reordered): the largest side that
+// is at most 4x the median one, with 1% head-room. Typical boxes then share level 0
+// (cross-level work is the slow path), while a few huge baseplates cannot inflate the cells;
+// they go to coarser levels. O(n).
+double auto_cell_size(std::vector<double>& s) {
+    const std::size_t k = s.size() / 2;
+    std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
+    const double median = s[k];
+    double big = 0.0;
+    for (double v : s)
+        if (v <= 4.0 * median) big = std::max(big, v);
+    const double p = big > 0.0 ? big * 1.01 : 1.0;
+    return std::clamp(p, SpatialHash::kMinCellSize, kMaxCoordinate);
+}
+double largest_side(const Aabb& b) { return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z}); }
+}  // namespace
+
+void SpatialHash::rechoose_cell_size() noexcept {
+    Impl& h = *impl_;
+    Run& m = h.main;
+    const std::size_t n = m.size();
+    // Right after a merge (no buffer, no tombstones), automatic size only, and only when the
+    // boxes no longer fit the cells by far: the first insert chose the size (a baseplate
+    // inserted alone gives ~2000-stud cells, and then 40k bricks crowd a few of them).
+    if (!h.auto_size || n < 64 || h.buf.size() != 0 || !h.tomb_at.empty()) return;
+    try {
+        // A fixed-stride sample of 256 decides whether to look at all boxes (~5 us per merge).
+        std::vector<double> s;
+        const std::size_t step = std::max<std::size_t>(1, n / 256);
+        for (std::size_t i = 0; i < n; i += step) s.push_back(largest_side(box(m.slot(i))));
+        const auto fits = [&](double p) { return p * kRechooseRatio >= cell_size_ && p <= kRechooseRatio * cell_size_; };
+        if (fits(auto_cell_size(s))) return;
+        s.resize(n);
+        for (std::size_t i = 0; i < n; ++i) s[i] = largest_side(box(m.slot(i)));
+        const double p = auto_cell_size(s);
+        if (fits(p)) return;
+        // Rekey every box under the new size: O(n log n) (a radix sort), allocated before
+        // anything changes (out of memory: the old size stays, which is only slower).
+        std::vector<Entry> es(n);
+        Impl probe;
+        probe.set_base(p);
+        for (std::size_t i = 0; i < n; ++i) es[i] = probe.entry_of(m.slot(i), box(m.slot(i)), m.rec[i].rank());
+        sort_entries(es);
+        cell_size_ = p;
+        h.set_base(p);
+        std::fill(m.level_count, m.level_count + kLevels, std::size_t{0});
+        for (std::size_t i = 0; i < n; ++i) {
+            m.put(i, es[i]);
+            ++m.level_count[key_level(es[i].key)];
+        }
+        h.fix_pos(0);
+    } catch (const std::bad_alloc&) {
+        // Keep the current cell size: correct, only slower.
     }
 }
 SpatialHash::~SpatialHash() = default;
@@ -271,22 +332,10 @@ SpatialHash::~SpatialHash() = default;
 void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
     if (cell_size_ == 0.0) {
-        // Automatic: the largest box side that is at most 4x the median one, with 1% head-room.
-        // Typical boxes then share level 0 (cross-level work is the slow path), while a few
-        // huge baseplates cannot inflate the cells; they go to coarser levels.
+        // Automatic, from the first insert (re-chosen at a merge if the boxes stop fitting).
         std::vector<double> s(count);
-        for (std::size_t i = 0; i < count; ++i) {
-            const Aabb& b = box(slots[i]);
-            s[i] = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
-        }
-        const std::size_t k = count / 2;
-        std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
-        const double median = s[k];
-        double big = 0.0;
-        for (double v : s)
-            if (v <= 4.0 * median) big = std::max(big, v);
-        const double p = big > 0.0 ? big * 1.01 : 1.0;
-        cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
+        for (std::size_t i = 0; i < count; ++i) s[i] = largest_side(box(slots[i]));
+        cell_size_ = auto_cell_size(s);
         h.set_base(cell_size_);
     }
     if (slot_capacity() > h.pos.size()) {
@@ -295,7 +344,10 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     }
     std::vector<Entry> es(count);
     for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]), rank_of(slots[i]));
-    if (h.add(es)) refresh_record_ranks();
+    if (h.add(es)) {
+        rechoose_cell_size();
+        refresh_record_ranks();
+    }
 }
 
 void SpatialHash::refresh_record_ranks() {
@@ -355,7 +407,7 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     std::sort(from_buffer.begin(), from_buffer.end());
     h.erase_from_buffer(from_buffer);
     // Ids do not change, so the ranks stay valid even when this merges.
-    h.add(movers);
+    if (h.add(movers)) rechoose_cell_size();
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
@@ -379,6 +431,7 @@ void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
         // (ranks only order ids, and no pair refers to an absent id).
         std::vector<Entry> none;
         h.flush(none);
+        rechoose_cell_size();
         refresh_record_ranks();
     }
 }
@@ -389,6 +442,7 @@ void SpatialHash::set_buffer_cap(std::size_t cap) {
     if (h.buf.size() > h.buffer_cap() || h.tomb_at.size() > h.tomb_cap()) {
         std::vector<Entry> none;
         h.flush(none);
+        rechoose_cell_size();
         refresh_record_ranks();
     }
 }

@@ -355,11 +355,18 @@ class SpatialHash final : public Broadphase {
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
     /// 0 picks it automatically from the first non-empty insert: 1.01 x the largest box side
     /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
+    /// An automatic size is chosen again by the same rule, from all stored boxes, at a merge
+    /// of the side buffer when it is off by more than kRechooseRatio (a baseplate inserted
+    /// alone, then thousands of bricks): one O(n log n) rekey of the index, then rare.
     explicit SpatialHash(double cell_size = 0.0);
     /// Frees the index.
     ~SpatialHash() override;
-    /// Finest cell side in use (0 until chosen automatically).
+    /// Finest cell side in use (0 until chosen automatically; an automatic size may change
+    /// at merges, see the constructor).
     double cell_size() const noexcept { return cell_size_; }
+    /// How far (either way) the automatic rule's size may drift from the one in use before a
+    /// merge re-chooses it (checked on a sample of 256 boxes, then on all of them).
+    static constexpr double kRechooseRatio = 8.0;
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
     /// Largest accepted set_buffer_cap().
@@ -445,6 +452,9 @@ class SpatialHash final : public Broadphase {
                               std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const;
     // refresh_ranks(), then, if it rebuilt them, every index record's rank lane. O(n) then.
     void refresh_record_ranks();
+    // After a merge, automatic cell size only: when the stored boxes' automatic size is off by
+    // more than kRechooseRatio, adopt it and rekey the index. O(1) (a sample) when it fits.
+    void rechoose_cell_size() noexcept;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     double cell_size_ = 0.0;
