@@ -156,3 +156,42 @@ class BaseplateFirst:
         # 10% of the bricks: the crowded cells are searched along min x (broadphase-6; 60k
         # bricks took 540 ms when each moved brick tested its neighbour cells whole).
         self.s.pairs(self.moved)
+
+
+class CrowdedWall:
+    """40,000 unit bricks stacked as a wall in the y-z plane, all with min x = 0 (issue #4,
+    round 7). "baseplate": a 2048-stud baseplate inserted first set the automatic cell size
+    (~2068 studs), re-chosen when the bricks merge in; "explicit": cell_size=64, so each cell
+    holds a 64 x 64 patch of the wall and the level is re-gridded per call; "specks": 40,000
+    specks of 0.01 studs in one 64-stud cell, all with min x = 1. A sweep along x prunes
+    nothing in any of them (round 6: 0.9-4.8 s for pairs()); DynamicTree for reference."""
+
+    params = (["baseplate", "explicit", "specks"], list(KINDS[:2]))
+    param_names = ("scene", "kind")
+
+    def setup(self, scene, kind):
+        import numpy as np
+
+        if scene == "specks":
+            rng = np.random.default_rng(0)
+            lo = np.stack(
+                [np.ones(40_000), rng.uniform(0, 63, 40_000), rng.uniform(0, 63, 40_000)], 1
+            )
+            hi = lo + 0.01
+        else:
+            y, z = np.meshgrid(np.arange(200.0), np.arange(200.0), indexing="ij")
+            lo = np.stack([np.zeros(40_000), y.ravel(), z.ravel()], 1)
+            hi = lo + 1.0
+        explicit = scene != "baseplate" and kind == "SpatialHash"
+        self.s = fbsim.SpatialHash(cell_size=64.0) if explicit else _make(kind)
+        if scene == "baseplate":
+            self.s.insert([10**9], [[-1024.0, -2.0, -1024.0]], [[1024.0, -1.0, 1024.0]])
+        self.ids = np.arange(40_000, dtype=np.int64)
+        self.s.insert(self.ids, lo, hi)
+        self.moved = self.ids[::10]
+
+    def time_pairs(self, scene, kind):
+        self.s.pairs()
+
+    def time_pairs_moved(self, scene, kind):
+        self.s.pairs(self.moved)

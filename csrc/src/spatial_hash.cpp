@@ -893,7 +893,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // its later moved boxes query that instead. So a few moved ids never pay for a re-grid,
     // and a batch never pays much more than the cheaper of the two.
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
-    constexpr std::size_t kRegridTests = 32;
+    constexpr std::size_t kRegridTests = 8;
     std::unique_ptr<CrowdedLevel> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
