@@ -91,33 +91,58 @@ class CrowdedLevel {
         // so +-kMaxCoordinate stays within int32 cells. Larger cells are only slower, never wrong.
         side_ = std::max(narrow_, 1.0 / 1024.0) * (1.0 + kSlack);
 
+        // Narrow boxes by (column, min along the sweep axis), as (key, index) pairs: one radix
+        // sort of a 64-bit key when the columns' span fits 32 bits (always, short of cells
+        // spread over more than 65536 per axis), else two stable passes (minor key first).
         struct Item {
             std::uint64_t col;
-            PairRecord rec;
+            std::uint32_t lo0, at;  // biased min along the sweep axis, index into live
         };
         std::vector<Item> items;
         items.reserve(n);
         wide_.clear();
+        std::uint64_t cmin = ~std::uint64_t{0}, cmax = 0;
         for (std::size_t i = 0; i < n; ++i) {
-            const PairRecord r = permute(m.rec[live[i]]);
             if (side[i] > narrow_) {
-                wide_.push_back(r);
+                wide_.push_back(permute(m.rec[live[i]]));
                 continue;
             }
-            items.push_back(Item{column_of(box(m.slot(live[i]))), r});
+            const std::uint64_t c = column_of(box(m.slot(live[i])));
+            cmin = std::min(cmin, c);
+            cmax = std::max(cmax, c);
+            const std::int32_t lo0 = m.rec[live[i]].lo[axis_[0]];
+            items.push_back(Item{c, static_cast<std::uint32_t>(lo0) ^ 0x80000000u, static_cast<std::uint32_t>(i)});
         }
-        // By column, then min along the sweep axis (stable LSD: the minor key first).
-        detail::radix_sort(items, [](const Item& it) {
-            return std::uint64_t{static_cast<std::uint32_t>(it.rec.lo[0]) ^ 0x80000000u};
-        });
-        detail::radix_sort(items, [](const Item& it) { return it.col; });
+        std::uint64_t emin = ~std::uint64_t{0}, emax = 0;
+        for (const Item& it : items) {
+            emin = std::min(emin, it.col & 0xFFFFFFFFu);
+            emax = std::max(emax, it.col & 0xFFFFFFFFu);
+        }
+        const std::uint64_t fmin = cmin >> 32, espan = items.empty() ? 0 : emax - emin;
+        int ebits = 0;
+        while (ebits < 33 && (espan >> ebits) != 0) ++ebits;
+        const std::uint64_t fspan = items.empty() ? 0 : (cmax >> 32) - fmin;
+        int fbits = 0;
+        while (fbits < 33 && (fspan >> fbits) != 0) ++fbits;
+        if (ebits + fbits <= 32) {
+            detail::radix_sort(items, [&](const Item& it) {
+                const std::uint64_t c = (((it.col >> 32) - fmin) << ebits) | ((it.col & 0xFFFFFFFFu) - emin);
+                return (c << 32) | it.lo0;
+            });
+        } else {
+            detail::radix_sort(items, [](const Item& it) { return std::uint64_t{it.lo0}; });
+            detail::radix_sort(items, [](const Item& it) { return it.col; });
+        }
         rec_.resize(items.size());
         cols_.clear();
         for (std::size_t i = 0; i < items.size(); ++i) {
-            rec_[i] = items[i].rec;
+            const std::size_t j = items[i].at;
+            rec_[i] = permute(m.rec[live[j]]);
             if (cols_.empty() || cols_.back().key != items[i].col)
-                cols_.push_back(Column{items[i].col, static_cast<std::uint32_t>(i), 0});
+                cols_.push_back(Column{items[i].col, static_cast<std::uint32_t>(i), 0, 0.0});
             cols_.back().end = static_cast<std::uint32_t>(i + 1);
+            const Aabb& b = box(m.slot(live[j]));
+            cols_.back().reach = std::max(cols_.back().reach, coord(b.max, axis_[0]) - coord(b.min, axis_[0]));
         }
     }
 
@@ -191,10 +216,10 @@ class CrowdedLevel {
             span(R, R + rec_.size());
             return;
         }
-        // Narrow boxes are at most narrow_ wide, so only those with min >= a.min - narrow_ can
-        // reach a; padded past the subtraction's rounding (|v| <= 1e6: ulp < 2.4e-10) and
-        // rounded down to float, so the bound is safe.
-        const std::int32_t from = order_down(coord(a.min, axis_[0]) - (narrow_ * (1.0 + 1e-9) + 1e-6));
+        // A column's boxes are at most its reach wide along the sweep axis, so only those with
+        // min >= a.min - reach can reach a; padded past the subtraction's rounding (|v| <= 1e6:
+        // ulp < 2.4e-10) and rounded down to float, so the bound is safe.
+        const double amin = coord(a.min, axis_[0]);
         const std::int32_t to = order_up(coord(a.max, axis_[0]));
         const std::uint64_t c = column_of(a);
         for (int df = -1; df <= 1; ++df) {
@@ -202,6 +227,7 @@ class CrowdedLevel {
             const auto first = std::lower_bound(cols_.begin(), cols_.end(), row - 1,
                                                 [](const Column& col, std::uint64_t k) { return col.key < k; });
             for (auto it = first; it != cols_.end() && it->key <= row + 1; ++it) {
+                const std::int32_t from = order_down(amin - (it->reach * (1.0 + 1e-9) + 1e-6));
                 const PairRecord* b = std::partition_point(
                     R + it->begin, R + it->end, [from](const PairRecord& r) { return r.lo[0] < from; });
                 const PairRecord* e = b;
@@ -215,6 +241,7 @@ class CrowdedLevel {
     struct Column {
         std::uint64_t key;  // biased cell on lane 2 << 32 | biased cell on lane 1
         std::uint32_t begin, end;
+        double reach;  // the widest of its boxes along the sweep axis
     };
     static double coord(const Vec3& v, int k) noexcept { return k == 0 ? v.x : (k == 1 ? v.y : v.z); }
     static double largest_side(const Aabb& b) noexcept {
