@@ -613,7 +613,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's pairs (< n) overshoot.
     const std::size_t cap = 2 * max_results();
     // Found so far, 2 per pair in either list.
-    const auto found = [&] { return out.size() + (keys ? 2 * keys->size() : 0); };
+    std::size_t key_slack = 0;  // keys' unwritten tail while the dense pass runs (test_ranked)
+    const auto found = [&] { return out.size() + (keys ? 2 * (keys->size() - key_slack) : 0); };
     const int bits = keys ? rank_bits() : 0;
     // A pair of index records: packed by the ranks they carry when asked to and both have one.
     const auto emit = [&](const detail::PairRecord& a, const detail::PairRecord& b) {
@@ -637,6 +638,51 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             const std::uint32_t sk = R[k].slot();
             if (t == 2 || overlaps(box(si), box(sk))) emit(R[i], R[k]);
         }
+    };
+    // test_all() for pairs packed by rank: every candidate's key is written, and the write
+    // position advances by the "sure hit" flag (no branch on the 1-in-3 hits of a cell pass,
+    // which mispredicted); only a pair the floats cannot decide, or a partner without a rank,
+    // branches (rare) to the exact test or the slot list.
+    auto test_ranked = [&](const detail::PairRecord* G, std::size_t i, std::size_t k, std::size_t end) {
+        const detail::PairRecord& a = G[i];
+        const std::uint32_t ra = a.rank();
+        if (ra == kNoRank || k >= end) {
+            test_all(G, i, k, end);
+            return;
+        }
+        const detail::PairQuery q(a);
+        // keys is sized ahead in chunks (amortised, no per-box resize): its last key_slack
+        // entries are not written yet.
+        if (key_slack < end - k) {
+            const std::size_t used = keys->size() - key_slack;
+            keys->resize(std::max(2 * keys->size(), used + (end - k) + 4096));
+            key_slack = keys->size() - used;
+        }
+        std::uint64_t* const w0 = keys->data() + (keys->size() - key_slack);
+        std::uint64_t* w = w0;
+        for (; k < end; ++k) {
+            const detail::PairRecord& b = G[k];
+            const std::uint32_t rb = b.rank();
+            bool hit, sure;
+            detail::record_flags(q, b, hit, sure);
+            *w = (std::uint64_t{std::min(ra, rb)} << bits) | std::max(ra, rb);
+            const bool ranked = rb != kNoRank;
+            // One compare for the rare case: sure implies hit, so hit != (sure and ranked)
+            // exactly when the floats cannot decide or b has no rank.
+            const unsigned done = static_cast<unsigned>(sure) & static_cast<unsigned>(ranked);
+            w += done;
+            if (static_cast<unsigned>(hit) != done) {
+                if (sure || overlaps(box(a.slot()), box(b.slot()))) {
+                    if (ranked) {
+                        ++w;  // its key is already written
+                    } else {
+                        out.push_back(a.slot());
+                        out.push_back(b.slot());
+                    }
+                }
+            }
+        }
+        key_slack -= static_cast<std::size_t>(w - w0);
     };
     // One level in a compact block (similar boxes, the common case): the cell directory makes
     // each neighbour row's cells x - 1 .. x + 1 one slice, so a cell's boxes meet their own
@@ -724,10 +770,17 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                     };
                     take(ce, self_end);
                     for (int r = 0; r < nr; ++r) take(off[rows[r] + x0], off[rows[r] + x1]);
-                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) test_all(G, i, i + 1, g);
+                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) {
+                        if (keys) test_ranked(G, i, i + 1, g);
+                        else test_all(G, i, i + 1, g);
+                    }
                 }
             }
         }
+    }
+    if (keys) {
+        keys->resize(keys->size() - key_slack);
+        key_slack = 0;
     }
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
