@@ -8,7 +8,13 @@ the smaller size only: in a dense cube one axis prunes poorly and a call would e
 from __future__ import annotations
 
 import fbsim
-from benchmarks.workloads_broadphase import query_boxes, rays, tick_moves, uniform_boxes
+from benchmarks.workloads_broadphase import (
+    crowded_wall,
+    query_boxes,
+    rays,
+    tick_moves,
+    uniform_boxes,
+)
 
 KINDS = ("SpatialHash", "DynamicTree", "SweepAndPrune")
 
@@ -170,23 +176,10 @@ class CrowdedWall:
     param_names = ("scene", "kind")
 
     def setup(self, scene, kind):
-        import numpy as np
-
-        if scene == "specks":
-            rng = np.random.default_rng(0)
-            lo = np.stack(
-                [np.ones(40_000), rng.uniform(0, 63, 40_000), rng.uniform(0, 63, 40_000)], 1
-            )
-            hi = lo + 0.01
-        else:
-            y, z = np.meshgrid(np.arange(200.0), np.arange(200.0), indexing="ij")
-            lo = np.stack([np.zeros(40_000), y.ravel(), z.ravel()], 1)
-            hi = lo + 1.0
-        explicit = scene != "baseplate" and kind == "SpatialHash"
-        self.s = fbsim.SpatialHash(cell_size=64.0) if explicit else _make(kind)
-        if scene == "baseplate":
-            self.s.insert([10**9], [[-1024.0, -2.0, -1024.0]], [[1024.0, -1.0, 1024.0]])
-        self.ids = np.arange(40_000, dtype=np.int64)
+        plate, self.ids, lo, hi, cell = crowded_wall(scene)
+        self.s = fbsim.SpatialHash(cell_size=cell) if kind == "SpatialHash" else _make(kind)
+        if plate is not None:
+            self.s.insert([10**9], *plate)
         self.s.insert(self.ids, lo, hi)
         self.moved = self.ids[::10]
 
