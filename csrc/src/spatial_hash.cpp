@@ -14,7 +14,10 @@
 // when one level holds every box in a compact block, a per-call dense cell directory makes
 // each row of 3 neighbour cells one slice and each cell meets its 13 forward neighbours (the
 // usual grid pass); otherwise each column is swept and pruned along x (Baraff 1992; Cohen et
-// al., I-COLLIDE, 1995) against itself and its 4 forward neighbour columns. Elsewhere cells
+// al., I-COLLIDE, 1995) against itself and its 4 forward neighbour columns; a level with a
+// crowded cell, whose boxes may share one min x, is re-gridded per call and swept along its
+// best axis instead (crowded_level.hpp). An automatic cell size is re-chosen at a merge
+// when the boxes stopped fitting it (rechoose_cell_size()). Elsewhere cells
 // are found by binary search or by cursors that only move forward. Writers keep the order: a
 // box that stays in its cell (and keeps its place in the cell's x order) is rewritten in
 // place, the others are taken out and merged back once per batch, O(n + m log m). Every float
