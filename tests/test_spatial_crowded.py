@@ -207,3 +207,23 @@ def test_explicit_cell_size_is_kept():
     s.insert(np.arange(len(lo)), lo, hi)
     s.update(np.arange(len(lo)), lo, hi + 0.5)
     assert s.cell_size == 64.0
+
+
+def test_crowded_level_stops_at_max_results():
+    # 3000 boxes at one point in one cell (4.5M pairs): the re-gridded sweep checks the cap
+    # per box, so a small max_results raises at once instead of materialising every pair;
+    # at exactly the count it is exact.
+    pt = np.full((3000, 3), 5.0)
+    ids = np.arange(3000, dtype=np.int64)
+    s = fbsim.SpatialHash(cell_size=64.0)
+    s.insert(ids, pt, pt)
+    s.max_results = 1000
+    with pytest.raises(ValueError, match="max_results"):
+        s.pairs()
+    with pytest.raises(ValueError, match="max_results"):
+        s.pairs(ids)
+    small = np.full((300, 3), 5.0)
+    s = fbsim.SpatialHash(cell_size=64.0)
+    s.insert(ids[:300], small, small)
+    s.max_results = 300 * 299 // 2
+    assert len(s.pairs()) == 300 * 299 // 2

@@ -157,8 +157,8 @@ class CrowdedLevel {
     }
 
     /// Every pair of the level whose float bounds overlap, each once: `visit(a, b, t)` with
-    /// the permuted records and record_test()'s t (1 or 2). `stop()` is asked once per box;
-    /// true ends the pass (the result cap).
+    /// the permuted records and record_test()'s t (1 or 2). `stop()` is asked before each
+    /// box's scan; true ends the pass (the result cap: at most one box's pairs overshoot).
     template <class Visit, class Stop>
     void pairs(const Visit& visit, const Stop& stop) const {
         const PairRecord* R = rec_.data();
@@ -174,7 +174,7 @@ class CrowdedLevel {
         // the other from its cursor (ties: column a), so each pair is met once.
         const auto cross = [&](const Column& a, const Column& b) {
             std::size_t i = a.begin, j = b.begin;
-            while (i < a.end && j < b.end) {
+            while (i < a.end && j < b.end && !stop()) {
                 if (R[i].lo[0] <= R[j].lo[0]) scan(i++, j, b.end);
                 else scan(j++, i, a.end);
             }
@@ -183,7 +183,10 @@ class CrowdedLevel {
         for (std::size_t c = 0; c < cols_.size(); ++c) {
             if (stop()) return;
             const Column& a = cols_[c];
-            for (std::size_t i = a.begin; i < a.end; ++i) scan(i, i + 1, a.end);
+            for (std::size_t i = a.begin; i < a.end; ++i) {
+                if (stop()) return;
+                scan(i, i + 1, a.end);
+            }
             if (c + 1 < cols_.size() && cols_[c + 1].key == a.key + 1) cross(a, cols_[c + 1]);
             const std::uint64_t up = a.key + (std::uint64_t{1} << 32);
             while (p < cols_.size() && cols_[p].key < up - 1) ++p;
