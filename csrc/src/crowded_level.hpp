@@ -8,7 +8,7 @@
 // on the two other axes whose side fits the boxes (all but the 64 widest, which are tested on
 // their own): sweep and prune (Baraff 1992) over a uniform grid, as the index does, but with
 // the axes and the cell side chosen per call from the boxes themselves. O(n log n) to build
-// (two radix sorts), then near linear in the candidates.
+// (a radix sort of (column, min) keys), then near linear in the candidates.
 //
 // Records keep their meaning with their lanes permuted: lane k holds the box's axis axis[k], so
 // lane 0 is the sweep axis; record_test() treats the three lanes alike, so permuted records
