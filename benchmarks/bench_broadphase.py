@@ -8,7 +8,13 @@ the smaller size only: in a dense cube one axis prunes poorly and a call would e
 from __future__ import annotations
 
 import fbsim
-from benchmarks.workloads_broadphase import query_boxes, rays, tick_moves, uniform_boxes
+from benchmarks.workloads_broadphase import (
+    crowded_wall,
+    query_boxes,
+    rays,
+    tick_moves,
+    uniform_boxes,
+)
 
 KINDS = ("SpatialHash", "DynamicTree", "SweepAndPrune")
 
@@ -155,4 +161,30 @@ class BaseplateFirst:
     def time_pairs_moved(self, kind):
         # 10% of the bricks: the crowded cells are searched along min x (broadphase-6; 60k
         # bricks took 540 ms when each moved brick tested its neighbour cells whole).
+        self.s.pairs(self.moved)
+
+
+class CrowdedWall:
+    """40,000 unit bricks stacked as a wall in the y-z plane, all with min x = 0 (issue #4,
+    round 7). "baseplate": a 2048-stud baseplate inserted first set the automatic cell size
+    (~2068 studs), re-chosen when the bricks merge in; "explicit": cell_size=64, so each cell
+    holds a 64 x 64 patch of the wall and the level is re-gridded per call; "specks": 40,000
+    specks of 0.01 studs in one 64-stud cell, all with min x = 1. A sweep along x prunes
+    nothing in any of them (round 6: 0.9-4.8 s for pairs()); DynamicTree for reference."""
+
+    params = (["baseplate", "explicit", "specks"], list(KINDS[:2]))
+    param_names = ("scene", "kind")
+
+    def setup(self, scene, kind):
+        plate, self.ids, lo, hi, cell = crowded_wall(scene)
+        self.s = fbsim.SpatialHash(cell_size=cell) if kind == "SpatialHash" else _make(kind)
+        if plate is not None:
+            self.s.insert([10**9], *plate)
+        self.s.insert(self.ids, lo, hi)
+        self.moved = self.ids[::10]
+
+    def time_pairs(self, scene, kind):
+        self.s.pairs()
+
+    def time_pairs_moved(self, scene, kind):
         self.s.pairs(self.moved)

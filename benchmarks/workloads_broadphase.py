@@ -48,3 +48,25 @@ def rays(n_rays: int, n: int, length: float = 50.0, seed: int = 3):
     o = rng.uniform(0.0, cube_side(n), size=(n_rays, 3))
     d = rng.normal(size=(n_rays, 3))
     return o, d, np.full(n_rays, length)
+
+
+def crowded_wall(scene: str, n_side: int = 200, seed: int = 0):
+    """Boxes sharing min x in crowded cells (issue #4, round 7). Returns (plate, ids, lo, hi,
+    cell_size): "baseplate": n_side^2 unit bricks as a wall in the y-z plane at x = 0, after a
+    2048-stud baseplate inserted alone (plate = (lo, hi), automatic cell size, cell_size None);
+    "explicit": the same wall under cell_size=64; "specks": n_side^2 specks of 0.01 studs in
+    one 64-stud cell, all with min x = 1 (cell_size=64)."""
+    n = n_side * n_side
+    if scene == "specks":
+        rng = np.random.default_rng(seed)
+        lo = np.stack([np.ones(n), rng.uniform(0, 63, n), rng.uniform(0, 63, n)], 1)
+        hi = lo + 0.01
+    else:
+        y, z = np.meshgrid(np.arange(float(n_side)), np.arange(float(n_side)), indexing="ij")
+        lo = np.stack([np.zeros(n), y.ravel(), z.ravel()], 1)
+        hi = lo + 1.0
+    plate = None
+    if scene == "baseplate":
+        plate = (np.array([[-1024.0, -2.0, -1024.0]]), np.array([[1024.0, -1.0, 1024.0]]))
+    cell = None if scene == "baseplate" else 64.0
+    return plate, np.arange(n, dtype=np.int64), lo, hi, cell

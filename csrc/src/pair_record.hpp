@@ -89,4 +89,23 @@ inline int record_test(const PairQuery& q, const PairRecord& b) noexcept {
     return any_past(b, q.hi2, q.nlo2) ? 1 : 2;
 }
 
+/// Both halves of record_test() at once, without a branch: `overlap` (t != 0) and `sure`
+/// (t == 2; implies overlap). For loops that act on the flags arithmetically, so the 1-in-3
+/// hits of a cell pass do not each cost a mispredicted branch.
+inline void record_flags(const PairQuery& q, const PairRecord& b, bool& overlap, bool& sure) noexcept {
+#ifdef FBSIM_PAIR_RECORD_SSE2
+    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
+    const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
+    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi))),
+                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo))));
+    const __m128i out2 = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi2))),
+                                      _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo2))));
+    overlap = _mm_movemask_epi8(out) == 0;
+    sure = _mm_movemask_epi8(out2) == 0;
+#else
+    overlap = !any_past(b, q.hi, q.nlo);
+    sure = !any_past(b, q.hi2, q.nlo2);
+#endif
+}
+
 }  // namespace fbsim::detail

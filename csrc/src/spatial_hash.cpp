@@ -14,7 +14,10 @@
 // when one level holds every box in a compact block, a per-call dense cell directory makes
 // each row of 3 neighbour cells one slice and each cell meets its 13 forward neighbours (the
 // usual grid pass); otherwise each column is swept and pruned along x (Baraff 1992; Cohen et
-// al., I-COLLIDE, 1995) against itself and its 4 forward neighbour columns. Elsewhere cells
+// al., I-COLLIDE, 1995) against itself and its 4 forward neighbour columns; a level with a
+// crowded cell, whose boxes may share one min x, is re-gridded per call and swept along its
+// best axis instead (crowded_level.hpp). An automatic cell size is re-chosen at a merge
+// when the boxes stopped fitting it (rechoose_cell_size()). Elsewhere cells
 // are found by binary search or by cursors that only move forward. Writers keep the order: a
 // box that stays in its cell (and keeps its place in the cell's x order) is rewritten in
 // place, the others are taken out and merged back once per batch, O(n + m log m). Every float
@@ -24,10 +27,12 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <new>
 #include <tuple>
 #include <utility>
 
 #include "cell_index.hpp"
+#include "crowded_level.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
@@ -63,6 +68,7 @@ struct SpatialHash::Impl {
     // finds them without scanning every record.
     std::vector<std::uint32_t> tomb_at;
     std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
+    bool auto_size = false;  // cell_size chosen (and re-chosen at merges) from the boxes
 
     std::size_t buffer_cap() const noexcept {
         if (cap_override != kAutoCap) return cap_override;
@@ -263,6 +269,65 @@ SpatialHash::SpatialHash(double cell_size) : impl_(std::make_unique<Impl>()) {
     if (cell_size > 0.0 && std::isfinite(cell_size)) {
         cell_size_ = std::clamp(cell_size, kMinCellSize, kMaxCoordinate);
         impl_->set_base(cell_size_);
+    } else {
+        impl_->auto_size = true;
+    }
+}
+
+namespace {
+// The automatic cell side for boxes of these largest sides (reordered): the largest side that
+// is at most 4x the median one, with 1% head-room. Typical boxes then share level 0
+// (cross-level work is the slow path), while a few huge baseplates cannot inflate the cells;
+// they go to coarser levels. O(n).
+double auto_cell_size(std::vector<double>& s) {
+    const std::size_t k = s.size() / 2;
+    std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
+    const double median = s[k];
+    double big = 0.0;
+    for (double v : s)
+        if (v <= 4.0 * median) big = std::max(big, v);
+    const double p = big > 0.0 ? big * 1.01 : 1.0;
+    return std::clamp(p, SpatialHash::kMinCellSize, kMaxCoordinate);
+}
+double largest_side(const Aabb& b) { return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z}); }
+}  // namespace
+
+void SpatialHash::rechoose_cell_size() noexcept {
+    Impl& h = *impl_;
+    Run& m = h.main;
+    const std::size_t n = m.size();
+    // Right after a merge (no buffer, no tombstones), automatic size only, and only when the
+    // boxes no longer fit the cells by far: the first insert chose the size (a baseplate
+    // inserted alone gives ~2000-stud cells, and then 40k bricks crowd a few of them).
+    if (!h.auto_size || n < 64 || h.buf.size() != 0 || !h.tomb_at.empty()) return;
+    try {
+        // A fixed-stride sample of 256 decides whether to look at all boxes (~5 us per merge).
+        std::vector<double> s;
+        const std::size_t step = std::max<std::size_t>(1, n / 256);
+        for (std::size_t i = 0; i < n; i += step) s.push_back(largest_side(box(m.slot(i))));
+        const auto fits = [&](double p) { return p * kRechooseRatio >= cell_size_ && p <= kRechooseRatio * cell_size_; };
+        if (fits(auto_cell_size(s))) return;
+        s.resize(n);
+        for (std::size_t i = 0; i < n; ++i) s[i] = largest_side(box(m.slot(i)));
+        const double p = auto_cell_size(s);
+        if (fits(p)) return;
+        // Rekey every box under the new size: O(n log n) (a radix sort), allocated before
+        // anything changes (out of memory: the old size stays, which is only slower).
+        std::vector<Entry> es(n);
+        Impl probe;
+        probe.set_base(p);
+        for (std::size_t i = 0; i < n; ++i) es[i] = probe.entry_of(m.slot(i), box(m.slot(i)), m.rec[i].rank());
+        sort_entries(es);
+        cell_size_ = p;
+        h.set_base(p);
+        std::fill(m.level_count, m.level_count + kLevels, std::size_t{0});
+        for (std::size_t i = 0; i < n; ++i) {
+            m.put(i, es[i]);
+            ++m.level_count[key_level(es[i].key)];
+        }
+        h.fix_pos(0);
+    } catch (const std::bad_alloc&) {
+        // Keep the current cell size: correct, only slower.
     }
 }
 SpatialHash::~SpatialHash() = default;
@@ -270,22 +335,10 @@ SpatialHash::~SpatialHash() = default;
 void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
     if (cell_size_ == 0.0) {
-        // Automatic: the largest box side that is at most 4x the median one, with 1% head-room.
-        // Typical boxes then share level 0 (cross-level work is the slow path), while a few
-        // huge baseplates cannot inflate the cells; they go to coarser levels.
+        // Automatic, from the first insert (re-chosen at a merge if the boxes stop fitting).
         std::vector<double> s(count);
-        for (std::size_t i = 0; i < count; ++i) {
-            const Aabb& b = box(slots[i]);
-            s[i] = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
-        }
-        const std::size_t k = count / 2;
-        std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k), s.end());
-        const double median = s[k];
-        double big = 0.0;
-        for (double v : s)
-            if (v <= 4.0 * median) big = std::max(big, v);
-        const double p = big > 0.0 ? big * 1.01 : 1.0;
-        cell_size_ = std::clamp(p, kMinCellSize, kMaxCoordinate);
+        for (std::size_t i = 0; i < count; ++i) s[i] = largest_side(box(slots[i]));
+        cell_size_ = auto_cell_size(s);
         h.set_base(cell_size_);
     }
     if (slot_capacity() > h.pos.size()) {
@@ -294,7 +347,10 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     }
     std::vector<Entry> es(count);
     for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]), rank_of(slots[i]));
-    if (h.add(es)) refresh_record_ranks();
+    if (h.add(es)) {
+        rechoose_cell_size();
+        refresh_record_ranks();
+    }
 }
 
 void SpatialHash::refresh_record_ranks() {
@@ -354,7 +410,7 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     std::sort(from_buffer.begin(), from_buffer.end());
     h.erase_from_buffer(from_buffer);
     // Ids do not change, so the ranks stay valid even when this merges.
-    h.add(movers);
+    if (h.add(movers)) rechoose_cell_size();
 }
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
@@ -378,6 +434,7 @@ void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
         // (ranks only order ids, and no pair refers to an absent id).
         std::vector<Entry> none;
         h.flush(none);
+        rechoose_cell_size();
         refresh_record_ranks();
     }
 }
@@ -388,6 +445,7 @@ void SpatialHash::set_buffer_cap(std::size_t cap) {
     if (h.buf.size() > h.buffer_cap() || h.tomb_at.size() > h.tomb_cap()) {
         std::vector<Entry> none;
         h.flush(none);
+        rechoose_cell_size();
         refresh_record_ranks();
     }
 }
@@ -558,7 +616,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's pairs (< n) overshoot.
     const std::size_t cap = 2 * max_results();
     // Found so far, 2 per pair in either list.
-    const auto found = [&] { return out.size() + (keys ? 2 * keys->size() : 0); };
+    std::size_t key_slack = 0;  // keys' unwritten tail while the dense pass runs (test_ranked)
+    const auto found = [&] { return out.size() + (keys ? 2 * (keys->size() - key_slack) : 0); };
     const int bits = keys ? rank_bits() : 0;
     // A pair of index records: packed by the ranks they carry when asked to and both have one.
     const auto emit = [&](const detail::PairRecord& a, const detail::PairRecord& b) {
@@ -583,6 +642,51 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             if (t == 2 || overlaps(box(si), box(sk))) emit(R[i], R[k]);
         }
     };
+    // test_all() for pairs packed by rank: every candidate's key is written, and the write
+    // position advances by the "sure hit" flag (no branch on the 1-in-3 hits of a cell pass,
+    // which mispredicted); only a pair the floats cannot decide, or a partner without a rank,
+    // branches (rare) to the exact test or the slot list.
+    auto test_ranked = [&](const detail::PairRecord* G, std::size_t i, std::size_t k, std::size_t end) {
+        const detail::PairRecord& a = G[i];
+        const std::uint32_t ra = a.rank();
+        if (ra == kNoRank || k >= end) {
+            test_all(G, i, k, end);
+            return;
+        }
+        const detail::PairQuery q(a);
+        // keys is sized ahead in chunks (amortised, no per-box resize): its last key_slack
+        // entries are not written yet.
+        if (key_slack < end - k) {
+            const std::size_t used = keys->size() - key_slack;
+            keys->resize(std::max(2 * keys->size(), used + (end - k) + 4096));
+            key_slack = keys->size() - used;
+        }
+        std::uint64_t* const w0 = keys->data() + (keys->size() - key_slack);
+        std::uint64_t* w = w0;
+        for (; k < end; ++k) {
+            const detail::PairRecord& b = G[k];
+            const std::uint32_t rb = b.rank();
+            bool hit, sure;
+            detail::record_flags(q, b, hit, sure);
+            *w = (std::uint64_t{std::min(ra, rb)} << bits) | std::max(ra, rb);
+            const bool ranked = rb != kNoRank;
+            // One compare for the rare case: sure implies hit, so hit != (sure and ranked)
+            // exactly when the floats cannot decide or b has no rank.
+            const unsigned done = static_cast<unsigned>(sure) & static_cast<unsigned>(ranked);
+            w += done;
+            if (static_cast<unsigned>(hit) != done) {
+                if (sure || overlaps(box(a.slot()), box(b.slot()))) {
+                    if (ranked) {
+                        ++w;  // its key is already written
+                    } else {
+                        out.push_back(a.slot());
+                        out.push_back(b.slot());
+                    }
+                }
+            }
+        }
+        key_slack -= static_cast<std::size_t>(w - w0);
+    };
     // One level in a compact block (similar boxes, the common case): the cell directory makes
     // each neighbour row's cells x - 1 .. x + 1 one slice, so a cell's boxes meet their own
     // cell's later entries and the 13 forward neighbour cells (dx = +1; dy = +1; dz = +1) as
@@ -602,9 +706,9 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's scan at its max x, takes that level too; at or below it the pass is linear (each
     // box meets at most 14 cells' entries).
     if (dir && dir->most_in_cell() > kDenseCellMost) dir.reset();
-    std::size_t dense_begin = n, dense_end = n;  // positions of the level swept cell by cell
+    std::size_t dense_begin = n;  // first position of the level swept cell by cell
     if (dir) {
-        std::tie(dense_begin, dense_end) = m.level_range(dense_level);
+        dense_begin = m.level_range(dense_level).first;
         // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
         // and faults in fresh pages at each step (untouched reserved pages cost nothing).
         if (keys) keys->reserve(keys->size() + std::min<std::size_t>(2 * n, std::size_t{1} << 25));
@@ -669,10 +773,17 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                     };
                     take(ce, self_end);
                     for (int r = 0; r < nr; ++r) take(off[rows[r] + x0], off[rows[r] + x1]);
-                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) test_all(G, i, i + 1, g);
+                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) {
+                        if (keys) test_ranked(G, i, i + 1, g);
+                        else test_all(G, i, i + 1, g);
+                    }
                 }
             }
         }
+    }
+    if (keys) {
+        keys->resize(keys->size() - key_slack);
+        key_slack = 0;
     }
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
@@ -696,14 +807,38 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             std::size_t begin, end;
         };
         std::vector<Column> cols;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i == dense_begin) i = dense_end;  // that level's pairs are found above
-            if (i >= n) break;
-            const std::uint64_t y = m.key[i].lo >> 32;
-            if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
-                cols.push_back(Column{m.key[i].hi, y, i, i});
-            cols.back().end = i + 1;
+        for (int l = 0; l < kLevels && found() <= cap; ++l) {
+            if (m.level_count[l] == 0) continue;
+            const auto [lb, le] = m.level_range(l);
+            if (lb == dense_begin) continue;  // that level's pairs are found above
+            // A cell of more than kDenseCellMost entries: the sweep along x prunes nothing when
+            // they share one min x (a wall of bricks, specks in one cell: (count)^2 tests), so
+            // the level is re-gridded for this call and swept along its best axis instead.
+            std::size_t most = 0;
+            for (std::size_t i = lb; i < le;) {
+                std::size_t j = i + 1;
+                while (j < le && m.key[j] == m.key[i]) ++j;
+                most = std::max(most, j - i);
+                i = j;
+            }
+            if (most > kDenseCellMost) {
+                CrowdedLevel crowd;
+                crowd.build(m, lb, le, [this](std::uint32_t s) -> const Aabb& { return box(s); });
+                crowd.pairs(
+                    [&](const detail::PairRecord& a, const detail::PairRecord& b, int t) {
+                        if (t == 2 || overlaps(box(a.slot()), box(b.slot()))) emit(a, b);
+                    },
+                    [&] { return found() > cap; });
+                continue;
+            }
+            for (std::size_t i = lb; i < le; ++i) {
+                const std::uint64_t y = m.key[i].lo >> 32;
+                if (cols.empty() || cols.back().hi != m.key[i].hi || cols.back().y != y)
+                    cols.push_back(Column{m.key[i].hi, y, i, i});
+                cols.back().end = i + 1;
+            }
         }
+        if (found() > cap) return;
         // Two x-sorted columns: the entry with the smaller min x (ties: column a) scans the other
         // from its cursor while the other's min x is within its max x; each pair is met once.
         auto cross = [&](const Column& a, const Column& b) {
@@ -808,36 +943,16 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         }
     };
     // A row slice longer than this is crowded (a cell size set by a baseplate inserted first,
-    // thousands of parts in one cell): its cells are searched by min x instead of tested
-    // whole, as pairs() falls back to its column sweep past kDenseCellMost per cell.
+    // thousands of parts in one cell): it is tested whole while that stays cheap; once a
+    // level's crowded slices have cost more record tests than kRegridTests per entry of the
+    // level, the level is re-gridded for this call (crowded_level.hpp, O(level log level)) and
+    // its later moved boxes query that instead. So a few moved ids never pay for a re-grid,
+    // and a batch never pays much more than the cheaper of the two.
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
-    // Per level, when first needed by a crowded slice: the x width that all but the widest
-    // kWide boxes stay within, and the positions (ascending) of those widest boxes. A baseplate
-    // sharing the bricks' level must not widen every brick's search window to the world.
-    constexpr std::size_t kWide = 64;
-    double narrow[kLevels];
-    std::fill(narrow, narrow + kLevels, -1.0);
-    std::vector<std::uint32_t> wide[kLevels];
-    const auto prepare_level = [&](int l) {
-        std::vector<std::pair<double, std::uint32_t>> w;  // (width, position), live boxes
-        const auto [lb, le] = m.level_range(l);
-        w.reserve(le - lb);
-        for (std::size_t j = lb; j < le; ++j) {
-            if (m.dead(j)) continue;
-            const Aabb& b = box(m.slot(j));
-            w.emplace_back(b.max.x - b.min.x, static_cast<std::uint32_t>(j));
-        }
-        narrow[l] = 0.0;
-        if (w.size() > kWide) {
-            const auto cut = w.end() - static_cast<std::ptrdiff_t>(kWide);
-            std::nth_element(w.begin(), cut, w.end());  // [cut, end): the kWide widest
-            for (auto it = w.begin(); it != cut; ++it) narrow[l] = std::max(narrow[l], it->first);
-            for (auto it = cut; it != w.end(); ++it) wide[l].push_back(it->second);
-        } else {
-            for (const auto& e : w) wide[l].push_back(e.second);
-        }
-        std::sort(wide[l].begin(), wide[l].end());
-    };
+    constexpr std::size_t kRegridTests = 8;
+    std::unique_ptr<CrowdedLevel> crowd[kLevels];
+    std::size_t crowded_tests[kLevels] = {};
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
@@ -846,15 +961,16 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         const std::uint32_t a = m.slot(p);
         const Aabb& ba = box(a);
         const detail::PairQuery q(R[p]);
-        // Records [i, e) against a. Tombstones fail the float test.
-        const auto test_range = [&](std::size_t i, std::size_t e) {
+        // Records [i, e) against a (queried by qa). Tombstones fail the float test.
+        const auto test_span = [&](const detail::PairQuery& qa, const detail::PairRecord* i,
+                                   const detail::PairRecord* e) {
             for (; i < e; ++i) {
-                const int t = detail::record_test(q, R[i]);
+                const int t = detail::record_test(qa, *i);
                 if (t == 0) continue;  // tombstones always stop here
-                const std::uint32_t b = R[i].slot();
+                const std::uint32_t b = i->slot();
                 if (!keep(a, b) || (t == 1 && !overlaps(ba, box(b)))) continue;
                 // As find_pairs(): packed from the records' rank lanes when asked and ranked.
-                const std::uint32_t ra = R[p].rank(), rb = R[i].rank();
+                const std::uint32_t ra = R[p].rank(), rb = i->rank();
                 if (keys && ra != kNoRank && rb != kNoRank) {
                     keys->push_back(ra < rb ? (std::uint64_t{ra} << bits) | rb : (std::uint64_t{rb} << bits) | ra);
                 } else {
@@ -863,55 +979,37 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 }
             }
         };
-        // A crowded slice cell by cell: within a cell the records ascend by min x, so of the
-        // boxes no wider than narrow[l] only those with min x in [a.min.x - narrow, a.max.x]
-        // can overlap a (binary search, then a scan that stops past a.max.x); the few wider
-        // ones are tested from their list. The bound is padded past the rounding of the
-        // subtraction (|x| <= kMaxCoordinate = 1e6: ulp < 2.4e-10), and floats round it
-        // down, so it is safe.
-        const auto test_crowded = [&](std::size_t i, std::size_t e) {
-            if (narrow[l] < 0.0) prepare_level(l);
-            const std::int32_t from = detail::order_down(ba.min.x - (narrow[l] * (1.0 + 1e-9) + 1e-6));
-            // The level's widest boxes in [i, e) whose min x is below the window: tested here,
-            // as the window scan below cannot reach them (the others it meets itself).
-            const std::vector<std::uint32_t>& wl = wide[l];
-            for (auto it = std::lower_bound(wl.begin(), wl.end(), i); it != wl.end() && *it < e; ++it)
-                if (R[*it].lo[0] < from) test_range(*it, std::size_t{*it} + 1);
-            while (i < e) {
-                const CellKey ck = m.key[i];
-                const std::size_t ce = std::min(e, m.gallop(i, make_key(l, unbias(ck.hi), unbias(ck.lo >> 32),
-                                                                        unbias(ck.lo) + 1)));
-                const detail::PairRecord* f = std::partition_point(
-                    R + i, R + ce, [from](const detail::PairRecord& r) { return r.lo[0] < from; });
-                std::size_t j = static_cast<std::size_t>(f - R);
-                std::size_t je = j;
-                while (je < ce && R[je].lo[0] <= q.hi[0]) ++je;
-                test_range(j, je);
-                i = ce;
+        if (crowd[l]) {
+            // The level re-gridded: its spans that can reach a (a's record permuted alike).
+            const detail::PairQuery qp(crowd[l]->permute(R[p]));
+            crowd[l]->spans(ba, [&](const detail::PairRecord* i, const detail::PairRecord* e) { test_span(qp, i, e); });
+        } else {
+            // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
+            // them to the cells a's max corner reaches tests a third fewer records but was slower:
+            // the loops' trip counts then vary per box.)
+            for (int c = 0; c < 9; ++c) {
+                const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
+                std::size_t i, e;
+                if (dir && l == dense_level) {
+                    const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
+                    i = r.first;
+                    e = r.second;
+                } else {
+                    // A few linear steps first (the next moved box is usually close), then gallop.
+                    const CellKey start = make_key(l, zz, yy, x - 1);
+                    i = cur[c];
+                    for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
+                    i = cur[c] = m.gallop(i, start);
+                    e = m.gallop(i, make_key(l, zz, yy, x + 2));
+                }
+                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                test_span(q, R + i, R + e);
             }
-        };
-        // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
-        // them to the cells a's max corner reaches tests a third fewer records but was slower:
-        // the loops' trip counts then vary per box.)
-        for (int c = 0; c < 9; ++c) {
-            const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
-            std::size_t i, e;
-            if (dir && l == dense_level) {
-                const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
-                i = r.first;
-                e = r.second;
-            } else {
-                // A few linear steps first (the next moved box is usually close), then gallop.
-                const CellKey start = make_key(l, zz, yy, x - 1);
-                i = cur[c];
-                for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
-                i = cur[c] = m.gallop(i, start);
-                e = m.gallop(i, make_key(l, zz, yy, x + 2));
+            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd[l] = std::make_unique<CrowdedLevel>();
+                crowd[l]->build(m, lb, le, box_of);
             }
-            // The crowded search costs O(level) once (prepare_level): worth it for a batch, not
-            // for a few ids (one moved id in a baseplate world: 5-10x slower than the slice).
-            if (e - i > kCrowdedSlice && count * 16 >= m.level_count[l]) test_crowded(i, e);
-            else test_range(i, e);
         }
         if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();

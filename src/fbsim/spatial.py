@@ -9,7 +9,10 @@ ticks, and answers exactly (touching boxes, ``lo == hi`` on an axis, overlap):
   than a million fine ones. The boxes are kept sorted by cell, so ``pairs()`` needs no
   sorting: on the most populated level, when its boxes fill a compact block of cells and no
   cell holds more than 32 (similar sizes, the common case), it walks the cells, each against
-  its 13 forward neighbours; otherwise it sweeps grid columns along x. Writes are log-structured: ``update`` is O(1) per box that stays in its cell;
+  its 13 forward neighbours; otherwise it sweeps grid columns along x. A level with a
+  crowded cell (a wall of bricks sharing one min x, specks piled in one cell) is re-gridded
+  for the call instead: swept along the axis where its boxes spread most, in a grid sized to
+  them (O(n log n) per call, within a small factor of DynamicTree on such scenes). Writes are log-structured: ``update`` is O(1) per box that stays in its cell;
   inserts and cell-changing updates go to a small sorted side buffer (a few us per call,
   whatever n) and removes leave tombstones; the write that overfills the buffer (4096 boxes
   at most) pays one O(n) merge, ~10-20 ms at a million boxes. So single-item requests are
@@ -322,8 +325,10 @@ class SpatialHash(_Broadphase):
     ----------
     cell_size : float, optional
         Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert: 1.01 x
-        the largest box side that is at most 4x the median side. Boxes larger than a cell go to coarser
-        levels (cells double per level).
+        the largest box side that is at most 4x the median side, and picks it again by the same
+        rule, from all stored boxes, at a merge of the side buffer when it is off by more than
+        8x (a baseplate inserted alone, then thousands of bricks; one O(n log n) rekey). Boxes
+        larger than a cell go to coarser levels (cells double per level).
 
     Raises
     ------
@@ -338,7 +343,8 @@ class SpatialHash(_Broadphase):
 
     @property
     def cell_size(self) -> float:
-        """Finest cell side in use (0.0 until chosen automatically)."""
+        """Finest cell side in use (0.0 until chosen automatically; an automatic size may
+        change at merges, see the class docstring)."""
         return self._core.cell_size
 
     @property

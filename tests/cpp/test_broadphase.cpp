@@ -354,6 +354,54 @@ void test_spatial_hash_dense_pass() {
     CHECK(sorted);
 }
 
+// A wall of unit bricks in the y-z plane, all with min x = 0, in cells far larger than the
+// bricks: set explicitly (the level is re-gridded per call and swept along y or z), or by a
+// baseplate inserted alone (the automatic size is re-chosen when the bricks merge in). pairs()
+// and pairs_involving() against brute force, before and after bricks move out of the wall.
+void test_spatial_hash_crowded_wall() {
+    for (const double cell : {64.0, 0.0}) {
+        SpatialHash h(cell);
+        std::vector<std::int64_t> ids;
+        std::vector<double> lo, hi;
+        if (cell == 0.0) {
+            ids.push_back(1'000'000);
+            lo.insert(lo.end(), {-1024.0, -3.0, -1024.0});
+            hi.insert(hi.end(), {1024.0, -2.0, 1024.0});
+            CHECK(h.insert(ids.data(), lo.data(), hi.data(), 1).ok());
+            CHECK(h.cell_size() > 2000.0);
+        }
+        const std::size_t first = ids.size();
+        for (int y = 0; y < 30; ++y)
+            for (int z = 0; z < 30; ++z) {
+                ids.push_back(static_cast<std::int64_t>(ids.size()) * 5);
+                lo.insert(lo.end(), {0.0, double(y), double(z)});
+                hi.insert(hi.end(), {1.0, double(y) + 1.0, double(z) + 1.0});
+            }
+        CHECK(h.insert(ids.data() + first, lo.data() + 3 * first, hi.data() + 3 * first, ids.size() - first).ok());
+        if (cell == 0.0) CHECK(h.cell_size() < 2.0);
+        std::vector<std::int64_t> moved;
+        for (std::size_t i = first; i < ids.size(); i += 10) moved.push_back(ids[i]);
+        CHECK(h.check_invariants());
+        check_pairs(h, ids, lo, hi, moved);
+        check_pairs(h, ids, lo, hi, ids);
+        // Every 7th brick 1.5 studs out of the wall along x, every 11th back touching it.
+        std::vector<std::int64_t> ui;
+        std::vector<double> ul, uh;
+        for (std::size_t i = first; i < ids.size(); i += 7) {
+            const double dx = (i % 11 == 0) ? 1.0 : 1.5;
+            lo[3 * i] += dx;
+            hi[3 * i] += dx;
+            ui.push_back(ids[i]);
+            ul.insert(ul.end(), {lo[3 * i], lo[3 * i + 1], lo[3 * i + 2]});
+            uh.insert(uh.end(), {hi[3 * i], hi[3 * i + 1], hi[3 * i + 2]});
+        }
+        CHECK(h.update(ui.data(), ul.data(), uh.data(), ui.size()).ok());
+        CHECK(h.check_invariants());
+        check_pairs(h, ids, lo, hi, ui);
+        check_pairs(h, ids, lo, hi, moved);
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -362,5 +410,6 @@ int main() {
     test_churn_matches_brute_force();
     test_spatial_hash_single_writes();
     test_spatial_hash_dense_pass();
+    test_spatial_hash_crowded_wall();
     TEST_MAIN_END();
 }

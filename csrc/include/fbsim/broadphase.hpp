@@ -355,11 +355,18 @@ class SpatialHash final : public Broadphase {
     /// `cell_size` > 0 is the finest cell side in studs (clamped to [kMinCellSize, 1e6]);
     /// 0 picks it automatically from the first non-empty insert: 1.01 x the largest box side
     /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
+    /// An automatic size is chosen again by the same rule, from all stored boxes, at a merge
+    /// of the side buffer when it is off by more than kRechooseRatio (a baseplate inserted
+    /// alone, then thousands of bricks): one O(n log n) rekey of the index, then rare.
     explicit SpatialHash(double cell_size = 0.0);
     /// Frees the index.
     ~SpatialHash() override;
-    /// Finest cell side in use (0 until chosen automatically).
+    /// Finest cell side in use (0 until chosen automatically; an automatic size may change
+    /// at merges, see the constructor).
     double cell_size() const noexcept { return cell_size_; }
+    /// How far (either way) the automatic rule's size may drift from the one in use before a
+    /// merge re-chooses it (checked on a sample of 256 boxes, then on all of them).
+    static constexpr double kRechooseRatio = 8.0;
     /// Smallest accepted cell side: keeps cell indices of +-kMaxCoordinate within int32.
     static constexpr double kMinCellSize = 1e-3;
     /// Largest accepted set_buffer_cap().
@@ -396,14 +403,20 @@ class SpatialHash final : public Broadphase {
     /// main boxes query the buffer's coarser levels), so a buffered baseplate never scans a
     /// fine level. The most populated level, while no cell holds more than 32 entries, goes
     /// cell by cell instead (two cells at a time along x, through a per-call cell directory).
-    /// O(n + buffer * log n + candidates), no sorting.
+    /// A level with a cell of more than 32 entries is re-gridded for the call instead: swept
+    /// along the axis where its min corners spread most per box width, in columns of a grid on
+    /// the other two axes sized to all but its 64 widest boxes (those tested against the
+    /// level), so boxes sharing one min x (a wall of bricks) do not cost (count)^2.
+    /// O(n + buffer * log n + candidates), plus O(k log k) per crowded level of k boxes.
     void candidate_pairs(std::vector<std::uint32_t>& out) const override;
     /// The moved boxes in index order against the cells [x - 1, x + 1] of their 9 neighbour
     /// columns, found by forward-only galloping cursors (or, for a batch of >= n / 16, a
     /// per-call cell directory); buffered moved boxes query both runs. A neighbour slice of
-    /// more than 96 entries (crowded cells) is searched along min x within the width all but
-    /// the level's 64 widest boxes stay under, those tested on their own. Pairs of two ranked
-    /// boxes are packed from the rank lane of the index records. O(m log m + cells touched).
+    /// more than 96 entries (crowded cells) is tested whole until such slices have cost 8
+    /// record tests per box of the level; then the level is re-gridded as in
+    /// candidate_pairs() and its remaining moved boxes query 3 x 3 columns of that grid within
+    /// the window of min corners that can reach them. Pairs of two ranked boxes are packed
+    /// from the rank lane of the index records. O(m log m + cells touched).
     void candidate_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                    const std::vector<char>& moved,
                                    std::vector<std::uint32_t>& out) const override;
@@ -445,6 +458,9 @@ class SpatialHash final : public Broadphase {
                               std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const;
     // refresh_ranks(), then, if it rebuilt them, every index record's rank lane. O(n) then.
     void refresh_record_ranks();
+    // After a merge, automatic cell size only: when the stored boxes' automatic size is off by
+    // more than kRechooseRatio, adopt it and rekey the index. O(1) (a sample) when it fits.
+    void rechoose_cell_size() noexcept;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     double cell_size_ = 0.0;

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+// fbsim (private): one level of SpatialHash's index re-gridded for one call, for levels whose
+// cells are crowded (a wall of bricks under a cell size set by a baseplate, thousands of specks
+// in one cell under an explicit cell size). The index sweeps each grid column along min x, which
+// prunes nothing when the crowd shares one min x: every pair of the cell was tested (40k bricks
+// of a wall: ~0.9 s for pairs(), output 160k pairs). Here the level's boxes are swept along
+// the axis where their min corners spread most relative to their width, in columns of a grid
+// on the two other axes whose side fits the boxes (all but the 64 widest, which are tested on
+// their own): sweep and prune (Baraff 1992) over a uniform grid, as the index does, but with
+// the axes and the cell side chosen per call from the boxes themselves. O(n log n) to build
+// (a radix sort of (column, min) keys), then near linear in the candidates.
+//
+// Records keep their meaning with their lanes permuted: lane k holds the box's axis axis[k], so
+// lane 0 is the sweep axis; record_test() treats the three lanes alike, so permuted records
+// are tested against a permuted query exactly as the originals.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "cell_index.hpp"
+#include "outward_float.hpp"
+#include "pair_record.hpp"
+#include "radix_sort.hpp"
+
+namespace fbsim::detail::cells {
+
+class CrowdedLevel {
+  public:
+    /// The widest boxes kept out of the grid (tested against the whole level), so that a few
+    /// baseplates sharing the level do not make the grid's cells as large as themselves.
+    static constexpr std::size_t kWide = 64;
+
+    /// Re-grids the live entries of run positions [begin, end) (one level). `box(slot)` gives
+    /// a slot's exact box. O(n log n), allocates O(n).
+    template <class BoxFn>
+    void build(const Run& m, std::size_t begin, std::size_t end, const BoxFn& box) {
+        std::vector<std::uint32_t> live;
+        live.reserve(end - begin);
+        for (std::size_t j = begin; j < end; ++j)
+            if (!m.dead(j)) live.push_back(static_cast<std::uint32_t>(j));
+        const std::size_t n = live.size();
+        // The narrow boxes' largest side: all but the kWide largest (ties stay narrow).
+        std::vector<double> side(n);
+        for (std::size_t i = 0; i < n; ++i) side[i] = largest_side(box(m.slot(live[i])));
+        narrow_ = 0.0;
+        if (n > kWide) {
+            std::vector<double> s(side);
+            const auto cut = s.begin() + static_cast<std::ptrdiff_t>(n - kWide - 1);
+            std::nth_element(s.begin(), cut, s.end());
+            narrow_ = *cut;
+        } else {
+            for (double v : side) narrow_ = std::max(narrow_, v);
+        }
+        // The sweep axis: the largest spread of min corners (10th to 90th percentile, so an
+        // outlier far away does not decide) per width. A sample of up to 1024 boxes, taken at
+        // a fixed stride (deterministic).
+        const std::size_t step = std::max<std::size_t>(1, n / 1024);
+        double best = -1.0;
+        int d = 0;
+        for (int k = 0; k < 3; ++k) {
+            std::vector<double> v;
+            double w = 0.0;
+            for (std::size_t i = 0; i < n; i += step) {
+                const Aabb& b = box(m.slot(live[i]));
+                v.push_back(coord(b.min, k));
+                w = std::max(w, side[i] <= narrow_ ? coord(b.max, k) - coord(b.min, k) : 0.0);
+            }
+            if (v.empty()) break;
+            const auto q10 = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 10);
+            const auto q90 = v.begin() + static_cast<std::ptrdiff_t>(v.size() - 1 - v.size() / 10);
+            std::nth_element(v.begin(), q10, v.end());
+            const double a = *q10;
+            std::nth_element(v.begin(), q90, v.end());
+            const double score = (*q90 - a) / (w + 1e-9);
+            if (score > best) {
+                best = score;
+                d = k;
+            }
+        }
+        axis_[0] = d;
+        axis_[1] = d == 0 ? 1 : 0;
+        axis_[2] = d == 2 ? 1 : 2;
+        // Cell side along lanes 1 and 2: at least the narrow boxes' side, so a narrow box
+        // reaches at most the next cell up; the relative slack absorbs the rounding of v / side
+        // (|v / side| <= 1e9, relative error 2^-53, as the index's own grid); at least 2^-10,
+        // so +-kMaxCoordinate stays within int32 cells. Larger cells are only slower, never wrong.
+        side_ = std::max(narrow_, 1.0 / 1024.0) * (1.0 + kSlack);
+
+        // Narrow boxes by (column, min along the sweep axis), as (key, index) pairs: one radix
+        // sort of a 64-bit key when the columns' span fits 32 bits (always, short of cells
+        // spread over more than 65536 per axis), else two stable passes (minor key first).
+        struct Item {
+            std::uint64_t col;
+            std::uint32_t lo0, at;  // biased min along the sweep axis, index into live
+        };
+        std::vector<Item> items;
+        items.reserve(n);
+        wide_.clear();
+        std::uint64_t cmin = ~std::uint64_t{0}, cmax = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (side[i] > narrow_) {
+                wide_.push_back(permute(m.rec[live[i]]));
+                continue;
+            }
+            const std::uint64_t c = column_of(box(m.slot(live[i])));
+            cmin = std::min(cmin, c);
+            cmax = std::max(cmax, c);
+            const std::int32_t lo0 = m.rec[live[i]].lo[axis_[0]];
+            items.push_back(Item{c, static_cast<std::uint32_t>(lo0) ^ 0x80000000u, static_cast<std::uint32_t>(i)});
+        }
+        std::uint64_t emin = ~std::uint64_t{0}, emax = 0;
+        for (const Item& it : items) {
+            emin = std::min(emin, it.col & 0xFFFFFFFFu);
+            emax = std::max(emax, it.col & 0xFFFFFFFFu);
+        }
+        const std::uint64_t fmin = cmin >> 32, espan = items.empty() ? 0 : emax - emin;
+        int ebits = 0;
+        while (ebits < 33 && (espan >> ebits) != 0) ++ebits;
+        const std::uint64_t fspan = items.empty() ? 0 : (cmax >> 32) - fmin;
+        int fbits = 0;
+        while (fbits < 33 && (fspan >> fbits) != 0) ++fbits;
+        if (ebits + fbits <= 32) {
+            detail::radix_sort(items, [&](const Item& it) {
+                const std::uint64_t c = (((it.col >> 32) - fmin) << ebits) | ((it.col & 0xFFFFFFFFu) - emin);
+                return (c << 32) | it.lo0;
+            });
+        } else {
+            detail::radix_sort(items, [](const Item& it) { return std::uint64_t{it.lo0}; });
+            detail::radix_sort(items, [](const Item& it) { return it.col; });
+        }
+        rec_.resize(items.size());
+        cols_.clear();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::size_t j = items[i].at;
+            rec_[i] = permute(m.rec[live[j]]);
+            if (cols_.empty() || cols_.back().key != items[i].col)
+                cols_.push_back(Column{items[i].col, static_cast<std::uint32_t>(i), 0, 0.0});
+            cols_.back().end = static_cast<std::uint32_t>(i + 1);
+            const Aabb& b = box(m.slot(live[j]));
+            cols_.back().reach = std::max(cols_.back().reach, coord(b.max, axis_[0]) - coord(b.min, axis_[0]));
+        }
+    }
+
+    /// A record with its lanes in this level's order.
+    PairRecord permute(const PairRecord& r) const noexcept {
+        PairRecord p = r;
+        for (int k = 0; k < 3; ++k) {
+            p.lo[k] = r.lo[axis_[k]];
+            p.nhi[k] = r.nhi[axis_[k]];
+        }
+        return p;
+    }
+
+    /// Every pair of the level whose float bounds overlap, each once: `visit(a, b, t)` with
+    /// the permuted records and record_test()'s t (1 or 2). `stop()` is asked before each
+    /// box's scan; true ends the pass (the result cap: at most one box's pairs overshoot).
+    template <class Visit, class Stop>
+    void pairs(const Visit& visit, const Stop& stop) const {
+        const PairRecord* R = rec_.data();
+        // Record i against [k, e) while their min along the sweep axis is within i's max.
+        const auto scan = [&](std::size_t i, std::size_t k, std::size_t e) {
+            const PairQuery q(R[i]);
+            for (; k < e && R[k].lo[0] <= q.hi[0]; ++k) {
+                const int t = record_test(q, R[k]);
+                if (t != 0) visit(R[i], R[k], t);
+            }
+        };
+        // Two columns, both sorted along the sweep axis: the entry with the smaller min scans
+        // the other from its cursor (ties: column a), so each pair is met once.
+        const auto cross = [&](const Column& a, const Column& b) {
+            std::size_t i = a.begin, j = b.begin;
+            while (i < a.end && j < b.end && !stop()) {
+                if (R[i].lo[0] <= R[j].lo[0]) scan(i++, j, b.end);
+                else scan(j++, i, a.end);
+            }
+        };
+        std::size_t p = 0;  // first column at or after (f + 1, e - 1): only moves forward
+        for (std::size_t c = 0; c < cols_.size(); ++c) {
+            if (stop()) return;
+            const Column& a = cols_[c];
+            for (std::size_t i = a.begin; i < a.end; ++i) {
+                if (stop()) return;
+                scan(i, i + 1, a.end);
+            }
+            if (c + 1 < cols_.size() && cols_[c + 1].key == a.key + 1) cross(a, cols_[c + 1]);
+            const std::uint64_t up = a.key + (std::uint64_t{1} << 32);
+            while (p < cols_.size() && cols_[p].key < up - 1) ++p;
+            for (std::size_t k = p; k < cols_.size() && cols_[k].key <= up + 1; ++k) cross(a, cols_[k]);
+        }
+        // The wide boxes against everything after them (narrow ones all come after).
+        for (std::size_t i = 0; i < wide_.size(); ++i) {
+            if (stop()) return;
+            const PairQuery q(wide_[i]);
+            for (std::size_t k = i + 1; k < wide_.size(); ++k) {
+                const int t = record_test(q, wide_[k]);
+                if (t != 0) visit(wide_[i], wide_[k], t);
+            }
+            for (const PairRecord& r : rec_) {
+                const int t = record_test(q, r);
+                if (t != 0) visit(wide_[i], r, t);
+            }
+        }
+    }
+
+    /// The spans of permuted records that can overlap box `a` of this level (its own record
+    /// among them): `span(first, last)` per span. A narrow box: its 3 x 3 neighbour columns
+    /// within the window of min corners along the sweep axis that reach it, plus the wide
+    /// boxes; a wide one: everything. O(log n + span lengths).
+    template <class Span>
+    void spans(const Aabb& a, const Span& span) const {
+        const PairRecord* R = rec_.data();
+        if (!wide_.empty()) span(wide_.data(), wide_.data() + wide_.size());
+        if (largest_side(a) > narrow_) {
+            span(R, R + rec_.size());
+            return;
+        }
+        // A column's boxes are at most its reach wide along the sweep axis, so only those with
+        // min >= a.min - reach can reach a; padded past the subtraction's rounding (|v| <= 1e6:
+        // ulp < 2.4e-10) and rounded down to float, so the bound is safe.
+        const double amin = coord(a.min, axis_[0]);
+        const std::int32_t to = order_up(coord(a.max, axis_[0]));
+        const std::uint64_t c = column_of(a);
+        for (int df = -1; df <= 1; ++df) {
+            const std::uint64_t row = c + static_cast<std::uint64_t>(std::int64_t{df} * (std::int64_t{1} << 32));
+            const auto first = std::lower_bound(cols_.begin(), cols_.end(), row - 1,
+                                                [](const Column& col, std::uint64_t k) { return col.key < k; });
+            for (auto it = first; it != cols_.end() && it->key <= row + 1; ++it) {
+                const std::int32_t from = order_down(amin - (it->reach * (1.0 + 1e-9) + 1e-6));
+                const PairRecord* b = std::partition_point(
+                    R + it->begin, R + it->end, [from](const PairRecord& r) { return r.lo[0] < from; });
+                const PairRecord* e = b;
+                while (e < R + it->end && e->lo[0] <= to) ++e;
+                if (b != e) span(b, e);
+            }
+        }
+    }
+
+  private:
+    struct Column {
+        std::uint64_t key;  // biased cell on lane 2 << 32 | biased cell on lane 1
+        std::uint32_t begin, end;
+        double reach;  // the widest of its boxes along the sweep axis
+    };
+    static double coord(const Vec3& v, int k) noexcept { return k == 0 ? v.x : (k == 1 ? v.y : v.z); }
+    static double largest_side(const Aabb& b) noexcept {
+        return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
+    }
+    std::uint64_t column_of(const Aabb& b) const noexcept {
+        const std::int64_t e = cell_of(coord(b.min, axis_[1]), side_);
+        const std::int64_t f = cell_of(coord(b.min, axis_[2]), side_);
+        return (bias(f) << 32) | bias(e);
+    }
+
+    int axis_[3] = {0, 1, 2};
+    double narrow_ = 0.0;  // the narrow boxes' largest side
+    double side_ = 1.0;    // the grid's cell side on lanes 1 and 2
+    std::vector<PairRecord> rec_;  // narrow boxes by (column, lo[0])
+    std::vector<Column> cols_;
+    std::vector<PairRecord> wide_;
+};
+
+}  // namespace fbsim::detail::cells
