@@ -272,6 +272,29 @@ inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
              e);
 }
 
+/// Removes from bucket `b` the entries whose cell is closed (an entry left behind when its
+/// cell was reached again at a lower f and expanded from there), keeping the others in
+/// order; returns how many it removed. Run when the scan reaches a bucket: by then nearly
+/// all of its stale entries are stale (their cells closed at a lower f, in earlier
+/// buckets), and testing them here, branch-free, replaced a hard-to-predict "stale?" branch
+/// per pop (about a third of the pops on a random grid were stale).
+inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t* bits,
+                               std::int64_t pairs) noexcept {
+    const std::size_t n = b.size();
+    Exact2DEntry* d = b.data();
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const Exact2DEntry x = d[j];
+        const auto r = static_cast<std::int64_t>(x.rc >> 32),
+                   c1 = static_cast<std::int64_t>(x.rc & 0xffffffffu) + 1;
+        const std::uint64_t w = bits[(r + 1) * pairs + (c1 >> 5)];
+        d[k] = x;
+        k += ((w >> (32 + (c1 & 31))) & 1u) ^ 1u;
+    }
+    b.resize(k);
+    return n - k;
+}
+
 #if !defined(__SSE2__)  // pack16's portable form
 inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
     std::uint64_t w;
@@ -515,6 +538,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 ++cur;
                 const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
                 low = &ring[slot];
+                queued -= drop_closed(*low, bits, pairs);
                 if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                     std::sort(low->begin(), low->end(),
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {
