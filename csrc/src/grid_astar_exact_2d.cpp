@@ -190,11 +190,14 @@ inline Nb3 neighbourhoods(const std::uint64_t* p, std::int64_t pairs, unsigned s
     constexpr std::uint64_t kLow = 0xffffffffu;
     Nb3 out{0, 0};
     if (s <= 29) {
-        for (int k = 0; k < 3; ++k) {
-            const std::uint64_t w0 = p[k * pairs];
-            out.free |= static_cast<std::uint32_t>((w0 >> s) & 7u) << (3 * k);
-            out.closed |= static_cast<std::uint32_t>((w0 >> (32 + s)) & 7u) << (3 * k);
-        }
+        // Both halves at once: after one shift, each row's three passability bits sit at
+        // bits 0-2 and its closed bits at 32-34; stacking the rows three bits apart gives
+        // the passability neighbourhood in bits 0-8 and the closed one in bits 32-40.
+        constexpr std::uint64_t kBoth = (std::uint64_t{7} << 32) | 7u;
+        const std::uint64_t t = ((p[0] >> s) & kBoth) | (((p[pairs] >> s) & kBoth) << 3) |
+                                (((p[2 * pairs] >> s) & kBoth) << 6);
+        out.free = static_cast<std::uint32_t>(t) & 0x1ffu;
+        out.closed = static_cast<std::uint32_t>(t >> 32);
         return out;
     }
     for (int k = 0; k < 3; ++k) {
@@ -272,6 +275,14 @@ inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
              e);
 }
 
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 /// Removes from bucket `b` the entries whose cell is closed (an entry left behind when its
 /// cell was reached again at a lower f and expanded from there), keeping the others in
 /// order; returns how many it removed. Run when the scan reaches a bucket: by then nearly
@@ -279,7 +290,8 @@ inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
 /// buckets), and testing them here, branch-free, replaced a hard-to-predict "stale?" branch
 /// per pop (about a third of the pops on a random grid were stale).
 inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t* bits,
-                               std::int64_t pairs) noexcept {
+                               std::int64_t pairs, const std::uint64_t* nodes,
+                               std::int64_t rows, std::int64_t cols) noexcept {
     const std::size_t n = b.size();
     Exact2DEntry* d = b.data();
     std::size_t k = 0;
@@ -290,6 +302,12 @@ inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t
         const std::uint64_t w = bits[(r + 1) * pairs + (c1 >> 5)];
         d[k] = x;
         k += ((w >> (32 + (c1 & 31))) & 1u) ^ 1u;
+        // Its node words (the cell's and its neighbours') are read when it pops, soon:
+        // entries pushed long ago have left L1 (pending children have not).
+        const std::int64_t cell = r * cols + c1 - 1;
+        prefetch(nodes + (r > 0 ? cell - cols : cell));
+        prefetch(nodes + cell);
+        prefetch(nodes + (r + 1 < rows ? cell + cols : cell));
     }
     b.resize(k);
     return n - k;
@@ -343,14 +361,6 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     while ((std::int64_t{1} << st.block_row_shift) < st.blocks_per_row) ++st.block_row_shift;
     st.block_state.reset(g.rows << st.block_row_shift);
     st.dirty.clear();
-}
-
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
 }
 
 /// Bit k set when byte k of the 16 at p is non-zero.
@@ -538,7 +548,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 ++cur;
                 const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
                 low = &ring[slot];
-                queued -= drop_closed(*low, bits, pairs);
+                queued -= drop_closed(*low, bits, pairs, nodes, rows, cols);
                 if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                     std::sort(low->begin(), low->end(),
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {
