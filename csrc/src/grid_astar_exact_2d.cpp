@@ -398,6 +398,27 @@ void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
     const std::uint8_t* in = g.passable + r * g.cols;
     std::int64_t c = blk << kExact2DBlockShift;
     const std::int64_t end = std::min(g.cols, c + kExact2DBlock);
+    if (end - c == kExact2DBlock) {
+        // A whole block: its 256 cells are padded columns c + 1 .. c + 256, i.e. bits 1-31
+        // of word k0, all of the next seven and bit 0 of word k0 + 8 (c is a multiple of
+        // 256). Each word's passability half is written once, from 32 packed cells and the
+        // carry of the 32 before (OR-ing 16 cells at a time into the same words made a
+        // chain of dependent read-modify-writes: ~2% of a fresh 1024^2 query). The closed
+        // halves and the neighbouring blocks' bits (bit 0 of word k0, bits 1-31 of k0 + 8)
+        // are kept.
+        static_assert(kExact2DBlock == 256, "the word layout below assumes 256-cell blocks");
+        constexpr std::uint64_t kLow = 0xffffffffu;
+        const std::int64_t k0 = c >> 5;
+        std::uint64_t carry = w[k0] & 1u;
+        for (int j = 0; j < 8; ++j) {
+            const std::uint64_t v = pack16(in + c + 32 * j) |
+                                    (static_cast<std::uint64_t>(pack16(in + c + 32 * j + 16)) << 16);
+            w[k0 + j] = (w[k0 + j] & ~kLow) | (((v << 1) | carry) & kLow);
+            carry = v >> 31;
+        }
+        w[k0 + 8] = (w[k0 + 8] & ~std::uint64_t{1}) | carry;
+        return;
+    }
     clear_free(w, c + 1, end + 1);
     for (; c + 16 <= end; c += 16) put(c + 1, pack16(in + c), 16);
     for (; c < end; ++c)
@@ -423,13 +444,19 @@ void need_cells(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
     bs[(r << shift) + blk] = static_cast<std::uint8_t>(bs[(r << shift) + blk] | 2u);
 }
 
-/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
-template <int Conn, class F, int... I>
+/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order, or in reverse
+/// order when GoalAfter (see search()).
+template <int Conn, bool GoalAfter, class F, int... I>
 inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
+    if constexpr (GoalAfter)
+        (f(std::integral_constant<int, Conn - 1 - I>{}), ...);
+    else
+        (f(std::integral_constant<int, I>{}), ...);
 }
 
-template <int Conn>
+/// GoalAfter: the goal comes after the start in row-major order, so the moves toward it are
+/// the last ones of kMoves8 / kMoves4, and they are relaxed first (see the loop below).
+template <int Conn, bool GoalAfter>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
     const std::int64_t rows = g.rows, cols = g.cols, size = g.size();
@@ -628,7 +655,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             return false;
         }
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
-        // update fold into constants; only the legality bit is tested at run time.
+        // update fold into constants; only the legality bit is tested at run time. The
+        // goal-ward moves go first, so the first child that keeps f (`pending`, expanded
+        // next) heads toward the goal: this depth-first walk along the f plateau then ran
+        // ~2% faster than one that starts sideways or backward.
         bool broke = false;  // the window invariant failed
         const auto relax = [&](auto move_index) {
             constexpr int i = decltype(move_index)::value;
@@ -675,7 +705,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             }
             ++queued;
         };
-        for_each_move<Conn>(relax, std::make_integer_sequence<int, Conn>{});
+        for_each_move<Conn, GoalAfter>(relax, std::make_integer_sequence<int, Conn>{});
         if (broke) {
             out->expansions = expansions;
             return false;
@@ -695,9 +725,17 @@ void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
                     bool want_path) {
-    return connectivity == 4
-               ? search<4>(g, start, goal, max_expansions, store, out, want_path)
-               : search<8>(g, start, goal, max_expansions, store, out, want_path);
+    // 8-connected, relaxing the moves toward the goal first makes the child that keeps the
+    // popped f (expanded next, without a trip through the queue) a goal-ward one: 2-5%
+    // faster on the 1024^2 corner-to-corner query, either way round (C++ driver, side by
+    // side). Any order is exact. 4-connected keeps the fixed order: there the order decides
+    // how much of the (large) f == C* plateau is searched, and the goal-ward one expanded
+    // 10% more cells on that query.
+    if (connectivity == 4)
+        return search<4, false>(g, start, goal, max_expansions, store, out, want_path);
+    return goal > start
+               ? search<8, true>(g, start, goal, max_expansions, store, out, want_path)
+               : search<8, false>(g, start, goal, max_expansions, store, out, want_path);
 }
 
 }  // namespace fbsim::detail
