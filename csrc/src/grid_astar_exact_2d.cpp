@@ -247,11 +247,6 @@ inline std::uint64_t bits_of(double f) noexcept {
     std::memcpy(&u, &f, sizeof u);
     return u;
 }
-inline double double_of(std::uint64_t u) noexcept {
-    double f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
 /// An entry's cell as row << 32 | column: the pop needs the row and column (heuristic, bit
 /// index), and dividing the cell index by the row length cost a slow division per pop.
 inline std::uint64_t rc_of(std::int64_t r, std::int64_t c) noexcept {
@@ -517,8 +512,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     const std::int64_t gr = goal / cols, gc = goal % cols;
     // f of a cell at (r, c) reached with counts (a, b): the heuristic's counts are the octile
     // (or Manhattan) distance's unit and diagonal moves.
-    const auto f_of = [&](std::int64_t a, std::int64_t b, std::int64_t r, std::int64_t c) {
-        std::int64_t dr = r - gr, dc = c - gc;
+    // (dr, dc): the cell's offset from the goal.
+    const auto f_of = [](std::int64_t a, std::int64_t b, std::int64_t dr, std::int64_t dc) {
         dr = dr < 0 ? -dr : dr;
         dc = dc < 0 ? -dc : dc;
         if constexpr (Conn == 8) {
@@ -546,7 +541,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     std::size_t queued = 0;  // entries in the ring
     {
         nodes[start] = live;  // counts 0; its parent move is never read (the walk stops here)
-        const double f = f_of(0, 0, start / cols, start % cols);
+        const double f = f_of(0, 0, start / cols - gr, start % cols - gc);
         cur = static_cast<std::int64_t>(f * kScale);
         ring[static_cast<std::size_t>(cur & (kRing - 1))].push_back(
             {bits_of(f), rc_of(start / cols, start % cols)});
@@ -633,7 +628,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         }
         if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
             need_cells(st, g, r, c);
-        const double ef = double_of(e.f);
+        const std::int64_t rg = r - gr, cg = c - gc;  // offset from the goal
         const Nb3 hood = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
                                         static_cast<unsigned>(c & 31));
         std::uint32_t legal;
@@ -673,9 +668,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 return;
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
-            const double f = f_of(na, nb, r + m.dr, c + m.dc);
+            const double f = f_of(na, nb, rg + m.dr, cg + m.dc);
             const Exact2DEntry child{bits_of(f), e.rc + kRcStep<Conn, i>};
-            if (f == ef) {  // most children of a plateau: LIFO, depth first along it
+            if (child.f == e.f) {  // most children of a plateau: LIFO, depth first along it
                 if (!has_pending) {
                     pending = child;
                     has_pending = true;
