@@ -266,3 +266,43 @@ def test_parent_move_pruning_keeps_costs_on_cluttered_grids(seed, h, w, density)
             assert cost == pytest.approx(c, rel=1e-12)
         else:
             assert path.shape == (0, 2)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([256, 257, 300, 511, 512, 513, 530, 769]),
+    st.integers(1, 6),
+    st.sampled_from([4, 8]),
+)
+@settings(max_examples=40, deadline=None)
+def test_block_boundaries_of_a_grid_edited_in_place_match_scipy(seed, w, h, conn):
+    # The packed passability is built 256 columns at a time, a whole block with one write
+    # per word that keeps the neighbouring blocks' bits (bit 0 of its first word is the
+    # previous block's last cell, the rest of its last word the next block's) and overwrites
+    # the bits a previous call left there (astar() keeps its state per thread and repacks
+    # the same array after an in-place edit). Cells at the block seams (columns 254-257,
+    # 510-513) are toggled between calls; queries run both ways (the kernel orders its moves
+    # by whether the goal comes after the start). A stale or clobbered bit shows as a cost
+    # below scipy's (a blocked cell walked through) or above it (a free cell taken as
+    # blocked), or an invalid path.
+    rng = np.random.default_rng(seed)
+    grid = rng.random((h, w)) >= 0.1
+    seams = [c for c in (0, 1, 254, 255, 256, 257, 510, 511, 512, 513, w - 1) if c < w]
+    for _ in range(4):
+        # A query from one end to the other across every seam, in both directions.
+        free = np.argwhere(grid)
+        left, right = free[free[:, 1] < 4], free[free[:, 1] >= w - 4]
+        if len(left) and len(right):
+            s, g = left[rng.integers(len(left))], right[rng.integers(len(right))]
+            ref = dijkstra_costs(grid, [s, g], [g, s], conn)
+            for a, b, r in ((s, g, ref[0]), (g, s, ref[1])):
+                path, cost = pf.astar(grid, tuple(a), tuple(b), connectivity=conn)
+                if math.isinf(r):
+                    assert math.isinf(cost)
+                else:
+                    assert cost == pytest.approx(r, rel=1e-12)
+                    assert check_path(grid, path, conn) == pytest.approx(cost, rel=1e-12)
+        # Edit in place (same array, same address): flip cells at the seams.
+        rows = rng.integers(0, h, 6)
+        cols = np.array(seams)[rng.integers(0, len(seams), 6)]
+        grid[rows, cols] = ~grid[rows, cols]

@@ -190,11 +190,14 @@ inline Nb3 neighbourhoods(const std::uint64_t* p, std::int64_t pairs, unsigned s
     constexpr std::uint64_t kLow = 0xffffffffu;
     Nb3 out{0, 0};
     if (s <= 29) {
-        for (int k = 0; k < 3; ++k) {
-            const std::uint64_t w0 = p[k * pairs];
-            out.free |= static_cast<std::uint32_t>((w0 >> s) & 7u) << (3 * k);
-            out.closed |= static_cast<std::uint32_t>((w0 >> (32 + s)) & 7u) << (3 * k);
-        }
+        // Both halves at once: after one shift, each row's three passability bits sit at
+        // bits 0-2 and its closed bits at 32-34; stacking the rows three bits apart gives
+        // the passability neighbourhood in bits 0-8 and the closed one in bits 32-40.
+        constexpr std::uint64_t kBoth = (std::uint64_t{7} << 32) | 7u;
+        const std::uint64_t t = ((p[0] >> s) & kBoth) | (((p[pairs] >> s) & kBoth) << 3) |
+                                (((p[2 * pairs] >> s) & kBoth) << 6);
+        out.free = static_cast<std::uint32_t>(t) & 0x1ffu;
+        out.closed = static_cast<std::uint32_t>(t >> 32);
         return out;
     }
     for (int k = 0; k < 3; ++k) {
@@ -244,11 +247,6 @@ inline std::uint64_t bits_of(double f) noexcept {
     std::memcpy(&u, &f, sizeof u);
     return u;
 }
-inline double double_of(std::uint64_t u) noexcept {
-    double f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
 /// An entry's cell as row << 32 | column: the pop needs the row and column (heuristic, bit
 /// index), and dividing the cell index by the row length cost a slow division per pop.
 inline std::uint64_t rc_of(std::int64_t r, std::int64_t c) noexcept {
@@ -270,6 +268,44 @@ inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
                                   return x.f > y.f;
                               }),
              e);
+}
+
+inline void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+/// Removes from bucket `b` the entries whose cell is closed (an entry left behind when its
+/// cell was reached again at a lower f and expanded from there), keeping the others in
+/// order; returns how many it removed. Run when the scan reaches a bucket: by then nearly
+/// all of its stale entries are stale (their cells closed at a lower f, in earlier
+/// buckets), and testing them here, branch-free, replaced a hard-to-predict "stale?" branch
+/// per pop (about a third of the pops on a random grid were stale).
+inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t* bits,
+                               std::int64_t pairs, const std::uint64_t* nodes,
+                               std::int64_t rows, std::int64_t cols) noexcept {
+    const std::size_t n = b.size();
+    Exact2DEntry* d = b.data();
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const Exact2DEntry x = d[j];
+        const auto r = static_cast<std::int64_t>(x.rc >> 32),
+                   c1 = static_cast<std::int64_t>(x.rc & 0xffffffffu) + 1;
+        const std::uint64_t w = bits[(r + 1) * pairs + (c1 >> 5)];
+        d[k] = x;
+        k += ((w >> (32 + (c1 & 31))) & 1u) ^ 1u;
+        // Its node words (the cell's and its neighbours') are read when it pops, soon:
+        // entries pushed long ago have left L1 (pending children have not).
+        const std::int64_t cell = r * cols + c1 - 1;
+        prefetch(nodes + (r > 0 ? cell - cols : cell));
+        prefetch(nodes + cell);
+        prefetch(nodes + (r + 1 < rows ? cell + cols : cell));
+    }
+    b.resize(k);
+    return n - k;
 }
 
 #if !defined(__SSE2__)  // pack16's portable form
@@ -322,14 +358,6 @@ void reset_grid(Exact2DState& st, const GridView& g) {
     st.dirty.clear();
 }
 
-inline void prefetch(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-}
-
 /// Bit k set when byte k of the 16 at p is non-zero.
 inline std::uint32_t pack16(const std::uint8_t* p) noexcept {
 #if defined(__SSE2__)
@@ -365,6 +393,27 @@ void pack_block(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
     const std::uint8_t* in = g.passable + r * g.cols;
     std::int64_t c = blk << kExact2DBlockShift;
     const std::int64_t end = std::min(g.cols, c + kExact2DBlock);
+    if (end - c == kExact2DBlock) {
+        // A whole block: its 256 cells are padded columns c + 1 .. c + 256, i.e. bits 1-31
+        // of word k0, all of the next seven and bit 0 of word k0 + 8 (c is a multiple of
+        // 256). Each word's passability half is written once, from 32 packed cells and the
+        // carry of the 32 before (OR-ing 16 cells at a time into the same words made a
+        // chain of dependent read-modify-writes: ~2% of a fresh 1024^2 query). The closed
+        // halves and the neighbouring blocks' bits (bit 0 of word k0, bits 1-31 of k0 + 8)
+        // are kept.
+        static_assert(kExact2DBlock == 256, "the word layout below assumes 256-cell blocks");
+        constexpr std::uint64_t kLow = 0xffffffffu;
+        const std::int64_t k0 = c >> 5;
+        std::uint64_t carry = w[k0] & 1u;
+        for (int j = 0; j < 8; ++j) {
+            const std::uint64_t v = pack16(in + c + 32 * j) |
+                                    (static_cast<std::uint64_t>(pack16(in + c + 32 * j + 16)) << 16);
+            w[k0 + j] = (w[k0 + j] & ~kLow) | (((v << 1) | carry) & kLow);
+            carry = v >> 31;
+        }
+        w[k0 + 8] = (w[k0 + 8] & ~std::uint64_t{1}) | carry;
+        return;
+    }
     clear_free(w, c + 1, end + 1);
     for (; c + 16 <= end; c += 16) put(c + 1, pack16(in + c), 16);
     for (; c < end; ++c)
@@ -390,13 +439,19 @@ void need_cells(Exact2DState& st, const GridView& g, std::int64_t r, std::int64_
     bs[(r << shift) + blk] = static_cast<std::uint8_t>(bs[(r << shift) + blk] | 2u);
 }
 
-/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order.
-template <int Conn, class F, int... I>
+/// Calls f(std::integral_constant<int, i>) for i = 0 .. Conn - 1, in order, or in reverse
+/// order when GoalAfter (see search()).
+template <int Conn, bool GoalAfter, class F, int... I>
 inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
+    if constexpr (GoalAfter)
+        (f(std::integral_constant<int, Conn - 1 - I>{}), ...);
+    else
+        (f(std::integral_constant<int, I>{}), ...);
 }
 
-template <int Conn>
+/// GoalAfter: the goal comes after the start in row-major order, so the moves toward it are
+/// the last ones of kMoves8 / kMoves4, and they are relaxed first (see the loop below).
+template <int Conn, bool GoalAfter>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
     const std::int64_t rows = g.rows, cols = g.cols, size = g.size();
@@ -457,8 +512,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     const std::int64_t gr = goal / cols, gc = goal % cols;
     // f of a cell at (r, c) reached with counts (a, b): the heuristic's counts are the octile
     // (or Manhattan) distance's unit and diagonal moves.
-    const auto f_of = [&](std::int64_t a, std::int64_t b, std::int64_t r, std::int64_t c) {
-        std::int64_t dr = r - gr, dc = c - gc;
+    // (dr, dc): the cell's offset from the goal.
+    const auto f_of = [](std::int64_t a, std::int64_t b, std::int64_t dr, std::int64_t dc) {
         dr = dr < 0 ? -dr : dr;
         dc = dc < 0 ? -dc : dc;
         if constexpr (Conn == 8) {
@@ -486,7 +541,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     std::size_t queued = 0;  // entries in the ring
     {
         nodes[start] = live;  // counts 0; its parent move is never read (the walk stops here)
-        const double f = f_of(0, 0, start / cols, start % cols);
+        const double f = f_of(0, 0, start / cols - gr, start % cols - gc);
         cur = static_cast<std::int64_t>(f * kScale);
         ring[static_cast<std::size_t>(cur & (kRing - 1))].push_back(
             {bits_of(f), rc_of(start / cols, start % cols)});
@@ -515,6 +570,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 ++cur;
                 const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
                 low = &ring[slot];
+                queued -= drop_closed(*low, bits, pairs, nodes, rows, cols);
                 if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                     std::sort(low->begin(), low->end(),
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {
@@ -572,7 +628,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
         }
         if (!(block_state[(r << block_shift) + (c >> kExact2DBlockShift)] & 2u))
             need_cells(st, g, r, c);
-        const double ef = double_of(e.f);
+        const std::int64_t rg = r - gr, cg = c - gc;  // offset from the goal
         const Nb3 hood = neighbourhoods(bits + r * pairs + (c >> 5), pairs,
                                         static_cast<unsigned>(c & 31));
         std::uint32_t legal;
@@ -594,7 +650,10 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             return false;
         }
         // Moves unrolled at compile time: each one's offsets, cost field and heuristic
-        // update fold into constants; only the legality bit is tested at run time.
+        // update fold into constants; only the legality bit is tested at run time. The
+        // goal-ward moves go first, so the first child that keeps f (`pending`, expanded
+        // next) heads toward the goal: this depth-first walk along the f plateau then ran
+        // ~2% faster than one that starts sideways or backward.
         bool broke = false;  // the window invariant failed
         const auto relax = [&](auto move_index) {
             constexpr int i = decltype(move_index)::value;
@@ -609,9 +668,9 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 return;
             s = live | (static_cast<std::uint64_t>(i) << kNodeDirShift) |
                 (static_cast<std::uint64_t>(nb) << kNodeCountBits) | static_cast<std::uint64_t>(na);
-            const double f = f_of(na, nb, r + m.dr, c + m.dc);
+            const double f = f_of(na, nb, rg + m.dr, cg + m.dc);
             const Exact2DEntry child{bits_of(f), e.rc + kRcStep<Conn, i>};
-            if (f == ef) {  // most children of a plateau: LIFO, depth first along it
+            if (child.f == e.f) {  // most children of a plateau: LIFO, depth first along it
                 if (!has_pending) {
                     pending = child;
                     has_pending = true;
@@ -641,7 +700,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             }
             ++queued;
         };
-        for_each_move<Conn>(relax, std::make_integer_sequence<int, Conn>{});
+        for_each_move<Conn, GoalAfter>(relax, std::make_integer_sequence<int, Conn>{});
         if (broke) {
             out->expansions = expansions;
             return false;
@@ -661,9 +720,17 @@ void Exact2DBits::shape(std::int64_t rows, std::int64_t cols) {
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
                     bool want_path) {
-    return connectivity == 4
-               ? search<4>(g, start, goal, max_expansions, store, out, want_path)
-               : search<8>(g, start, goal, max_expansions, store, out, want_path);
+    // 8-connected, relaxing the moves toward the goal first makes the child that keeps the
+    // popped f (expanded next, without a trip through the queue) a goal-ward one: 2-5%
+    // faster on the 1024^2 corner-to-corner query, either way round (C++ driver, side by
+    // side). Any order is exact. 4-connected keeps the fixed order: there the order decides
+    // how much of the (large) f == C* plateau is searched, and the goal-ward one expanded
+    // 10% more cells on that query.
+    if (connectivity == 4)
+        return search<4, false>(g, start, goal, max_expansions, store, out, want_path);
+    return goal > start
+               ? search<8, true>(g, start, goal, max_expansions, store, out, want_path)
+               : search<8, false>(g, start, goal, max_expansions, store, out, want_path);
 }
 
 }  // namespace fbsim::detail
