@@ -528,6 +528,8 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
     /// The directory's cells per axis (x, y, z) and its cell -> first position array
     /// (cells + 1 entries, cell index ((z * ny) + y) * nx + x relative to the block's origin).
     const std::int64_t* counts() const noexcept { return n_; }
+    /// The block's first cell per axis (x, y, z).
+    const std::int64_t* origin() const noexcept { return c0_; }
     const std::uint32_t* offsets() const noexcept { return off_.data(); }
     /// The largest number of index entries (tombstones included) in one cell.
     std::uint32_t most_in_cell() const noexcept { return most_in_cell_; }
@@ -987,10 +989,29 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
             // them to the cells a's max corner reaches tests a third fewer records but was slower:
             // the loops' trip counts then vary per box.)
+            // Inside the directory's block (not on its y or z border), the 9 rows are plain
+            // offsets from a's row, with x clamped once: no per-row bounds checks.
+            const bool on_dir = dir && l == dense_level;
+            const std::int64_t* dn = on_dir ? dir->counts() : nullptr;
+            const std::int64_t zl = on_dir ? z - dir->origin()[2] : 0, yl = on_dir ? y - dir->origin()[1] : 0;
+            if (on_dir && zl >= 1 && zl + 1 < dn[2] && yl >= 1 && yl + 1 < dn[1]) {
+                const std::uint32_t* off = dir->offsets();
+                const std::int64_t xl = x - dir->origin()[0];
+                const std::size_t x0 = static_cast<std::size_t>(std::max<std::int64_t>(xl - 1, 0));
+                const std::size_t x1 = static_cast<std::size_t>(std::min<std::int64_t>(xl + 1, dn[0] - 1)) + 1;
+                const std::size_t nx = static_cast<std::size_t>(dn[0]), nxy = nx * static_cast<std::size_t>(dn[1]);
+                const std::size_t mid = static_cast<std::size_t>(zl) * nxy + static_cast<std::size_t>(yl) * nx;
+                for (const std::size_t r : {mid - nxy - nx, mid - nxy, mid - nxy + nx, mid - nx, mid, mid + nx,
+                                            mid + nxy - nx, mid + nxy, mid + nxy + nx}) {
+                    const std::size_t i = off[r + x0], e = off[r + x1];
+                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                    test_span(q, R + i, R + e);
+                }
+            } else {
             for (int c = 0; c < 9; ++c) {
                 const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
                 std::size_t i, e;
-                if (dir && l == dense_level) {
+                if (on_dir) {
                     const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
                     i = r.first;
                     e = r.second;
@@ -1004,6 +1025,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 }
                 if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
                 test_span(q, R + i, R + e);
+            }
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);
