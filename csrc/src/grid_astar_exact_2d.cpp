@@ -285,8 +285,7 @@ inline void prefetch(const void* p) noexcept {
 /// buckets), and testing them here, branch-free, replaced a hard-to-predict "stale?" branch
 /// per pop (about a third of the pops on a random grid were stale).
 inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t* bits,
-                               std::int64_t pairs, const std::uint64_t* nodes,
-                               std::int64_t rows, std::int64_t cols) noexcept {
+                               std::int64_t pairs) noexcept {
     const std::size_t n = b.size();
     Exact2DEntry* d = b.data();
     std::size_t k = 0;
@@ -297,12 +296,6 @@ inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t
         const std::uint64_t w = bits[(r + 1) * pairs + (c1 >> 5)];
         d[k] = x;
         k += ((w >> (32 + (c1 & 31))) & 1u) ^ 1u;
-        // Its node words (the cell's and its neighbours') are read when it pops, soon:
-        // entries pushed long ago have left L1 (pending children have not).
-        const std::int64_t cell = r * cols + c1 - 1;
-        prefetch(nodes + (r > 0 ? cell - cols : cell));
-        prefetch(nodes + cell);
-        prefetch(nodes + (r + 1 < rows ? cell + cols : cell));
     }
     b.resize(k);
     return n - k;
@@ -570,7 +563,7 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
                 ++cur;
                 const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
                 low = &ring[slot];
-                queued -= drop_closed(*low, bits, pairs, nodes, rows, cols);
+                queued -= drop_closed(*low, bits, pairs);
                 if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                     std::sort(low->begin(), low->end(),
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {
