@@ -10,6 +10,8 @@ boxes in the level, and after updates that move bricks in and out of the wall.""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -199,6 +201,42 @@ def test_automatic_cell_size_rechosen_at_merges():
     s.remove(ids)
     keep = np.r_[0, 1 + len(ids) : len(all_ids)]
     _check(s, all_ids[keep], all_lo[keep], all_hi[keep], (extra[::5],))
+
+
+def test_automatic_cell_size_rekeys_at_most_once_per_half_index_of_writes():
+    # Half 1-stud boxes, half 100-stud ones: each merging batch of either size tips the median
+    # across, so the automatic size would flip 1.01 <-> 101 at every merge (an O(n log n)
+    # rekey each time). A rekey waits for n / 2 boxes written since the last one.
+    rng = np.random.default_rng(5)
+    n = 4000
+    lo = rng.uniform(-5000.0, 5000.0, size=(n, 3))
+    ext = np.where(np.arange(n) < n // 2, 1.0, 100.0)
+    ids = np.arange(n, dtype=np.int64)
+    s = fbsim.SpatialHash()
+    s.insert(ids, lo, lo + ext[:, None])
+    k = 1000  # a merge at once (> n / 128), and 60% of the boxes after it share its size
+    new_ids = np.arange(n, n + k, dtype=np.int64)
+    new_lo = rng.uniform(-5000.0, 5000.0, size=(k, 3))
+    sizes, writes = [s.cell_size], 0
+    for cycle in range(40):
+        e = 1.0 if cycle % 2 == 0 else 100.0
+        s.insert(new_ids, new_lo, new_lo + e)
+        sizes.append(s.cell_size)
+        s.remove(new_ids)
+        writes += 2 * k
+    changes = sum(a != b for a, b in itertools.pairwise(sizes))
+    # Rekeys need (n + k) / 2 writes each (the index holds n + k at each merge); without the
+    # wait the size changes at every insert (40 times).
+    assert 1 <= changes <= writes // ((n + k) // 2) + 1
+    all_lo = np.vstack([lo, new_lo])
+    s.insert(new_ids, new_lo, new_lo + 1.0)
+    _check(
+        s,
+        np.concatenate([ids, new_ids]),
+        all_lo,
+        all_lo + np.concatenate([ext, np.ones(k)])[:, None],
+        (new_ids[::3], ids[::40]),
+    )
 
 
 def test_explicit_cell_size_is_kept():

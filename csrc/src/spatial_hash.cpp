@@ -69,6 +69,10 @@ struct SpatialHash::Impl {
     std::vector<std::uint32_t> tomb_at;
     std::size_t cap_override = kAutoCap;  // SpatialHash::set_buffer_cap()
     bool auto_size = false;  // cell_size chosen (and re-chosen at merges) from the boxes
+    // Boxes written (inserted, updated, removed) since the cell size was last chosen: a rekey
+    // (O(n log n)) waits until they reach half the index, so its cost stays O(log n) per write
+    // whatever the writes do (a two-size population tips the median with every batch).
+    std::size_t written = 0;
 
     std::size_t buffer_cap() const noexcept {
         if (cap_override != kAutoCap) return cap_override;
@@ -298,8 +302,9 @@ void SpatialHash::rechoose_cell_size() noexcept {
     const std::size_t n = m.size();
     // Right after a merge (no buffer, no tombstones), automatic size only, and only when the
     // boxes no longer fit the cells by far: the first insert chose the size (a baseplate
-    // inserted alone gives ~2000-stud cells, and then 40k bricks crowd a few of them).
-    if (!h.auto_size || n < 64 || h.buf.size() != 0 || !h.tomb_at.empty()) return;
+    // inserted alone gives ~2000-stud cells, and then 40k bricks crowd a few of them), and
+    // once n / 2 boxes have been written since the last choice (Impl::written).
+    if (!h.auto_size || n < 64 || h.buf.size() != 0 || !h.tomb_at.empty() || 2 * h.written < n) return;
     try {
         // A fixed-stride sample of 256 decides whether to look at all boxes (~5 us per merge).
         std::vector<double> s;
@@ -320,6 +325,7 @@ void SpatialHash::rechoose_cell_size() noexcept {
         sort_entries(es);
         cell_size_ = p;
         h.set_base(p);
+        h.written = 0;
         std::fill(m.level_count, m.level_count + kLevels, std::size_t{0});
         for (std::size_t i = 0; i < n; ++i) {
             m.put(i, es[i]);
@@ -334,6 +340,7 @@ SpatialHash::~SpatialHash() = default;
 
 void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
+    h.written += count;
     if (cell_size_ == 0.0) {
         // Automatic, from the first insert (re-chosen at a merge if the boxes stop fitting).
         std::vector<double> s(count);
@@ -363,6 +370,7 @@ void SpatialHash::refresh_record_ranks() {
 
 void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
+    h.written += count;
     // A main-index box that keeps its cell and its place in the cell's x order is rewritten in
     // place (checked against its current neighbours, so the index stays sorted after every
     // step); the others leave a tombstone and go to the buffer. Buffer boxes leave the buffer
@@ -415,6 +423,7 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
 
 void SpatialHash::on_remove(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
+    h.written += count;
     std::vector<std::uint32_t> from_buffer;
     grow(h.tomb_at, h.tomb_at.size() + count);  // so the loop below cannot throw half-way
     for (std::size_t i = 0; i < count; ++i) {

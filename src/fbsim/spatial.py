@@ -327,7 +327,8 @@ class SpatialHash(_Broadphase):
         Finest cell side in studs, in [1e-3, 1e6]. None picks it from the first insert: 1.01 x
         the largest box side that is at most 4x the median side, and picks it again by the same
         rule, from all stored boxes, at a merge of the side buffer when it is off by more than
-        8x (a baseplate inserted alone, then thousands of bricks; one O(n log n) rekey). Boxes
+        8x (a baseplate inserted alone, then thousands of bricks; one O(n log n) rekey, the
+        next only after n / 2 more boxes written, so O(log n) amortised per write). Boxes
         larger than a cell go to coarser levels (cells double per level).
 
     Raises

@@ -357,7 +357,9 @@ class SpatialHash final : public Broadphase {
     /// that is at most 4x the median side (so a few baseplates do not inflate the cells).
     /// An automatic size is chosen again by the same rule, from all stored boxes, at a merge
     /// of the side buffer when it is off by more than kRechooseRatio (a baseplate inserted
-    /// alone, then thousands of bricks): one O(n log n) rekey of the index, then rare.
+    /// alone, then thousands of bricks): one O(n log n) rekey of the index, and the next
+    /// only once n / 2 boxes have been written since (inserted, updated or removed), so
+    /// rekeys cost O(log n) amortised per write whatever the writes are.
     explicit SpatialHash(double cell_size = 0.0);
     /// Frees the index.
     ~SpatialHash() override;
