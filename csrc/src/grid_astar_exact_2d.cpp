@@ -259,9 +259,10 @@ constexpr std::uint64_t kRcStep =
     (static_cast<std::uint64_t>(static_cast<std::int64_t>(move_at<Conn>(I).dr)) << 32) +
     static_cast<std::uint64_t>(static_cast<std::int64_t>(move_at<Conn>(I).dc));
 
-/// The current bucket is kept sorted latest first (its minimum f at the back). A child lands
-/// in it with an f other than the one being popped only when two distinct values
-/// A + B sqrt2 fall within 1/kScale of each other (rare); insertion keeps the order.
+/// The current bucket is kept sorted latest first (its minimum f at the back); insertion
+/// keeps that order. With the octile heuristic a child's f differs from its parent's by 0
+/// (handled before) or by at least sqrt2 - 1 > 1/kScale, so this is not reached today (the
+/// round-6 review counted 0 calls); it keeps the order should the moves or heuristic change.
 inline void sorted_insert(std::vector<Exact2DEntry>& b, const Exact2DEntry& e) {
     b.insert(std::lower_bound(b.begin(), b.end(), e,
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {
@@ -280,10 +281,11 @@ inline void prefetch(const void* p) noexcept {
 
 /// Removes from bucket `b` the entries whose cell is closed (an entry left behind when its
 /// cell was reached again at a lower f and expanded from there), keeping the others in
-/// order; returns how many it removed. Run when the scan reaches a bucket: by then nearly
-/// all of its stale entries are stale (their cells closed at a lower f, in earlier
-/// buckets), and testing them here, branch-free, replaced a hard-to-predict "stale?" branch
-/// per pop (about a third of the pops on a random grid were stale).
+/// order; returns how many it removed. Run when the scan reaches a bucket: by then most of
+/// the stale entries it will ever hold are known (their cells closed at a lower f, in
+/// earlier buckets), and testing them here, branch-free, takes most of the work off the
+/// hard-to-predict "stale?" branch per pop (about a third of the pops on a random grid were
+/// stale). That branch stays for entries that go stale after the drop (mixed buckets).
 inline std::size_t drop_closed(std::vector<Exact2DEntry>& b, const std::uint64_t* bits,
                                std::int64_t pairs) noexcept {
     const std::size_t n = b.size();
@@ -442,8 +444,10 @@ inline void for_each_move(F& f, std::integer_sequence<int, I...>) {
         (f(std::integral_constant<int, I>{}), ...);
 }
 
-/// GoalAfter: the goal comes after the start in row-major order, so the moves toward it are
-/// the last ones of kMoves8 / kMoves4, and they are relaxed first (see the loop below).
+/// GoalAfter: the goal comes after the start in row-major order, so the moves toward its row
+/// (row + 1) are the last ones of kMoves8 / kMoves4 and are relaxed first (see the loop
+/// below). Only the row direction is goal-ward: with the goal in the start's row, or down
+/// and to the left, the first move relaxed is (1, 1). Any order is exact.
 template <int Conn, bool GoalAfter>
 bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             std::int64_t max_expansions, ExactStore& store, PathResult* out, bool want_path) {
@@ -503,9 +507,8 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
     std::uint8_t* const ring_mixed = st.ring_mixed.data();
 
     const std::int64_t gr = goal / cols, gc = goal % cols;
-    // f of a cell at (r, c) reached with counts (a, b): the heuristic's counts are the octile
-    // (or Manhattan) distance's unit and diagonal moves.
-    // (dr, dc): the cell's offset from the goal.
+    // f of a cell at offset (dr, dc) from the goal, reached with counts (a, b): the
+    // heuristic's counts are the octile (or Manhattan) distance's unit and diagonal moves.
     const auto f_of = [](std::int64_t a, std::int64_t b, std::int64_t dr, std::int64_t dc) {
         dr = dr < 0 ? -dr : dr;
         dc = dc < 0 ? -dc : dc;
@@ -556,14 +559,22 @@ bool search(const GridView& g, std::int64_t start, std::int64_t goal,
             --queued;
         } else {
             for (std::int64_t k = 0; low->empty(); ++k) {
-                if (k >= kRing) {  // unreachable: the window invariant broke
-                    out->expansions = expansions;
-                    return false;
+                if (k >= kRing) {  // entries remain but none within kRing buckets: the
+                    out->expansions = expansions;  // window invariant broke (never seen);
+                    return false;                  // the caller's fallback search answers
                 }
                 ++cur;
                 const auto slot = static_cast<std::size_t>(cur & (kRing - 1));
                 low = &ring[slot];
                 queued -= drop_closed(*low, bits, pairs);
+                // Only closed cells' entries were left: the search is exhausted (the goal is
+                // unreachable), as when the loop condition ends it. Without this the scan
+                // ran off the ring and the caller reran the whole query in the slow generic
+                // kernel (review: a walled-in goal on 2000^2, 0.3 -> 3 s, RSS 74 -> 321 MiB).
+                if (queued == 0) {
+                    out->expansions = expansions;
+                    return true;
+                }
                 if (ring_mixed[slot]) {  // entries of several f: lowest f to the back
                     std::sort(low->begin(), low->end(),
                               [](const Exact2DEntry& x, const Exact2DEntry& y) {

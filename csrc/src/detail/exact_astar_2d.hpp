@@ -157,8 +157,10 @@ struct Exact2DState {
 /// astar_exact for a 2D grid with `passable` set and connectivity 4 or 8: same contract and
 /// costs, faster (see the .cpp); ties among equal f break LIFO, so expansion counts and which
 /// optimal path is returned may differ from the generic kernel's. Uses only `store.state2d`
-/// (its own node words; the store's node array stays unallocated). Returns false only when
-/// a move count reaches kExact2DMaxCount.
+/// (its own node words; the store's node array stays unallocated). Returns false when a
+/// move count reaches kExact2DMaxCount (or, never observed, when a child's f falls outside
+/// the bucket window); the caller then answers with the generic kernel. An exhausted search
+/// (unreachable goal) returns true with an empty path.
 bool astar_exact_2d(const GridView& g, int connectivity, std::int64_t start, std::int64_t goal,
                     std::int64_t max_expansions, ExactStore& store, PathResult* out,
                     bool want_path);
