@@ -425,6 +425,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     }
     if (layers || masks) custom_layers_ = true;
     std::vector<std::uint32_t> assigned(count);
+    const std::size_t old_slots = ids_.size();
     for (std::size_t i = 0; i < count; ++i) {
         std::uint32_t slot;
         if (!free_.empty()) {
@@ -447,7 +448,28 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         assigned[i] = slot;
     }
     count_ += count;
-    on_insert(assigned.data(), count);
+    try {
+        on_insert(assigned.data(), count);
+    } catch (...) {
+        // The indexes allocate before they change (node and entry capacity first), so undoing the
+        // commit above leaves the structure as it was; nothing below allocates. Without this an
+        // out-of-memory insert left ids present that the index lacked (review: a later remove
+        // wrote out of bounds).
+        for (std::size_t i = count; i-- > 0;) {
+            map_.erase(ids[i]);
+            ids_[assigned[i]] = kFreeSlot;
+        }
+        for (std::size_t i = count; i-- > 0;)
+            if (assigned[i] < old_slots) free_.push_back(assigned[i]);  // popped above: no growth
+        boxes_.resize(old_slots);
+        ids_.resize(old_slots);
+        layers_.resize(old_slots);
+        masks_.resize(old_slots);
+        if (ranks_valid_) rank_.resize(old_slots);
+        count_ -= count;
+        unranked_ -= count;
+        throw;
+    }
     return s;
 }
 

@@ -176,10 +176,10 @@ struct Run {
         key[at] = e.key;
         rec[at] = detail::make_record(e.lo, e.hi, e.slot, e.rank);
     }
+    // Both capacities first: if the second allocation throws, neither size has changed.
     void resize(std::size_t n) {
-        grow(key, n);
+        reserve(n);
         key.resize(n);
-        grow(rec, n);
         rec.resize(n);
     }
     // Capacity for n entries, so that later resizes up to n cannot throw.
@@ -216,9 +216,11 @@ struct Run {
     // Sorts `es` and merges it in from the back, in place: each new entry's place by galloping
     // search, the old entries above it shifted up as one block. O(n + m log n). Returns the
     // first position that changed.
-    std::size_t merge(std::vector<Entry>& es) {
+    // `sorted`: es is already in index order (then, with capacity reserved, nothing here
+    // allocates, so a caller can merge after other changes without a half-done state).
+    std::size_t merge(std::vector<Entry>& es, bool sorted = false) {
         if (es.empty()) return size();
-        sort_entries(es);
+        if (!sorted) sort_entries(es);
         const std::size_t n0 = size(), m = es.size();
         resize(n0 + m);
         std::size_t i = n0;  // old entries [0, i) are still in place

@@ -118,8 +118,9 @@ struct SpatialHash::Impl {
         // The merged size, or 1.5x the capacity when that is more (grow(): amortised O(1) over
         // many small merges); it may throw, so it comes before anything changes.
         main.reserve(main.size() - gone.size() + es.size());
+        sort_entries(es);  // allocates: before the erase, so a failure leaves the index as it was
         const std::size_t stale = main.erase(gone);
-        const std::size_t first = main.merge(es);
+        const std::size_t first = main.merge(es, /*sorted=*/true);
         fix_pos(std::min(stale, first));
         buf.clear();
         tomb_at.clear();
@@ -361,7 +362,14 @@ void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
 }
 
 void SpatialHash::refresh_record_ranks() {
-    if (!refresh_ranks()) return;
+    // Called after the index took a batch, so it must not throw: out of memory leaves the
+    // ranks invalid (rebuild_ranks() marks them so first) and pairs() uses ids instead, until
+    // a later merge rebuilds them.
+    try {
+        if (!refresh_ranks()) return;
+    } catch (const std::bad_alloc&) {
+        return;
+    }
     Impl& h = *impl_;
     // Tombstones get their stale slot's rank too: harmless, they never pair.
     for (Run* r : {&h.main, &h.buf})
