@@ -239,23 +239,6 @@ def test_automatic_cell_size_rekeys_at_most_once_per_half_index_of_writes():
     )
 
 
-@pytest.mark.parametrize("specks", [40, 3000])
-def test_one_crowded_cell_in_a_uniform_level(specks):
-    # A few crowded cells in a large level are swept along x (their squares stay under the
-    # budget per entry); a big crowd re-grids the level. Both exact.
-    rng = np.random.default_rng(specks)
-    c = rng.uniform(0.0, 25.0, size=(4000, 3))
-    lo, hi = c - 0.5, c + 0.5
-    slo = np.full((specks, 3), 12.3) + rng.uniform(0.0, 0.5, size=(specks, 3))
-    slo[: specks // 2, 0] = 12.3  # half of them share min x
-    lo, hi = np.vstack([lo, slo]), np.vstack([hi, slo + 0.01])
-    ids = rng.permutation(10 * len(lo))[: len(lo)].astype(np.int64)
-    s = fbsim.SpatialHash()
-    s.insert(ids, lo, hi)
-    assert s.cell_size < 1.2
-    _check(s, ids, lo, hi, (ids[::10], ids[-specks:]))
-
-
 def test_explicit_cell_size_is_kept():
     s = fbsim.SpatialHash(cell_size=64.0)
     lo, hi = _wall(20, 2)

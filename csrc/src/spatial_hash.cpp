@@ -830,23 +830,17 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             if (m.level_count[l] == 0) continue;
             const auto [lb, le] = m.level_range(l);
             if (lb == dense_begin) continue;  // that level's pairs are found above
-            // Cells of more than kDenseCellMost entries: the sweep along x prunes nothing when
+            // A cell of more than kDenseCellMost entries: the sweep along x prunes nothing when
             // they share one min x (a wall of bricks, specks in one cell: (count)^2 tests), so
-            // the level is re-gridded for this call and swept along its best axis instead --
-            // when those squares could pass kSweepTestsPerEntry per entry of the level. A few
-            // such cells in a large level are cheaper to sweep than the O(n log n) re-grid
-            // (review: 200k bricks and one cell of 33 specks, 40 -> 65 ms with the re-grid).
-            constexpr double kSweepTestsPerEntry = 64.0;
+            // the level is re-gridded for this call and swept along its best axis instead.
             std::size_t most = 0;
-            double squares = 0.0;
             for (std::size_t i = lb; i < le;) {
                 std::size_t j = i + 1;
                 while (j < le && m.key[j] == m.key[i]) ++j;
                 most = std::max(most, j - i);
-                if (j - i > kDenseCellMost) squares += double(j - i) * double(j - i);
                 i = j;
             }
-            if (most > kDenseCellMost && squares > kSweepTestsPerEntry * double(le - lb)) {
+            if (most > kDenseCellMost) {
                 CrowdedLevel crowd;
                 crowd.build(m, lb, le, [this](std::uint32_t s) -> const Aabb& { return box(s); });
                 crowd.pairs(
