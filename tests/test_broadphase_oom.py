@@ -17,9 +17,13 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import resource, gc
+    import ctypes, resource, gc
     import numpy as np
     import fbsim
+
+    # Large blocks always from fresh mappings (glibc otherwise raises its mmap threshold
+    # after frees and serves them from free heap that the limit does not see).
+    ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
 
     def vm():
         with open("/proc/self/statm") as f:
@@ -36,11 +40,14 @@ SCRIPT = textwrap.dedent(
         ref = kind()
         ref.insert(ids[:n], lo[:n], hi[:n])
         before = ref.pairs()
+        ref_cell = getattr(ref, "cell_size", None)
+        if kind is fbsim.SpatialHash:
+            before_hash = before
         ref.insert(ids[n:], lo[n:], hi[n:])
         everything = ref.pairs()
         del ref
         failures = checked = 0
-        for head_mib in range(0, 48, 2):
+        for head_mib in range(0, 40, 2):
             s = kind()
             s.insert(ids[:n], lo[:n], hi[:n])
             gc.collect()
@@ -57,6 +64,8 @@ SCRIPT = textwrap.dedent(
                 continue
             failures += 1
             assert len(s) == n, (kind.__name__, head_mib, len(s))
+            if kind is fbsim.SpatialHash:
+                assert s.cell_size == ref_cell, (head_mib, s.cell_size)
             assert s.check_invariants(), (kind.__name__, head_mib)
             assert not any(int(i) in s for i in ids[n : n + 50]), (kind.__name__, head_mib)
             if checked < 4:
@@ -67,9 +76,26 @@ SCRIPT = textwrap.dedent(
                 s.remove(ids[n:])
                 np.testing.assert_array_equal(s.pairs(), before)
         print(kind.__name__, "failures", failures)
-        # The limit must bite SpatialHash's insert somewhere (the review's case). The others
-        # may find their memory in malloc's free lists at every headroom (then nothing fails).
-        assert failures > 0 or kind is not fbsim.SpatialHash
+        assert failures > 0, kind.__name__  # the limit must bite somewhere
+    # A failed first insert into an empty SpatialHash also forgets the cell size it chose.
+    empty_failures = 0
+    for head_mib in range(0, 40, 2):
+        s = fbsim.SpatialHash()
+        gc.collect()
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (vm() + head_mib * 2**20, hard))
+        try:
+            s.insert(ids, lo, hi)
+            continue
+        except MemoryError:
+            empty_failures += 1
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        assert len(s) == 0 and s.cell_size == 0.0 and s.check_invariants(), head_mib
+        s.insert(ids[:n], lo[:n], hi[:n])
+        np.testing.assert_array_equal(s.pairs(), before_hash)
+    print("empty SpatialHash failures", empty_failures)
+    assert empty_failures > 0
     """
 )
 

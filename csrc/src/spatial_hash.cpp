@@ -341,23 +341,32 @@ SpatialHash::~SpatialHash() = default;
 
 void SpatialHash::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& h = *impl_;
-    h.written += count;
-    if (cell_size_ == 0.0) {
+    // Everything that can throw comes before the index changes (h.add() allocates first, the
+    // steps after it do not throw), and a failed first insert forgets the size it chose, so
+    // Broadphase::insert can undo the batch and leave the structure as it was.
+    const bool first = cell_size_ == 0.0;
+    if (first) {
         // Automatic, from the first insert (re-chosen at a merge if the boxes stop fitting).
         std::vector<double> s(count);
         for (std::size_t i = 0; i < count; ++i) s[i] = largest_side(box(slots[i]));
         cell_size_ = auto_cell_size(s);
         h.set_base(cell_size_);
     }
-    if (slot_capacity() > h.pos.size()) {
-        grow(h.pos, slot_capacity());
-        h.pos.resize(slot_capacity(), kNone);
-    }
-    std::vector<Entry> es(count);
-    for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]), rank_of(slots[i]));
-    if (h.add(es)) {
-        rechoose_cell_size();
-        refresh_record_ranks();
+    try {
+        if (slot_capacity() > h.pos.size()) {
+            grow(h.pos, slot_capacity());
+            h.pos.resize(slot_capacity(), kNone);
+        }
+        std::vector<Entry> es(count);
+        for (std::size_t i = 0; i < count; ++i) es[i] = h.entry_of(slots[i], box(slots[i]), rank_of(slots[i]));
+        h.written += count;
+        if (h.add(es)) {
+            rechoose_cell_size();
+            refresh_record_ranks();
+        }
+    } catch (...) {
+        if (first) cell_size_ = 0.0;
+        throw;
     }
 }
 
