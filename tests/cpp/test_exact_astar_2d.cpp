@@ -6,64 +6,17 @@
 // answer stayed right, so only this contract shows it). Costs against an own Dijkstra.
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
-#include <queue>
 #include <random>
-#include <utility>
 #include <vector>
 
 #include "check.hpp"
+#include "dijkstra2.hpp"
 #include "detail/exact_astar.hpp"
 #include "detail/grid_search.hpp"
 
 using namespace fbsim;
-
-namespace {
-
-// Dijkstra on the 4- or 8-connected move graph (a diagonal needs both orthogonal cells free).
-double dijkstra(const std::vector<std::uint8_t>& cells, std::int64_t rows, std::int64_t cols,
-                std::int64_t start, std::int64_t goal, int conn) {
-    const double inf = std::numeric_limits<double>::infinity();
-    std::vector<double> dist(cells.size(), inf);
-    using Item = std::pair<double, std::int64_t>;
-    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> open;
-    const auto free = [&](std::int64_t r, std::int64_t c) {
-        return r >= 0 && r < rows && c >= 0 && c < cols && cells[r * cols + c] != 0;
-    };
-    dist[start] = 0.0;
-    open.push({0.0, start});
-    while (!open.empty()) {
-        const auto [d, u] = open.top();
-        open.pop();
-        if (d > dist[u]) continue;
-        if (u == goal) return d;
-        const std::int64_t r = u / cols, c = u % cols;
-        for (int dr = -1; dr <= 1; ++dr)
-            for (int dc = -1; dc <= 1; ++dc) {
-                if ((dr == 0 && dc == 0) || (conn == 4 && dr != 0 && dc != 0)) continue;
-                if (!free(r + dr, c + dc)) continue;
-                if (dr != 0 && dc != 0 && !(free(r + dr, c) && free(r, c + dc))) continue;
-                const double nd = d + (dr != 0 && dc != 0 ? std::sqrt(2.0) : 1.0);
-                const std::int64_t v = (r + dr) * cols + c + dc;
-                if (nd < dist[v]) {
-                    dist[v] = nd;
-                    open.push({nd, v});
-                }
-            }
-    }
-    return inf;
-}
-
-GridView view2(const std::vector<std::uint8_t>& cells, std::int64_t rows, std::int64_t cols) {
-    GridView g;
-    g.passable = cells.data();
-    g.rows = rows;
-    g.cols = cols;
-    return g;
-}
-
-}  // namespace
+using fbsim_test::view2;
 
 int main() {
     detail::ExactStore store;  // kept across queries, as astar() keeps it per thread
@@ -105,7 +58,7 @@ int main() {
         const GridView g = view2(cells, rows, cols);
         const bool done = detail::astar_exact(g, detail::make_moves(g, conn), conn, start, goal, 0, store, &out, true);
         CHECK(done);
-        const double ref = dijkstra(cells, rows, cols, start, goal, conn);
+        const double ref = fbsim_test::dijkstra2(cells, rows, cols, start, goal, conn);
         CHECK(out.found == std::isfinite(ref));
         if (out.found) CHECK_NEAR(out.cost, ref, 1e-9);
         unreachable += std::isfinite(ref) ? 0 : 1;
