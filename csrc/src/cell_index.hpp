@@ -61,6 +61,12 @@ inline bool overlaps(const Aabb& a, const Aabb& b) noexcept {
            (b.min.y <= a.max.y) & (a.min.z <= b.max.z) & (b.min.z <= a.max.z);
 }
 
+// A box's largest side: what picks its level (and the automatic cell size, and which boxes a
+// crowded level's re-grid treats as wide).
+inline double largest_side(const Aabb& b) noexcept {
+    return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
+}
+
 inline std::int32_t cell_of(double v, double side) noexcept {
     return static_cast<std::int32_t>(std::floor(v / side));
 }

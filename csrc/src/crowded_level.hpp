@@ -247,9 +247,6 @@ class CrowdedLevel {
         double reach;  // the widest of its boxes along the sweep axis
     };
     static double coord(const Vec3& v, int k) noexcept { return k == 0 ? v.x : (k == 1 ? v.y : v.z); }
-    static double largest_side(const Aabb& b) noexcept {
-        return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
-    }
     std::uint64_t column_of(const Aabb& b) const noexcept {
         const std::int64_t e = cell_of(coord(b.min, axis_[1]), side_);
         const std::int64_t f = cell_of(coord(b.min, axis_[2]), side_);

@@ -62,15 +62,21 @@ struct PairQuery {
           nlo2{nlo[0] - 2, nlo[1] - 2, nlo[2] - 2, INT32_MAX} {}
 };
 
+#ifdef FBSIM_PAIR_RECORD_SSE2
+/// any_past() on a record already in registers (lo, nhi lanes): non-zero when some bound is past.
+inline int past_mask(__m128i lo, __m128i nhi, const std::int32_t (&hi)[4], const std::int32_t (&nlo)[4]) noexcept {
+    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi))),
+                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(nlo))));
+    return _mm_movemask_epi8(out);
+}
+#endif
+
 /// Whether any of b's bounds lies past the query's: b.lo[d] > hi[d] or b.nhi[d] > nlo[d] on
 /// some axis (lane 3 of hi / nlo is INT32_MAX, so it never counts). No branch.
 inline bool any_past(const PairRecord& b, const std::int32_t (&hi)[4], const std::int32_t (&nlo)[4]) noexcept {
 #ifdef FBSIM_PAIR_RECORD_SSE2
-    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
-    const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
-    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi))),
-                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(nlo))));
-    return _mm_movemask_epi8(out) != 0;
+    return past_mask(_mm_load_si128(reinterpret_cast<const __m128i*>(b.lo)),
+                     _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi)), hi, nlo) != 0;
 #else
     unsigned out = 0;
     for (int d = 0; d < 3; ++d)
@@ -94,14 +100,11 @@ inline int record_test(const PairQuery& q, const PairRecord& b) noexcept {
 /// hits of a cell pass do not each cost a mispredicted branch.
 inline void record_flags(const PairQuery& q, const PairRecord& b, bool& overlap, bool& sure) noexcept {
 #ifdef FBSIM_PAIR_RECORD_SSE2
+    // The record loaded once for both tests.
     const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
     const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
-    const __m128i out = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi))),
-                                     _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo))));
-    const __m128i out2 = _mm_or_si128(_mm_cmpgt_epi32(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.hi2))),
-                                      _mm_cmpgt_epi32(nhi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q.nlo2))));
-    overlap = _mm_movemask_epi8(out) == 0;
-    sure = _mm_movemask_epi8(out2) == 0;
+    overlap = past_mask(lo, nhi, q.hi, q.nlo) == 0;
+    sure = past_mask(lo, nhi, q.hi2, q.nlo2) == 0;
 #else
     overlap = !any_past(b, q.hi, q.nlo);
     sure = !any_past(b, q.hi2, q.nlo2);

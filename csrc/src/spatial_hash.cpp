@@ -28,7 +28,6 @@
 #include <limits>
 #include <memory>
 #include <new>
-#include <tuple>
 #include <utility>
 
 #include "cell_index.hpp"
@@ -87,7 +86,7 @@ struct SpatialHash::Impl {
     }
 
     CellKey key_of(const Aabb& b) const noexcept {
-        const double s = std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z});
+        const double s = largest_side(b);
         int l = 0;
         while (l < kLevels - 1 && s > side[l] * (1.0 - kSlack)) ++l;
         return make_key(l, cell_of(b.min.z, side[l]), cell_of(b.min.y, side[l]), cell_of(b.min.x, side[l]));
@@ -294,7 +293,6 @@ double auto_cell_size(std::vector<double>& s) {
     const double p = big > 0.0 ? big * 1.01 : 1.0;
     return std::clamp(p, SpatialHash::kMinCellSize, kMaxCoordinate);
 }
-double largest_side(const Aabb& b) { return std::max({b.max.x - b.min.x, b.max.y - b.min.y, b.max.z - b.min.z}); }
 }  // namespace
 
 void SpatialHash::rechoose_cell_size() noexcept {
@@ -1034,24 +1032,25 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                     test_span(q, R + i, R + e);
                 }
             } else {
-            for (int c = 0; c < 9; ++c) {
-                const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
-                std::size_t i, e;
-                if (on_dir) {
-                    const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
-                    i = r.first;
-                    e = r.second;
-                } else {
-                    // A few linear steps first (the next moved box is usually close), then gallop.
-                    const CellKey start = make_key(l, zz, yy, x - 1);
-                    i = cur[c];
-                    for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
-                    i = cur[c] = m.gallop(i, start);
-                    e = m.gallop(i, make_key(l, zz, yy, x + 2));
+                for (int c = 0; c < 9; ++c) {
+                    const std::int64_t zz = z + c / 3 - 1, yy = y + c % 3 - 1;
+                    std::size_t i, e;
+                    if (on_dir) {
+                        const auto r = dir->row_slice(zz, yy, x - 1, x + 1);
+                        i = r.first;
+                        e = r.second;
+                    } else {
+                        // A few linear steps first (the next moved box is usually close),
+                        // then gallop.
+                        const CellKey start = make_key(l, zz, yy, x - 1);
+                        i = cur[c];
+                        for (int step = 0; step < 8 && i < n && m.key[i] < start; ++step) ++i;
+                        i = cur[c] = m.gallop(i, start);
+                        e = m.gallop(i, make_key(l, zz, yy, x + 2));
+                    }
+                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                    test_span(q, R + i, R + e);
                 }
-                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                test_span(q, R + i, R + e);
-            }
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);
