@@ -423,8 +423,9 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         grow(rank_, slots);
         rank_.resize(slots, kNoRank);
     }
-    if (layers || masks) custom_layers_ = true;
     std::vector<std::uint32_t> assigned(count);
+    const bool had_custom_layers = custom_layers_;  // restored if the index throws below
+    if (layers || masks) custom_layers_ = true;
     const std::size_t old_slots = ids_.size();
     for (std::size_t i = 0; i < count; ++i) {
         std::uint32_t slot;
@@ -468,6 +469,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
         if (ranks_valid_) rank_.resize(old_slots);
         count_ -= count;
         unranked_ -= count;
+        custom_layers_ = had_custom_layers;  // else pairs() would take the slower layered path for good
         throw;
     }
     return s;
