@@ -95,7 +95,8 @@ struct Lanes {
         for (int j = 0; j < 6; ++j) q.t[j] = t[j];
         return q;
     }
-    static unsigned test(const std::int32_t* const* ln, std::size_t k, const Query& q) noexcept {
+    template <class L>
+    static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
         unsigned m = 0;
         for (unsigned l = 0; l < W; ++l) {
             unsigned past = 0;
@@ -104,8 +105,8 @@ struct Lanes {
         }
         return m;
     }
-    static std::size_t pack(const std::int32_t* const* ln, std::size_t k, unsigned m, std::int32_t* const* g,
-                            std::size_t n) noexcept {
+    template <class L, class G>
+    static std::size_t pack(const L& ln, std::size_t k, unsigned m, const G& g, std::size_t n) noexcept {
         for (unsigned l = 0; l < W; ++l) {
             for (int j = 0; j < 7; ++j) g[j][n] = ln[j][k + l];
             g[7][n] = static_cast<std::int32_t>(k + l);
@@ -115,7 +116,8 @@ struct Lanes {
     }
     // The sure lanes' keys at w, branch-free (every lane stored, w advanced by the hits);
     // lanes whose partner has no rank leave s first.
-    static std::uint64_t* emit(const std::int32_t* const* ln, std::size_t k, std::uint32_t ra, int bits, unsigned& s,
+    template <class L>
+    static std::uint64_t* emit(const L& ln, std::size_t k, std::uint32_t ra, int bits, unsigned& s,
                                std::uint64_t* w) noexcept {
         const std::uint32_t* rk = reinterpret_cast<const std::uint32_t*>(ln[6]) + k;
         unsigned no_rank = 0;
@@ -145,7 +147,8 @@ struct Lanes : scalar::Lanes {
         for (int j = 0; j < 6; ++j) q.t1[j] = _mm_set1_epi32(t[j] + 1);
         return q;
     }
-    static unsigned test(const std::int32_t* const* ln, std::size_t k, const Query& q) noexcept {
+    template <class L>
+    static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
         __m128i in = _mm_cmpgt_epi32(q.t1[0], _mm_loadu_si128(reinterpret_cast<const __m128i*>(ln[0] + k)));
         for (int j = 1; j < 6; ++j)
             in = _mm_and_si128(in, _mm_cmpgt_epi32(q.t1[j], _mm_loadu_si128(reinterpret_cast<const __m128i*>(ln[j] + k))));
@@ -175,7 +178,8 @@ struct Lanes {
         for (int j = 0; j < 6; ++j) q.t1[j] = _mm256_set1_epi32(t[j] + 1);
         return q;
     }
-    static unsigned test(const std::int32_t* const* ln, std::size_t k, const Query& q) noexcept {
+    template <class L>
+    static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
         __m256i in = _mm256_cmpgt_epi32(q.t1[0], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[0] + k)));
         for (int j = 1; j < 6; ++j)
             in = _mm256_and_si256(
@@ -183,8 +187,8 @@ struct Lanes {
         return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(in)));
     }
     // Left-packed by one permutation per array (chosen by the 8 mask bits), stored whole.
-    static std::size_t pack(const std::int32_t* const* ln, std::size_t k, unsigned m, std::int32_t* const* g,
-                            std::size_t n) noexcept {
+    template <class L, class G>
+    static std::size_t pack(const L& ln, std::size_t k, unsigned m, const G& g, std::size_t n) noexcept {
         const __m256i idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPack8.idx[m]));
         for (int j = 0; j < 7; ++j)
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(g[j] + n),
@@ -196,7 +200,8 @@ struct Lanes {
     // The sure lanes' keys at w, branch-free: 8 keys built in two halves of 4 (64-bit
     // lanes), each half left-packed by a permutation chosen by its 4 hit bits, stored whole,
     // and w advanced by the hit count. Lanes whose partner has no rank leave s first.
-    static std::uint64_t* emit(const std::int32_t* const* ln, std::size_t k, std::uint32_t ra, int bits, unsigned& s,
+    template <class L>
+    static std::uint64_t* emit(const L& ln, std::size_t k, std::uint32_t ra, int bits, unsigned& s,
                                std::uint64_t* w) noexcept {
         const __m256i rb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[6] + k));
         s &= ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(rb, _mm256_set1_epi32(-1)))));

@@ -21,6 +21,10 @@ namespace fbsim::detail {
 /// build or CPU lacks falls back to the next narrower). kScalar is also what FBSIM_NO_SIMD builds.
 enum class LaneIsa : int { kAuto = 0, kScalar = 1, kSse2 = 2, kAvx2 = 3 };
 
+/// The most boxes a cell of a dense pass may hold: its gather buffer is sized for 2 such cells
+/// plus 5 slices of 4 (the caller sends fuller levels elsewhere).
+constexpr std::uint32_t kLaneCellMost = 32;
+
 /// Broadphase::kNoRank, as the rank lane holds it.
 constexpr std::uint32_t kLaneNoRank = 0xFFFFFFFFu;
 
@@ -48,7 +52,7 @@ class PairLanes {
     std::size_t n_ = 0, stride_ = 0;
 };
 
-/// One dense cell pass: every pair of the level's boxes in the same or neighbouring cells,
+/// One dense cell pass (no cell holds more than kLaneCellMost boxes): every pair of the level's boxes in the same or neighbouring cells,
 /// each once. Pairs whose float bounds overlap with 2 floats to spare on every side and whose
 /// ranks are both known are appended to `keys` as (smaller rank << bits) | larger; every other
 /// float hit (the floats cannot decide, or a rank is missing, or keys are not wanted) goes to

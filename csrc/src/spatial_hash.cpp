@@ -674,6 +674,7 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's scan at its max x, takes that level too; at or below it the pass is linear (each
     // box meets at most 14 cells' entries).
     if (dir && dir->most_in_cell() > kDenseCellMost) dir.reset();
+    if (dir && dir->most_in_cell() > detail::kLaneCellMost) dir.reset();  // the lane pass's buffer bound
     std::size_t dense_begin = n;  // first position of the level swept cell by cell
     if (dir) {
         dense_begin = m.level_range(dense_level).first;
