@@ -68,7 +68,26 @@ void PairLanes::build(const PairRecord* R, std::size_t n) {
     }
     n_ = n;
     std::int32_t* d = data_.get();
-    for (std::size_t i = 0; i < n; ++i) {
+    std::size_t i = 0;
+#ifdef FBSIM_PAIR_RECORD_SSE2
+    // 4 records at a time: each half (lo, nhi) a 4 x 4 transpose (shuffles only, so the int
+    // bits pass through the float casts unchanged).
+    for (; i + 4 <= n; i += 4) {
+        __m128 l[4], h[4];
+        for (int r = 0; r < 4; ++r) {
+            l[r] = _mm_castsi128_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(R[i + r].lo)));
+            h[r] = _mm_castsi128_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(R[i + r].nhi)));
+        }
+        _MM_TRANSPOSE4_PS(l[0], l[1], l[2], l[3]);
+        _MM_TRANSPOSE4_PS(h[0], h[1], h[2], h[3]);
+        for (int j = 0; j < 3; ++j) {
+            _mm_storeu_ps(reinterpret_cast<float*>(d + static_cast<std::size_t>(j) * stride_ + i), l[j]);
+            _mm_storeu_ps(reinterpret_cast<float*>(d + static_cast<std::size_t>(j + 3) * stride_ + i), h[j]);
+        }
+        _mm_storeu_ps(reinterpret_cast<float*>(d + 6 * stride_ + i), h[3]);
+    }
+#endif
+    for (; i < n; ++i) {
         for (int j = 0; j < 3; ++j) {
             d[static_cast<std::size_t>(j) * stride_ + i] = R[i].lo[j];
             d[static_cast<std::size_t>(j + 3) * stride_ + i] = R[i].nhi[j];
@@ -93,6 +112,10 @@ struct Lanes {
     static Query make(const std::int32_t (&t)[6]) noexcept {
         Query q;
         for (int j = 0; j < 6; ++j) q.t[j] = t[j];
+        return q;
+    }
+    static Query moved_in(Query q) noexcept {
+        for (int j = 0; j < 6; ++j) q.t[j] -= 2;
         return q;
     }
     template <class L>
@@ -147,6 +170,10 @@ struct Lanes : scalar::Lanes {
         for (int j = 0; j < 6; ++j) q.t1[j] = _mm_set1_epi32(t[j] + 1);
         return q;
     }
+    static Query moved_in(Query q) noexcept {
+        for (int j = 0; j < 6; ++j) q.t1[j] = _mm_sub_epi32(q.t1[j], _mm_set1_epi32(2));
+        return q;
+    }
     template <class L>
     static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
         __m128i in = _mm_cmpgt_epi32(q.t1[0], _mm_loadu_si128(reinterpret_cast<const __m128i*>(ln[0] + k)));
@@ -176,6 +203,10 @@ struct Lanes {
     static Query make(const std::int32_t (&t)[6]) noexcept {
         Query q;
         for (int j = 0; j < 6; ++j) q.t1[j] = _mm256_set1_epi32(t[j] + 1);
+        return q;
+    }
+    static Query moved_in(Query q) noexcept {
+        for (int j = 0; j < 6; ++j) q.t1[j] = _mm256_sub_epi32(q.t1[j], _mm256_set1_epi32(2));
         return q;
     }
     template <class L>
