@@ -139,9 +139,16 @@ def test_lanes_custom_layers():
 
 
 @pytest.mark.usefixtures("lanes")
-def test_lanes_result_cap():
+@pytest.mark.parametrize("line", [False, True])
+def test_lanes_result_cap(line):
+    # Also with every box in one row of cells (a line along x): the pass checks the cap
+    # within a row, not only between rows.
     rng = np.random.default_rng(8)
     ids, lo, hi = _boxes(rng, 3000, 2.5 * (3000 / 3.0) ** (1.0 / 3.0))
+    if line:
+        c = np.zeros((3000, 3))
+        c[:, 0] = rng.uniform(0.0, 1500.0, size=3000)
+        lo, hi = c - 0.6, c + 0.6
     s = fbsim.SpatialHash()
     s.insert(ids, lo, hi)
     want = brute_pairs(ids, lo, hi)

@@ -57,7 +57,8 @@ class PairLanes {
 /// ranks are both known are appended to `keys` as (smaller rank << bits) | larger; every other
 /// float hit (the floats cannot decide, or a rank is missing, or keys are not wanted) goes to
 /// `slow(ctx, p, k)` with their positions in R (p < k, p the asking box), which decides by
-/// the exact boxes. `stop()` is asked once per row of cells (the result cap).
+/// the exact boxes. `stop()` (the result cap) is asked at each row of cells and every 16
+/// occupied 2-cell blocks, so a stopped pass overshoots by at most 16 blocks' pairs.
 struct DensePass {
     const PairRecord* R = nullptr;       // the index records; off[] are positions in R
     const std::uint32_t* off = nullptr;  // cell directory starts, nx * ny * nz + 1 of them
