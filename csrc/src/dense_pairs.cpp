@@ -17,7 +17,8 @@
 #define FBSIM_LANES_INLINE inline
 #endif
 
-#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
 #define FBSIM_LANES_AVX2 1
 #include <immintrin.h>
 #endif
@@ -74,7 +75,7 @@ void PairLanes::build(const PairRecord* R, std::size_t n) {
     // bits pass through the float casts unchanged).
     for (; i + 4 <= n; i += 4) {
         __m128 l[4], h[4];
-        for (int r = 0; r < 4; ++r) {
+        for (std::size_t r = 0; r < 4; ++r) {
             l[r] = _mm_castsi128_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(R[i + r].lo)));
             h[r] = _mm_castsi128_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(R[i + r].nhi)));
         }
@@ -160,6 +161,7 @@ struct Lanes {
 #ifdef FBSIM_PAIR_RECORD_SSE2
 // ---- SSE2: 4 lanes per compare (the gather and key writes as in the scalar path) ----
 namespace sse2 {
+inline __m128i load4(const std::int32_t* p) noexcept { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 struct Lanes : scalar::Lanes {
     // t + 1 broadcast: a lane overlaps when t + 1 > value on every array (t < 2^31 - 8).
     struct Query {
@@ -176,9 +178,9 @@ struct Lanes : scalar::Lanes {
     }
     template <class L>
     static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
-        __m128i in = _mm_cmpgt_epi32(q.t1[0], _mm_loadu_si128(reinterpret_cast<const __m128i*>(ln[0] + k)));
+        __m128i in = _mm_cmpgt_epi32(q.t1[0], load4(ln[0] + k));
         for (int j = 1; j < 6; ++j)
-            in = _mm_and_si128(in, _mm_cmpgt_epi32(q.t1[j], _mm_loadu_si128(reinterpret_cast<const __m128i*>(ln[j] + k))));
+            in = _mm_and_si128(in, _mm_cmpgt_epi32(q.t1[j], load4(ln[j] + k)));
         return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(in)));
     }
 };
@@ -195,6 +197,9 @@ struct Lanes : scalar::Lanes {
 #pragma GCC target("avx2,popcnt")
 #endif
 namespace avx2 {
+inline __m256i load8(const std::int32_t* p) noexcept { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i table8(const std::int32_t* p) noexcept { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+inline void store8(void* p, __m256i v) noexcept { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 struct Lanes {
     static constexpr unsigned W = 8;
     struct Query {
@@ -211,22 +216,24 @@ struct Lanes {
     }
     template <class L>
     static unsigned test(const L& ln, std::size_t k, const Query& q) noexcept {
-        __m256i in = _mm256_cmpgt_epi32(q.t1[0], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[0] + k)));
-        for (int j = 1; j < 6; ++j)
-            in = _mm256_and_si256(
-                in, _mm256_cmpgt_epi32(q.t1[j], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[j] + k))));
+        __m256i in = _mm256_cmpgt_epi32(q.t1[0], load8(ln[0] + k));
+        for (int j = 1; j < 6; ++j) in = _mm256_and_si256(in, _mm256_cmpgt_epi32(q.t1[j], load8(ln[j] + k)));
         return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(in)));
     }
     // Left-packed by one permutation per array (chosen by the 8 mask bits), stored whole.
     template <class L, class G>
     static std::size_t pack(const L& ln, std::size_t k, unsigned m, const G& g, std::size_t n) noexcept {
-        const __m256i idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPack8.idx[m]));
+        const __m256i idx = table8(kPack8.idx[m]);
         for (int j = 0; j < 7; ++j)
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(g[j] + n),
-                                _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[j] + k)), idx));
-        const __m256i pos = _mm256_add_epi32(_mm256_set1_epi32(static_cast<std::int32_t>(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g[7] + n), _mm256_permutevar8x32_epi32(pos, idx));
+            store8(g[j] + n, _mm256_permutevar8x32_epi32(load8(ln[j] + k), idx));
+        const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i pos = _mm256_add_epi32(_mm256_set1_epi32(static_cast<std::int32_t>(k)), iota);
+        store8(g[7] + n, _mm256_permutevar8x32_epi32(pos, idx));
         return n + static_cast<unsigned>(__builtin_popcount(m));
+    }
+    // 4 keys (mn << bits) | mx from 4 lanes of smaller and larger ranks (zero-extended).
+    static __m256i keys4(__m128i mn, __m128i mx, __m128i shift) noexcept {
+        return _mm256_or_si256(_mm256_sll_epi64(_mm256_cvtepu32_epi64(mn), shift), _mm256_cvtepu32_epi64(mx));
     }
     // The sure lanes' keys at w, branch-free: 8 keys built in two halves of 4 (64-bit
     // lanes), each half left-packed by a permutation chosen by its 4 hit bits, stored whole,
@@ -234,21 +241,18 @@ struct Lanes {
     template <class L>
     static std::uint64_t* emit(const L& ln, std::size_t k, std::uint32_t ra, int bits, unsigned& s,
                                std::uint64_t* w) noexcept {
-        const __m256i rb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ln[6] + k));
-        s &= ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(rb, _mm256_set1_epi32(-1)))));
+        const __m256i rb = load8(ln[6] + k);
+        const __m256i no_rank = _mm256_cmpeq_epi32(rb, _mm256_set1_epi32(-1));
+        s &= ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(no_rank)));
         const __m256i a = _mm256_set1_epi32(static_cast<std::int32_t>(ra));
         const __m256i mn = _mm256_min_epu32(a, rb), mx = _mm256_max_epu32(a, rb);
         const __m128i shift = _mm_cvtsi32_si128(bits);
-        const __m256i lo = _mm256_or_si256(_mm256_sll_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(mn)), shift),
-                                           _mm256_cvtepu32_epi64(_mm256_castsi256_si128(mx)));
-        const __m256i hi = _mm256_or_si256(_mm256_sll_epi64(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(mn, 1)), shift),
-                                           _mm256_cvtepu32_epi64(_mm256_extracti128_si256(mx, 1)));
+        const __m256i lo = keys4(_mm256_castsi256_si128(mn), _mm256_castsi256_si128(mx), shift);
+        const __m256i hi = keys4(_mm256_extracti128_si256(mn, 1), _mm256_extracti128_si256(mx, 1), shift);
         const unsigned s0 = s & 0xFu, s1 = s >> 4;
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(w),
-                            _mm256_permutevar8x32_epi32(lo, _mm256_load_si256(reinterpret_cast<const __m256i*>(kPack4.idx[s0]))));
+        store8(w, _mm256_permutevar8x32_epi32(lo, table8(kPack4.idx[s0])));
         w += __builtin_popcount(s0);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(w),
-                            _mm256_permutevar8x32_epi32(hi, _mm256_load_si256(reinterpret_cast<const __m256i*>(kPack4.idx[s1]))));
+        store8(w, _mm256_permutevar8x32_epi32(hi, table8(kPack4.idx[s1])));
         return w + __builtin_popcount(s1);
     }
 };

@@ -90,7 +90,8 @@ void check_all_kernels(const Scene& s, double cell, std::size_t late = 0) {
 void test_random_scenes() {
     for (const double overlaps : {0.5, 3.0, 12.0})
         for (const std::size_t n : {std::size_t{64}, std::size_t{700}, std::size_t{2500}})
-            check_all_kernels(random_scene(n * 31 + static_cast<std::uint64_t>(overlaps * 10), n, overlaps, -20.0), 0.0);
+            check_all_kernels(random_scene(n * 31 + static_cast<std::uint64_t>(overlaps * 10), n, overlaps, -20.0),
+                              0.0);
     check_all_kernels(random_scene(5, 2000, 3.0, 99'950.0), 0.0);
     check_all_kernels(random_scene(6, 2500, 3.0, 0.0), 0.0, 300);
 }
