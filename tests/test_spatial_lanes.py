@@ -140,9 +140,11 @@ def test_lanes_custom_layers():
 
 @pytest.mark.usefixtures("lanes")
 @pytest.mark.parametrize("line", [False, True])
-def test_lanes_result_cap(line):
+@pytest.mark.parametrize("layered", [False, True])
+def test_lanes_result_cap(line, layered):
     # Also with every box in one row of cells (a line along x): the pass checks the cap
-    # within a row, not only between rows.
+    # within a row, not only between rows; and with a custom layer set (the pass then packs
+    # slot pairs, counted against the cap the same way).
     rng = np.random.default_rng(8)
     ids, lo, hi = _boxes(rng, 3000, 2.5 * (3000 / 3.0) ** (1.0 / 3.0))
     if line:
@@ -150,7 +152,8 @@ def test_lanes_result_cap(line):
         c[:, 0] = rng.uniform(0.0, 1500.0, size=3000)
         lo, hi = c - 0.6, c + 0.6
     s = fbsim.SpatialHash()
-    s.insert(ids, lo, hi)
+    layers = np.full(len(ids), 2 if layered else 1, dtype=np.int64)
+    s.insert(ids, lo, hi, layers=layers)
     want = brute_pairs(ids, lo, hi)
     s.max_results = len(want)
     np.testing.assert_array_equal(s.pairs(), want)

@@ -62,7 +62,7 @@ constexpr PackTable<4> kPack4{};
 
 }  // namespace
 
-void PairLanes::build(const PairRecord* R, std::size_t n) {
+void PairLanes::build(const PairRecord* R, std::size_t n, bool slots) {
     if (n + kPad > stride_) {
         stride_ = n + kPad;
         data_.reset(new std::int32_t[7 * stride_]);
@@ -85,7 +85,7 @@ void PairLanes::build(const PairRecord* R, std::size_t n) {
             _mm_storeu_ps(reinterpret_cast<float*>(d + static_cast<std::size_t>(j) * stride_ + i), l[j]);
             _mm_storeu_ps(reinterpret_cast<float*>(d + static_cast<std::size_t>(j + 3) * stride_ + i), h[j]);
         }
-        _mm_storeu_ps(reinterpret_cast<float*>(d + 6 * stride_ + i), h[3]);
+        _mm_storeu_ps(reinterpret_cast<float*>(d + 6 * stride_ + i), slots ? l[3] : h[3]);
     }
 #endif
     for (; i < n; ++i) {
@@ -93,7 +93,7 @@ void PairLanes::build(const PairRecord* R, std::size_t n) {
             d[static_cast<std::size_t>(j) * stride_ + i] = R[i].lo[j];
             d[static_cast<std::size_t>(j + 3) * stride_ + i] = R[i].nhi[j];
         }
-        d[6 * stride_ + i] = R[i].nhi[3];
+        d[6 * stride_ + i] = slots ? R[i].lo[3] : R[i].nhi[3];
     }
     // Padding: bounds past everything (never a hit, even unmasked) and no rank.
     for (std::size_t i = n; i < n + kPad; ++i) {

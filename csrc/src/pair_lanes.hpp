@@ -41,13 +41,14 @@ LaneIsa force_lane_isa(LaneIsa isa) noexcept;
 LaneIsa lane_isa() noexcept;
 
 /// A dense level's records [begin, end) of the index as lanes: array j (0-2 min corner x y z,
-/// 3-5 negated max corner, 6 rank bits) holds entry i at lane(j)[i]. Each array is padded by
+/// 3-5 negated max corner, 6 rank bits or slot) holds entry i at lane(j)[i]. Each array is padded by
 /// kPad never-overlapping entries, so an 8-wide load at any entry < size stays in bounds.
 class PairLanes {
   public:
     static constexpr std::size_t kPad = 8;
-    /// Copies records R[0, n). O(n); allocates 28 (n + kPad) bytes (not zeroed first).
-    void build(const PairRecord* R, std::size_t n);
+    /// Copies records R[0, n), array 6 their rank lanes (or, `slots` true, their slots). O(n);
+    /// allocates 28 (n + kPad) bytes (not zeroed first).
+    void build(const PairRecord* R, std::size_t n, bool slots = false);
     const std::int32_t* lane(int j) const noexcept { return data_.get() + static_cast<std::size_t>(j) * stride_; }
     std::size_t size() const noexcept { return n_; }
 
