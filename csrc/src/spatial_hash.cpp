@@ -32,6 +32,7 @@
 
 #include "cell_index.hpp"
 #include "crowded_level.hpp"
+#include "pair_lanes.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
@@ -642,8 +643,7 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's pairs (< n) overshoot.
     const std::size_t cap = 2 * max_results();
     // Found so far, 2 per pair in either list.
-    std::size_t key_slack = 0;  // keys' unwritten tail while the dense pass runs (test_ranked)
-    const auto found = [&] { return out.size() + (keys ? 2 * (keys->size() - key_slack) : 0); };
+    const auto found = [&] { return out.size() + (keys ? 2 * keys->size() : 0); };
     const int bits = keys ? rank_bits() : 0;
     // A pair of index records: packed by the ranks they carry when asked to and both have one.
     const auto emit = [&](const detail::PairRecord& a, const detail::PairRecord& b) {
@@ -655,71 +655,14 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             out.push_back(b.slot());
         }
     };
-    // Record i against records [k, end), all six bounds tested (no order assumed). Certain
-    // when every bound pair is at least 2 floats apart (see PairQuery), else the exact boxes
-    // decide. Tombstones never pair: their bounds fail every test.
-    auto test_all = [&](const detail::PairRecord* R, std::size_t i, std::size_t k, std::size_t end) {
-        const detail::PairQuery q(R[i]);
-        const std::uint32_t si = R[i].slot();
-        for (; k < end; ++k) {
-            const int t = detail::record_test(q, R[k]);
-            if (t == 0) continue;
-            const std::uint32_t sk = R[k].slot();
-            if (t == 2 || overlaps(box(si), box(sk))) emit(R[i], R[k]);
-        }
-    };
-    // test_all() for pairs packed by rank: every candidate's key is written, and the write
-    // position advances by the "sure hit" flag (no branch on the 1-in-3 hits of a cell pass,
-    // which mispredicted); only a pair the floats cannot decide, or a partner without a rank,
-    // branches (rare) to the exact test or the slot list.
-    auto test_ranked = [&](const detail::PairRecord* G, std::size_t i, std::size_t k, std::size_t end) {
-        const detail::PairRecord& a = G[i];
-        const std::uint32_t ra = a.rank();
-        if (ra == kNoRank || k >= end) {
-            test_all(G, i, k, end);
-            return;
-        }
-        const detail::PairQuery q(a);
-        // keys is sized ahead in chunks (amortised, no per-box resize): its last key_slack
-        // entries are not written yet.
-        if (key_slack < end - k) {
-            const std::size_t used = keys->size() - key_slack;
-            keys->resize(std::max(2 * keys->size(), used + (end - k) + 4096));
-            key_slack = keys->size() - used;
-        }
-        std::uint64_t* const w0 = keys->data() + (keys->size() - key_slack);
-        std::uint64_t* w = w0;
-        for (; k < end; ++k) {
-            const detail::PairRecord& b = G[k];
-            const std::uint32_t rb = b.rank();
-            bool hit, sure;
-            detail::record_flags(q, b, hit, sure);
-            *w = (std::uint64_t{std::min(ra, rb)} << bits) | std::max(ra, rb);
-            const bool ranked = rb != kNoRank;
-            // One compare for the rare case: sure implies hit, so hit != (sure and ranked)
-            // exactly when the floats cannot decide or b has no rank.
-            const unsigned done = static_cast<unsigned>(sure) & static_cast<unsigned>(ranked);
-            w += done;
-            if (static_cast<unsigned>(hit) != done) {
-                if (sure || overlaps(box(a.slot()), box(b.slot()))) {
-                    if (ranked) {
-                        ++w;  // its key is already written
-                    } else {
-                        out.push_back(a.slot());
-                        out.push_back(b.slot());
-                    }
-                }
-            }
-        }
-        key_slack -= static_cast<std::size_t>(w - w0);
-    };
     // One level in a compact block (similar boxes, the common case): the cell directory makes
     // each neighbour row's cells x - 1 .. x + 1 one slice, so a cell's boxes meet their own
     // cell's later entries and the 13 forward neighbour cells (dx = +1; dy = +1; dz = +1) as
     // five short slices, every pair once. A cell holds ~1-2 boxes (the cell side fits the
     // largest typical box), so slices are tested whole rather than swept along x: the merge
     // of two x-sorted columns below takes an unpredictable branch per step (the 100k-box
-    // benchmark: 18 ms for the column sweep, 12 ms this way).
+    // benchmark: 18 ms for the column sweep, 12 ms for round 7's record cell pass, ~7.4 ms
+    // for the lane pass of pair_lanes.hpp, whole pairs() call).
     int dense_level = 0;  // the most populated level (a baseplate or two elsewhere is common)
     for (int l = 1; l < kLevels; ++l)
         if (m.level_count[l] > m.level_count[dense_level]) dense_level = l;
@@ -732,6 +675,7 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // box's scan at its max x, takes that level too; at or below it the pass is linear (each
     // box meets at most 14 cells' entries).
     if (dir && dir->most_in_cell() > kDenseCellMost) dir.reset();
+    if (dir && dir->most_in_cell() > detail::kLaneCellMost) dir.reset();  // the lane pass's buffer bound
     std::size_t dense_begin = n;  // first position of the level swept cell by cell
     if (dir) {
         dense_begin = m.level_range(dense_level).first;
@@ -739,77 +683,63 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         // and faults in fresh pages at each step (untouched reserved pages cost nothing).
         if (keys) keys->reserve(keys->size() + std::min<std::size_t>(2 * n, std::size_t{1} << 25));
         else out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
-        const std::int64_t nx = dir->counts()[0], ny = dir->counts()[1], nz = dir->counts()[2];
-        const std::uint32_t* off = dir->offsets();
-        // Cells are taken kBlock at a time along x: a block's boxes meet each other, the next
-        // cell of their row and the 4 neighbour row slices x - 1 .. x + kBlock, so each slice
-        // loop (whose exit mispredicts) and each union serve two cells, and a slice spans 4
-        // cells per 2 instead of 3 per 1. Boxes 2 cells apart meet too but never overlap (a
-        // box reaches at most into the next cell), so every pair is still found once (100k
-        // boxes: 2 cells 5% faster than 1, 3 and 4 no better than 2).
-        constexpr std::int64_t kBlock = 2;
-        std::vector<detail::PairRecord> gather;
-        gather.resize(1024);
-        for (std::int64_t z = 0; z < nz && found() <= cap; ++z) {
-            for (std::int64_t y = 0; y < ny && found() <= cap; ++y) {
-                const std::size_t row = static_cast<std::size_t>((z * ny + y) * nx);
-                std::size_t rows[4];  // first cells of the forward neighbour rows in the block
-                int nr = 0;
-                if (y + 1 < ny) rows[nr++] = row + static_cast<std::size_t>(nx);
-                if (z + 1 < nz) {
-                    const std::size_t up = row + static_cast<std::size_t>(nx * ny);
-                    if (y > 0) rows[nr++] = up - static_cast<std::size_t>(nx);
-                    rows[nr++] = up;
-                    if (y + 1 < ny) rows[nr++] = up + static_cast<std::size_t>(nx);
-                }
-                for (std::int64_t x = 0; x < nx; x += kBlock) {
-                    const std::int64_t xe = std::min<std::int64_t>(x + kBlock, nx);  // past the block
-                    const std::size_t cb = off[row + static_cast<std::size_t>(x)];
-                    const std::size_t ce = off[row + static_cast<std::size_t>(xe)];
-                    if (cb == ce) continue;
-                    const std::size_t x0 = static_cast<std::size_t>(x > 0 ? x - 1 : 0);
-                    const std::size_t x1 = static_cast<std::size_t>(xe < nx ? xe + 1 : nx);  // past end
-                    const std::size_t self_end = off[row + x1];
-                    // The cell's own records, then the candidates from its x + 1 cell and
-                    // the 4 neighbour row slices that overlap the cell's boxes' union (a
-                    // branchless filter: most fail), in one buffer: each box then runs ONE
-                    // short loop over the records after it, not five whose exits mispredict.
-                    const std::size_t most = (self_end - cb) + [&] {
-                        std::size_t t = 0;
-                        for (int r = 0; r < nr; ++r) t += off[rows[r] + x1] - off[rows[r] + x0];
-                        return t;
-                    }();
-                    if (most > gather.size()) gather.resize(2 * most);
-                    detail::PairRecord* G = gather.data();
-                    detail::PairRecord u = R[cb];
-                    for (std::size_t i = cb; i < ce; ++i) {
-                        for (int d = 0; d < 3; ++d) {
-                            u.lo[d] = std::min(u.lo[d], R[i].lo[d]);
-                            u.nhi[d] = std::min(u.nhi[d], R[i].nhi[d]);
-                        }
-                    }
-                    const detail::PairQuery qu(u);
-                    std::size_t g = 0;
-                    for (std::size_t i = cb; i < ce; ++i) G[g++] = R[i];
-                    auto take = [&](std::size_t b, std::size_t e) {
-                        for (; b < e; ++b) {
-                            G[g] = R[b];
-                            g += detail::record_overlaps(qu, R[b]) ? 1 : 0;
-                        }
-                    };
-                    take(ce, self_end);
-                    for (int r = 0; r < nr; ++r) take(off[rows[r] + x0], off[rows[r] + x1]);
-                    for (std::size_t i = 0; i < ce - cb && found() <= cap; ++i) {
-                        if (keys) test_ranked(G, i, i + 1, g);
-                        else test_all(G, i, i + 1, g);
-                    }
-                }
-            }
+        // The level's records as SoA lanes, then one box against 4 or 8 candidates per compare
+        // (pair_lanes.hpp). Pairs the lanes cannot settle (the floats cannot decide, or a box
+        // without a rank, or no keys wanted) come back one by one to be decided here; their
+        // keys collect aside (the pass owns `keys` while it runs) and join at the end.
+        // Without keys wanted (custom layers, or no valid ranks) the lanes carry slots instead
+        // and the pass packs slot pairs as (slot << 32) | slot keys, unpacked into `out` after:
+        // the same branch-free path, where sending every hit through slow() cost 27%.
+        const auto [lb, le] = m.level_range(dense_level);
+        detail::PairLanes lanes;
+        lanes.build(R + lb, le - lb, keys == nullptr);
+        std::vector<std::uint64_t> slot_keys;
+        if (!keys) slot_keys.reserve(std::min<std::size_t>(2 * n, std::size_t{1} << 25));
+        using Emit = decltype(emit);
+        using Found = decltype(found);
+        struct Slow {
+            const SpatialHash* self;
+            const detail::PairRecord* R;
+            const Emit* emit_pair;
+            std::vector<std::uint64_t>* keys;
+            std::vector<std::uint64_t> aside;
+            const Found* found_so_far;
+            std::size_t cap;
+            const std::vector<std::uint64_t>* slot_keys;
+        } slow{this, R, &emit, keys, {}, &found, cap, &slot_keys};
+        detail::DensePass pass;
+        pass.R = R;
+        pass.off = dir->offsets();
+        pass.nx = dir->counts()[0];
+        pass.ny = dir->counts()[1];
+        pass.nz = dir->counts()[2];
+        pass.base = lb;
+        pass.lanes = &lanes;
+        pass.bits = keys ? bits : 32;
+        pass.keys = keys ? keys : &slot_keys;
+        pass.ctx = &slow;
+        pass.slow = [](void* ctx, std::size_t p, std::size_t k) {
+            Slow& c = *static_cast<Slow*>(ctx);
+            const detail::PairRecord &a = c.R[p], &b = c.R[k];
+            const int t = detail::record_test(detail::PairQuery(a), b);
+            if (t == 0 || (t == 1 && !overlaps(c.self->box(a.slot()), c.self->box(b.slot())))) return;
+            // emit() would append to the keys the pass is writing: ranked keys go aside.
+            std::vector<std::uint64_t>* const k0 = c.keys;
+            if (c.keys) std::swap(*c.keys, c.aside);
+            (*c.emit_pair)(a, b);
+            if (k0) std::swap(*k0, c.aside);
+        };
+        pass.stop = [](void* ctx, std::size_t unwritten) {
+            const Slow& c = *static_cast<const Slow*>(ctx);
+            return (*c.found_so_far)() + 2 * (c.aside.size() + c.slot_keys->size()) - 2 * unwritten > c.cap;
+        };
+        detail::dense_cell_pass(pass);
+        if (keys) keys->insert(keys->end(), slow.aside.begin(), slow.aside.end());
+        out.reserve(out.size() + 2 * slot_keys.size());
+        for (const std::uint64_t k : slot_keys) {
+            out.push_back(static_cast<std::uint32_t>(k >> 32));
+            out.push_back(static_cast<std::uint32_t>(k));
         }
-    }
-    if (keys) {
-        keys->resize(keys->size() - key_slack);
-        key_slack = 0;
     }
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
