@@ -31,6 +31,9 @@
 #include <utility>
 
 #include "cell_index.hpp"
+#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include "crowded_level.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
@@ -55,6 +58,42 @@ constexpr std::size_t kAutoCap = ~std::size_t{0};
 // pairs() runs its cell-by-cell pass on a level only while no cell holds more entries than
 // this (similar boxes under a fitting cell size hold ~1-2; see candidate_pairs).
 constexpr std::uint32_t kDenseCellMost = 32;
+
+// The window tests of pairs(moved), 9 windows of 8 records at once: bit k of out[w] is set
+// when record r[at[w] + k] overlaps the query's float bounds (as detail::record_overlaps).
+// With AVX2, checked at run time (the build targets the SSE2 baseline, never -march=native),
+// one 256-bit compare tests a whole record instead of two 128-bit ones and an or.
+void window_hits_sse(const detail::PairRecord* r, const std::size_t* at, const detail::PairQuery& q,
+                     unsigned* out) noexcept {
+    for (int w = 0; w < 9; ++w) {
+        unsigned hits = 0;
+        for (unsigned k = 0; k < 8; ++k) hits |= static_cast<unsigned>(detail::record_overlaps(q, r[at[w] + k])) << k;
+        out[w] = hits;
+    }
+}
+#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+__attribute__((target("avx2"))) void window_hits_avx2(const detail::PairRecord* r, const std::size_t* at,
+                                                      const detail::PairQuery& q, unsigned* out) noexcept {
+    const __m256i qv = _mm256_setr_epi32(q.hi[0], q.hi[1], q.hi[2], q.hi[3], q.nlo[0], q.nlo[1], q.nlo[2], q.nlo[3]);
+    for (int w = 0; w < 9; ++w) {
+        const detail::PairRecord* b = r + at[w];
+        unsigned hits = 0;
+        for (unsigned k = 0; k < 8; ++k) {
+            const __m256i past = _mm256_cmpgt_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(b + k)), qv);
+            hits |= static_cast<unsigned>(_mm256_testz_si256(past, past)) << k;
+        }
+        out[w] = hits;
+    }
+}
+using WindowHits = void (*)(const detail::PairRecord*, const std::size_t*, const detail::PairQuery&, unsigned*) noexcept;
+WindowHits pick_window_hits() noexcept {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? window_hits_avx2 : window_hits_sse;
+}
+const WindowHits window_hits = pick_window_hits();
+#else
+constexpr auto window_hits = window_hits_sse;
+#endif
 
 // Index of the lowest set bit of v (v != 0).
 inline std::size_t lowest_bit(unsigned v) noexcept {
@@ -1023,10 +1062,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         // are visited. A loop over the slice itself exits at a data-dependent trip count, a
         // mispredicted branch per row (9 per moved box); this one is fully unrolled. a itself
         // (always a hit, never a pair) is masked off too.
-        const auto test_window = [&](std::size_t i, std::size_t e) {
-            unsigned hits = 0;
-            for (unsigned k = 0; k < kWindow; ++k)
-                hits |= static_cast<unsigned>(detail::record_overlaps(q, R[i + k])) << k;
+        const auto test_window = [&](std::size_t i, std::size_t e, unsigned hits) {
             hits &= (1u << (e - i)) - 1u;
             if (p - i < kWindow) hits &= ~(1u << (p - i));
             while (hits != 0) {
@@ -1055,11 +1091,24 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 const std::size_t x1 = static_cast<std::size_t>(std::min<std::int64_t>(xl + 1, dn[0] - 1)) + 1;
                 const std::size_t nx = static_cast<std::size_t>(dn[0]), nxy = nx * static_cast<std::size_t>(dn[1]);
                 const std::size_t mid = static_cast<std::size_t>(zl) * nxy + static_cast<std::size_t>(yl) * nx;
+                // The 9 rows' windows tested in one call (a row whose window would run past the
+                // index tests record 0 instead, ignored: it takes the slice loop below).
+                std::size_t begin[9], end[9], at[9];
+                unsigned hits[9] = {};
+                int w = 0;
                 for (const std::size_t r : {mid - nxy - nx, mid - nxy, mid - nxy + nx, mid - nx, mid, mid + nx,
                                             mid + nxy - nx, mid + nxy, mid + nxy + nx}) {
-                    const std::size_t i = off[r + x0], e = off[r + x1];
+                    begin[w] = off[r + x0];
+                    end[w] = off[r + x1];
+                    at[w] = begin[w] + kWindow <= n ? begin[w] : 0;
+                    ++w;
+                }
+                static_assert(kWindow == 8, "window_hits() tests 8 records per window");
+                if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
+                for (w = 0; w < 9; ++w) {
+                    const std::size_t i = begin[w], e = end[w];
                     if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                    if (e - i <= kWindow && i + kWindow <= n) test_window(i, e); else test_span(q, R + i, R + e);
+                    if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
                 }
             } else {
                 for (int c = 0; c < 9; ++c) {
