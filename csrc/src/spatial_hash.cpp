@@ -24,6 +24,7 @@
 // test is conservative; the exact double test decides whenever the floats cannot, so answers
 // are exact.
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -86,7 +87,10 @@ __attribute__((target("avx2"))) void window_hits_avx2(const detail::PairRecord* 
     }
 }
 using WindowHits = void (*)(const detail::PairRecord*, const std::size_t*, const detail::PairQuery&, unsigned*) noexcept;
+// FBSIM_NO_AVX2 set in the environment (read once, at load) forces the SSE2 path: for tests
+// of that path on AVX2 machines, and as a switch should a CPU misreport.
 WindowHits pick_window_hits() noexcept {
+    if (std::getenv("FBSIM_NO_AVX2") != nullptr) return window_hits_sse;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") ? window_hits_avx2 : window_hits_sse;
 }
