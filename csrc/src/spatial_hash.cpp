@@ -1088,6 +1088,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             const bool on_dir = dir && l == dense_level;
             const std::int64_t* dn = on_dir ? dir->counts() : nullptr;
             const std::int64_t zl = on_dir ? z - dir->origin()[2] : 0, yl = on_dir ? y - dir->origin()[1] : 0;
+            std::size_t begin[9], end[9];  // the rows' slices of the index
             if (on_dir && zl >= 1 && zl + 1 < dn[2] && yl >= 1 && yl + 1 < dn[1]) {
                 const std::uint32_t* off = dir->offsets();
                 const std::int64_t xl = x - dir->origin()[0];
@@ -1095,24 +1096,12 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 const std::size_t x1 = static_cast<std::size_t>(std::min<std::int64_t>(xl + 1, dn[0] - 1)) + 1;
                 const std::size_t nx = static_cast<std::size_t>(dn[0]), nxy = nx * static_cast<std::size_t>(dn[1]);
                 const std::size_t mid = static_cast<std::size_t>(zl) * nxy + static_cast<std::size_t>(yl) * nx;
-                // The 9 rows' windows tested in one call (a row whose window would run past the
-                // index tests record 0 instead, ignored: it takes the slice loop below).
-                std::size_t begin[9], end[9], at[9];
-                unsigned hits[9] = {};
-                int w = 0;
+                std::size_t* bw = begin;
+                std::size_t* ew = end;
                 for (const std::size_t r : {mid - nxy - nx, mid - nxy, mid - nxy + nx, mid - nx, mid, mid + nx,
                                             mid + nxy - nx, mid + nxy, mid + nxy + nx}) {
-                    begin[w] = off[r + x0];
-                    end[w] = off[r + x1];
-                    at[w] = begin[w] + kWindow <= n ? begin[w] : 0;
-                    ++w;
-                }
-                static_assert(kWindow == 8, "window_hits() tests 8 records per window");
-                if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
-                for (w = 0; w < 9; ++w) {
-                    const std::size_t i = begin[w], e = end[w];
-                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                    if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
+                    *bw++ = off[r + x0];
+                    *ew++ = off[r + x1];
                 }
             } else {
                 for (int c = 0; c < 9; ++c) {
@@ -1131,9 +1120,21 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                         i = cur[c] = m.gallop(i, start);
                         e = m.gallop(i, make_key(l, zz, yy, x + 2));
                     }
-                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                    test_span(q, R + i, R + e);
+                    begin[c] = i;
+                    end[c] = e;
                 }
+            }
+            // The 9 rows' windows tested in one call (a row whose window would run past the
+            // index tests record 0 instead, ignored: it takes the slice loop below).
+            std::size_t at[9];
+            unsigned hits[9] = {};
+            for (int w = 0; w < 9; ++w) at[w] = begin[w] + kWindow <= n ? begin[w] : 0;
+            static_assert(kWindow == 8, "window_hits() tests 8 records per window");
+            if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
+            for (int w = 0; w < 9; ++w) {
+                const std::size_t i = begin[w], e = end[w];
+                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);
