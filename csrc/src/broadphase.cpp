@@ -49,10 +49,10 @@ std::size_t IdMap::home(std::int64_t id) const noexcept {
     return static_cast<std::size_t>(mix(static_cast<std::uint64_t>(id))) & (buckets_.size() - 1);
 }
 
-std::uint32_t IdMap::find(std::int64_t id) const noexcept {
+std::uint32_t IdMap::find_hashed(std::int64_t id) const noexcept {
     if (buckets_.empty()) return kNone;
     const std::size_t m = buckets_.size() - 1;
-    // Load <= 1/2 guarantees an empty bucket, so this loop ends within buckets_.size() steps.
+    // Load <= 0.7 guarantees an empty bucket, so this loop ends within buckets_.size() steps.
     for (std::size_t i = home(id), n = 0; n <= m; i = (i + 1) & m, ++n) {
         const Bucket& b = buckets_[i];
         if (b.slot == kNone) return kNone;
@@ -61,35 +61,92 @@ std::uint32_t IdMap::find(std::int64_t id) const noexcept {
     return kNone;
 }
 
-void IdMap::rehash(std::size_t buckets) {
-    std::vector<Bucket> old;
-    old.swap(buckets_);
-    buckets_.assign(buckets, Bucket{0, kNone});
+std::vector<IdMap::Bucket> IdMap::rebuilt(std::size_t buckets, std::size_t dense) const {
+    std::vector<Bucket> out(buckets, Bucket{0, kNone});
     const std::size_t m = buckets - 1;
-    for (const Bucket& b : old) {
-        if (b.slot == kNone) continue;
-        std::size_t i = home(b.key);
-        while (buckets_[i].slot != kNone) i = (i + 1) & m;
-        buckets_[i] = b;
+    for (const Bucket& b : buckets_) {
+        if (b.slot == kNone || static_cast<std::uint64_t>(b.key) < dense) continue;
+        std::size_t i = static_cast<std::size_t>(mix(static_cast<std::uint64_t>(b.key))) & m;
+        while (out[i].slot != kNone) i = (i + 1) & m;
+        out[i] = b;
+    }
+    return out;
+}
+
+void IdMap::reserve(const std::int64_t* ids, std::size_t count) {
+    // The dense range may cover ids up to twice the item count after this batch: a table at
+    // least half full costs at most 8 bytes per item. It grows by at least 1.5x (single
+    // inserts of n, n + 1, ... copy it O(log n) times, not n times).
+    const std::size_t items = hashed_ + count + dense_used_;
+    const std::uint64_t limit = 2 * static_cast<std::uint64_t>(items) + 16;
+    std::uint64_t want = dense_.size();
+    std::size_t to_hash = 0;  // batch ids left for the hash
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint64_t u = static_cast<std::uint64_t>(ids[i]);
+        if (u < limit && u >= want) want = u + 1;
+    }
+    if (want > dense_.size()) want = std::min<std::uint64_t>(limit, std::max<std::uint64_t>(want, dense_.size() + dense_.size() / 2));
+    for (std::size_t i = 0; i < count; ++i) to_hash += static_cast<std::uint64_t>(ids[i]) >= want ? 1 : 0;
+    // Hashed ids the wider range takes over.
+    std::size_t moving = 0;
+    if (want > dense_.size() && hashed_ != 0)
+        for (const Bucket& b : buckets_)
+            moving += b.slot != kNone && static_cast<std::uint64_t>(b.key) < want ? 1 : 0;
+    const std::size_t need = hashed_ - moving + to_hash;
+    std::size_t buckets = 0;
+    if (need != 0) {
+        buckets = 16;
+        while (buckets * 7 < need * 10) buckets *= 2;  // load <= 0.7: linear probing stays short
+        buckets = std::max(buckets, buckets_.size());
+    }
+    // Allocate everything first, then commit without throwing.
+    std::vector<std::uint32_t> table;
+    if (want > dense_.size()) {
+        table.reserve(static_cast<std::size_t>(want));
+        table.assign(dense_.begin(), dense_.end());
+        table.resize(static_cast<std::size_t>(want), kNone);
+    }
+    std::vector<Bucket> fresh;
+    const bool rehash = buckets > buckets_.size() || moving != 0;
+    if (rehash) fresh = rebuilt(buckets, static_cast<std::size_t>(want));
+    if (want > dense_.size()) {
+        for (const Bucket& b : buckets_)
+            if (b.slot != kNone && static_cast<std::uint64_t>(b.key) < want) {
+                table[static_cast<std::size_t>(b.key)] = b.slot;
+                ++dense_used_;
+            }
+        dense_.swap(table);
+    }
+    if (rehash) {
+        buckets_.swap(fresh);
+        hashed_ -= moving;
     }
 }
 
-void IdMap::reserve(std::size_t count) {
-    std::size_t want = 16;
-    while (want * 7 < count * 10) want *= 2;  // load <= 0.7: linear probing stays short
-    if (want > buckets_.size()) rehash(want);
-}
-
 void IdMap::insert(std::int64_t id, std::uint32_t slot) {
-    reserve(size_ + 1);
+    if (static_cast<std::uint64_t>(id) < dense_.size()) {
+        dense_[static_cast<std::size_t>(id)] = slot;
+        ++dense_used_;
+        return;
+    }
+    if (hashed_ + 1 > buckets_.size() * 7 / 10) {
+        // Not reserved: grow (may throw, changing nothing), which may also widen the range.
+        reserve(&id, 1);
+        if (static_cast<std::uint64_t>(id) < dense_.size()) return insert(id, slot);
+    }
     const std::size_t m = buckets_.size() - 1;
     std::size_t i = home(id);
     while (buckets_[i].slot != kNone) i = (i + 1) & m;
     buckets_[i] = Bucket{id, slot};
-    ++size_;
+    ++hashed_;
 }
 
 void IdMap::erase(std::int64_t id) noexcept {
+    if (static_cast<std::uint64_t>(id) < dense_.size()) {
+        if (dense_[static_cast<std::size_t>(id)] != kNone) --dense_used_;
+        dense_[static_cast<std::size_t>(id)] = kNone;
+        return;
+    }
     if (buckets_.empty()) return;
     const std::size_t m = buckets_.size() - 1;
     std::size_t i = home(id);
@@ -111,7 +168,7 @@ void IdMap::erase(std::int64_t id) noexcept {
         }
     }
     buckets_[hole].slot = kNone;
-    --size_;
+    --hashed_;
 }
 
 }  // namespace detail
@@ -408,7 +465,7 @@ BroadphaseStatus Broadphase::insert(const std::int64_t* ids, const double* lo, c
     grow(ids_, slots);
     grow(layers_, slots);
     grow(masks_, slots);
-    map_.reserve(count_ + count);
+    map_.reserve(ids, count);
     if (ranks_valid_) {
         grow(rank_, slots);
         rank_.resize(slots, kNoRank);

@@ -24,6 +24,7 @@
 // test is conservative; the exact double test decides whenever the floats cannot, so answers
 // are exact.
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -31,6 +32,9 @@
 #include <utility>
 
 #include "cell_index.hpp"
+#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include "crowded_level.hpp"
 #include "pair_lanes.hpp"
 #include "pair_record.hpp"
@@ -56,6 +60,56 @@ constexpr std::size_t kAutoCap = ~std::size_t{0};
 // pairs() runs its cell-by-cell pass on a level only while no cell holds more entries than
 // this (similar boxes under a fitting cell size hold ~1-2; see candidate_pairs).
 constexpr std::uint32_t kDenseCellMost = 32;
+
+// The window tests of pairs(moved), 9 windows of 8 records at once: bit k of out[w] is set
+// when record r[at[w] + k] overlaps the query's float bounds (as detail::record_overlaps).
+// With AVX2, checked at run time (the build targets the SSE2 baseline, never -march=native),
+// one 256-bit compare tests a whole record instead of two 128-bit ones and an or.
+void window_hits_sse(const detail::PairRecord* r, const std::size_t* at, const detail::PairQuery& q,
+                     unsigned* out) noexcept {
+    for (int w = 0; w < 9; ++w) {
+        unsigned hits = 0;
+        for (unsigned k = 0; k < 8; ++k) hits |= static_cast<unsigned>(detail::record_overlaps(q, r[at[w] + k])) << k;
+        out[w] = hits;
+    }
+}
+#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+__attribute__((target("avx2"))) void window_hits_avx2(const detail::PairRecord* r, const std::size_t* at,
+                                                      const detail::PairQuery& q, unsigned* out) noexcept {
+    const __m256i qv = _mm256_setr_epi32(q.hi[0], q.hi[1], q.hi[2], q.hi[3], q.nlo[0], q.nlo[1], q.nlo[2], q.nlo[3]);
+    for (int w = 0; w < 9; ++w) {
+        const detail::PairRecord* b = r + at[w];
+        unsigned hits = 0;
+        for (unsigned k = 0; k < 8; ++k) {
+            const __m256i past = _mm256_cmpgt_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(b + k)), qv);
+            hits |= static_cast<unsigned>(_mm256_testz_si256(past, past)) << k;
+        }
+        out[w] = hits;
+    }
+}
+using WindowHits = void (*)(const detail::PairRecord*, const std::size_t*, const detail::PairQuery&, unsigned*) noexcept;
+// FBSIM_NO_AVX2 set in the environment (read once, at load) forces the SSE2 path: for tests
+// of that path on AVX2 machines, and as a switch should a CPU misreport.
+WindowHits pick_window_hits() noexcept {
+    if (std::getenv("FBSIM_NO_AVX2") != nullptr) return window_hits_sse;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? window_hits_avx2 : window_hits_sse;
+}
+const WindowHits window_hits = pick_window_hits();
+#else
+constexpr auto window_hits = window_hits_sse;
+#endif
+
+// Index of the lowest set bit of v (v != 0).
+inline std::size_t lowest_bit(unsigned v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<std::size_t>(__builtin_ctz(v));
+#else
+    std::size_t k = 0;
+    for (; (v & 1u) == 0; v >>= 1) ++k;
+    return k;
+#endif
+}
 
 }  // namespace
 
@@ -905,6 +959,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // its later moved boxes query that instead. So a few moved ids never pay for a re-grid,
     // and a batch never pays much more than the cheaper of the two.
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
+    constexpr unsigned kWindow = 8;
     constexpr std::size_t kRegridTests = 8;
     std::unique_ptr<CrowdedLevel> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
@@ -935,6 +990,21 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 }
             }
         };
+        // A row slice of at most kWindow records (most of them: ~5 on average in a scene of
+        // similar boxes): kWindow records from its start are tested without a branch (the
+        // window may run past the slice, into records that are masked off) and only the hits
+        // are visited. A loop over the slice itself exits at a data-dependent trip count, a
+        // mispredicted branch per row (9 per moved box); this one is fully unrolled. a itself
+        // (always a hit, never a pair) is masked off too.
+        const auto test_window = [&](std::size_t i, std::size_t e, unsigned hits) {
+            hits &= (1u << (e - i)) - 1u;
+            if (p - i < kWindow) hits &= ~(1u << (p - i));
+            while (hits != 0) {
+                const std::size_t j = i + lowest_bit(hits);
+                hits &= hits - 1u;
+                test_span(q, R + j, R + j + 1);
+            }
+        };
         if (crowd[l]) {
             // The level re-gridded: its spans that can reach a (a's record permuted alike).
             const detail::PairQuery qp(crowd[l]->permute(R[p]));
@@ -948,6 +1018,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             const bool on_dir = dir && l == dense_level;
             const std::int64_t* dn = on_dir ? dir->counts() : nullptr;
             const std::int64_t zl = on_dir ? z - dir->origin()[2] : 0, yl = on_dir ? y - dir->origin()[1] : 0;
+            std::size_t begin[9], end[9];  // the rows' slices of the index
             if (on_dir && zl >= 1 && zl + 1 < dn[2] && yl >= 1 && yl + 1 < dn[1]) {
                 const std::uint32_t* off = dir->offsets();
                 const std::int64_t xl = x - dir->origin()[0];
@@ -955,11 +1026,12 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 const std::size_t x1 = static_cast<std::size_t>(std::min<std::int64_t>(xl + 1, dn[0] - 1)) + 1;
                 const std::size_t nx = static_cast<std::size_t>(dn[0]), nxy = nx * static_cast<std::size_t>(dn[1]);
                 const std::size_t mid = static_cast<std::size_t>(zl) * nxy + static_cast<std::size_t>(yl) * nx;
+                std::size_t* bw = begin;
+                std::size_t* ew = end;
                 for (const std::size_t r : {mid - nxy - nx, mid - nxy, mid - nxy + nx, mid - nx, mid, mid + nx,
                                             mid + nxy - nx, mid + nxy, mid + nxy + nx}) {
-                    const std::size_t i = off[r + x0], e = off[r + x1];
-                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                    test_span(q, R + i, R + e);
+                    *bw++ = off[r + x0];
+                    *ew++ = off[r + x1];
                 }
             } else {
                 for (int c = 0; c < 9; ++c) {
@@ -978,9 +1050,21 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                         i = cur[c] = m.gallop(i, start);
                         e = m.gallop(i, make_key(l, zz, yy, x + 2));
                     }
-                    if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
-                    test_span(q, R + i, R + e);
+                    begin[c] = i;
+                    end[c] = e;
                 }
+            }
+            // The 9 rows' windows tested in one call (a row whose window would run past the
+            // index tests record 0 instead, ignored: it takes the slice loop below).
+            std::size_t at[9];
+            unsigned hits[9] = {};
+            for (int w = 0; w < 9; ++w) at[w] = begin[w] + kWindow <= n ? begin[w] : 0;
+            static_assert(kWindow == 8, "window_hits() tests 8 records per window");
+            if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
+            for (int w = 0; w < 9; ++w) {
+                const std::size_t i = begin[w], e = end[w];
+                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);

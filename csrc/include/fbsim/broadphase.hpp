@@ -82,21 +82,37 @@ inline constexpr std::uint32_t kAllLayers = 0xFFFFFFFFu;
 
 namespace detail {
 
-/// Open-addressing (linear probing, backward-shift deletion) map from int64 id to a uint32
-/// slot. 16 bytes per bucket, load factor <= 0.7. Not thread-safe for writers; const lookups
-/// are safe for concurrent readers.
+/// Map from int64 id to a uint32 slot. Ids in [0, dense range) live in a direct table (4 bytes
+/// per id of the range): servers mostly number their items 0..n, and a look-up is then one
+/// read instead of a hash probe that misses the cache. Other ids (negative, or past the
+/// range) live in an open-addressing hash (linear probing, backward-shift deletion; 16 bytes
+/// per bucket, load factor <= 0.7). The range only grows, geometrically, at reserve(), and
+/// never past twice the item count at that time (so at most 8 bytes per item, below the
+/// hash's 23+ bytes per entry). Not thread-safe for writers; const lookups are safe for
+/// concurrent readers.
 class IdMap {
   public:
-    /// Slot of `id`, or kNone.
-    std::uint32_t find(std::int64_t id) const noexcept;
-    /// Inserts id -> slot; id must be absent. Grows (allocates) as needed.
+    /// Slot of `id`, or kNone. O(1); no hashing for ids in the dense range.
+    std::uint32_t find(std::int64_t id) const noexcept {
+        if (static_cast<std::uint64_t>(id) < dense_.size()) return dense_[static_cast<std::size_t>(id)];
+        return hashed_ == 0 ? kNone : find_hashed(id);
+    }
+    /// Inserts id -> slot; id must be absent. Does not allocate for ids covered by the last
+    /// reserve(ids, count); may allocate (grow the hash) otherwise.
     void insert(std::int64_t id, std::uint32_t slot);
-    /// Removes id (must be present).
+    /// Removes id (must be present). Never shrinks the dense range.
     void erase(std::int64_t id) noexcept;
-    /// Makes room for `count` entries in total without rehashing later.
-    void reserve(std::size_t count);
+    /// Makes room for the batch `ids[count]` (absent, distinct) so that inserting them cannot
+    /// allocate: may widen the dense range (moving hashed ids into it) and grows the hash for
+    /// the rest. O(count), plus O(range + buckets) when either grows (amortised O(1) per id).
+    /// Strong guarantee: on std::bad_alloc nothing changed.
+    void reserve(const std::int64_t* ids, std::size_t count);
     /// Bytes held by the table.
-    std::size_t memory_bytes() const noexcept { return buckets_.capacity() * sizeof(Bucket); }
+    std::size_t memory_bytes() const noexcept {
+        return buckets_.capacity() * sizeof(Bucket) + dense_.capacity() * sizeof(std::uint32_t);
+    }
+    /// Ids covered by the direct table: [0, dense_range()).
+    std::size_t dense_range() const noexcept { return dense_.size(); }
     /// Marker for "absent".
     static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 
@@ -105,10 +121,14 @@ class IdMap {
         std::int64_t key;
         std::uint32_t slot;  // kNone when the bucket is empty
     };
+    std::uint32_t find_hashed(std::int64_t id) const noexcept;
     std::size_t home(std::int64_t id) const noexcept;
-    void rehash(std::size_t buckets);
+    // The hash rebuilt with `buckets` buckets, without the ids below `dense` (moved to the table).
+    std::vector<Bucket> rebuilt(std::size_t buckets, std::size_t dense) const;
+    std::vector<std::uint32_t> dense_;  // by id, for ids < dense_.size(); kNone when absent
     std::vector<Bucket> buckets_;
-    std::size_t size_ = 0;
+    std::size_t hashed_ = 0;      // entries in buckets_
+    std::size_t dense_used_ = 0;  // entries in dense_
 };
 
 }  // namespace detail
