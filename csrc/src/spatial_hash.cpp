@@ -32,6 +32,7 @@
 
 #include "cell_index.hpp"
 #include "crowded_level.hpp"
+#include "crowded_set.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
@@ -848,9 +849,11 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 i = j;
             }
             if (most > kDenseCellMost) {
-                CrowdedLevel crowd;
-                crowd.build(m, lb, le, [this](std::uint32_t s) -> const Aabb& { return box(s); });
+                CrowdedSet crowd;
+                const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+                crowd.build(m, lb, le, box_of);
                 crowd.pairs(
+                    box_of,
                     [&](const detail::PairRecord& a, const detail::PairRecord& b, int t) {
                         if (t == 2 || overlaps(box(a.slot()), box(b.slot()))) emit(a, b);
                     },
@@ -976,7 +979,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // and a batch never pays much more than the cheaper of the two.
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
     constexpr std::size_t kRegridTests = 8;
-    std::unique_ptr<CrowdedLevel> crowd[kLevels];
+    std::unique_ptr<CrowdedSet> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (const std::uint32_t p : ps) {
@@ -1007,8 +1010,10 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         };
         if (crowd[l]) {
             // The level re-gridded: its spans that can reach a (a's record permuted alike).
-            const detail::PairQuery qp(crowd[l]->permute(R[p]));
-            crowd[l]->spans(ba, [&](const detail::PairRecord* i, const detail::PairRecord* e) { test_span(qp, i, e); });
+            crowd[l]->spans(R[p], ba,
+                            [&](const detail::PairQuery& qp, const detail::PairRecord* i, const detail::PairRecord* e) {
+                                test_span(qp, i, e);
+                            });
         } else {
             // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
             // them to the cells a's max corner reaches tests a third fewer records but was slower:
@@ -1054,7 +1059,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);
-                crowd[l] = std::make_unique<CrowdedLevel>();
+                crowd[l] = std::make_unique<CrowdedSet>();
                 crowd[l]->build(m, lb, le, box_of);
             }
         }

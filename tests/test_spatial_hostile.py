@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: MIT
+"""SpatialHash on crowded levels a client can build on purpose (issue 4, round 8): rods along
+all three axes in one crowd, plates of cell size among specks, boxes of many size classes in
+one cell, crowds searched by buffered boxes and by const queries. A crowded level is re-gridded
+per call as groups by size class and shape (crowded_set.hpp), each swept along its own axis;
+pairs across groups come from one group asking the other's grid. Every answer is checked
+against brute force (tests/oracles_broadphase.py, no fbsim code) and against DynamicTree, with
+explicit and automatic cell sizes, and after updates that move boxes into and out of the crowd.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracles_broadphase import brute_pairs
+
+import fbsim
+
+
+def _involving(all_pairs, moved):
+    keep = np.isin(all_pairs[:, 0], moved) | np.isin(all_pairs[:, 1], moved)
+    return all_pairs[keep]
+
+
+def _check(s, ids, lo, hi, moved_sets=()):
+    assert s.check_invariants()
+    expect = brute_pairs(ids, lo, hi)
+    np.testing.assert_array_equal(s.pairs(), expect)
+    for moved in moved_sets:
+        np.testing.assert_array_equal(s.pairs(moved), _involving(expect, moved))
+    return expect
+
+
+def _rods(k, length, spacing, thick, origin, axis):
+    # k x k parallel rods along `axis` on a lattice across it.
+    a, b = np.meshgrid(np.arange(k) * spacing, np.arange(k) * spacing, indexing="ij")
+    other = [d for d in range(3) if d != axis]
+    lo = np.zeros((k * k, 3))
+    lo[:, other[0]], lo[:, other[1]] = a.ravel(), b.ravel()
+    lo += origin
+    hi = lo + thick
+    hi[:, axis] = lo[:, axis] + length
+    return lo, hi
+
+
+def _jungle_gym(k=12):
+    # Rods along x, y and z crossing each other in one 4-stud block (each rod crosses many of
+    # the other bundles'), plus specks among them, some at exact touches (lo == hi).
+    parts = [_rods(k, 4.0, 0.3, 0.05, np.array([0.0, 0.1, 0.2]) * (ax + 1), ax) for ax in range(3)]
+    rng = np.random.default_rng(3)
+    speck_lo = rng.integers(0, 80, size=(300, 3)) * 0.05
+    parts.append((speck_lo, speck_lo + 0.05))
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def _specks_and_plates(n_plates, rng):
+    # 3000 specks thin along x (0.01 x 0.25 x 0.25) in one 64-stud cell, and n_plates flat
+    # 60 x 60 plates thin along x, some through the specks' region and some beside it.
+    k = 3000
+    lo = np.stack([rng.integers(0, 4, k) * 1.0, rng.uniform(0, 60, k), rng.uniform(0, 60, k)], 1)
+    hi = lo + np.array([0.01, 0.25, 0.25])
+    px = np.where(
+        np.arange(n_plates) % 2 == 0, rng.uniform(0.0, 4.0, n_plates), 100.0 + np.arange(n_plates)
+    )
+    plo = np.stack([px, rng.uniform(-5, 5, n_plates), rng.uniform(-5, 5, n_plates)], 1)
+    phi = plo + np.array([0.01, 60.0, 60.0])
+    return np.vstack([lo, plo]), np.vstack([hi, phi])
+
+
+def _size_classes(rng):
+    # Cubes of sides 0.01, 0.1, 1 and 10 (halving counts), all in one 16-stud block: four size
+    # classes, each pair of classes overlapping somewhere.
+    parts = []
+    for side, count in ((0.01, 1600), (0.1, 800), (1.0, 400), (10.0, 120)):
+        lo = rng.uniform(0.0, 16.0 - side, size=(count, 3))
+        parts.append((lo, lo + side))
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def _scene(name, rng):
+    if name == "jungle_gym":
+        return _jungle_gym()
+    if name == "plates65":
+        return _specks_and_plates(65, rng)
+    if name == "plates200":
+        return _specks_and_plates(200, rng)
+    return _size_classes(rng)
+
+
+SCENES = ["jungle_gym", "plates65", "plates200", "size_classes"]
+
+
+@pytest.mark.parametrize("scene", SCENES)
+@pytest.mark.parametrize("cell", [64.0, None])
+def test_hostile_scenes_match_brute_force(scene, cell):
+    rng = np.random.default_rng(SCENES.index(scene))
+    lo, hi = _scene(scene, rng)
+    ids = rng.permutation(10 * len(lo))[: len(lo)].astype(np.int64)
+    s = fbsim.SpatialHash(cell_size=cell)
+    s.insert(ids, lo, hi)
+    expect = _check(
+        s, ids, lo, hi, (ids[:3], ids[rng.permutation(len(ids))[: len(ids) // 10]], ids)
+    )
+    t = fbsim.DynamicTree()
+    t.insert(ids, lo, hi)
+    np.testing.assert_array_equal(t.pairs(), expect)
+    # Boxes moved out of the crowd (far away, and to touch it from outside), then back in.
+    out = rng.permutation(len(ids))[:200]
+    lo2, hi2 = lo.copy(), hi.copy()
+    top = hi[:, 0].max()
+    lo2[out[:100]] += [500.0, 0.0, 0.0]
+    hi2[out[:100]] += [500.0, 0.0, 0.0]
+    width = hi[out[100:], 0] - lo[out[100:], 0]
+    lo2[out[100:], 0] = top
+    hi2[out[100:], 0] = top + width
+    s.update(ids[out], lo2[out], hi2[out])
+    _check(s, ids, lo2, hi2, (ids[out], ids[::7]))
+    s.update(ids[out], lo[out], hi[out])
+    _check(s, ids, lo, hi, (ids[out],))
+
+
+def _shape(kind, scale):
+    # Extents of one box of a shape class: rods along x/y/z, plates thin along x/y/z, cubes.
+    if kind < 3:
+        e = np.full(3, 0.05 * scale)
+        e[kind] = 4.0 * scale
+    elif kind < 6:
+        e = np.full(3, 3.0 * scale)
+        e[kind - 3] = 0.02 * scale
+    else:
+        e = np.full(3, scale)
+    return e
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(60, 500),
+    kinds=st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True),
+    scales=st.lists(st.sampled_from([0.01, 0.1, 1.0, 8.0]), min_size=1, max_size=4, unique=True),
+    cell=st.sampled_from([8.0, 64.0, None]),
+)
+def test_mixed_shapes_property(seed, n, kinds, scales, cell):
+    # Boxes of the chosen shape classes and scales on a coarse lattice of min corners in one
+    # block (many share a min coordinate): pairs() and pairs(moved) equal brute force, before
+    # and after some move into and out of the block.
+    rng = np.random.default_rng(seed)
+    lo = rng.integers(0, 16, size=(n, 3)) * 0.25
+    ext = np.array([_shape(kinds[i % len(kinds)], scales[i % len(scales)]) for i in range(n)])
+    hi = lo + ext
+    ids = rng.permutation(4 * n)[:n].astype(np.int64)
+    s = fbsim.SpatialHash(cell_size=cell)
+    s.insert(ids, lo, hi)
+    _check(s, ids, lo, hi, (ids[::3], ids[:1]))
+    mv = rng.permutation(n)[: n // 4]
+    lo2, hi2 = lo.copy(), hi.copy()
+    shift = rng.choice([-40.0, 0.5, 40.0], size=(len(mv), 1))
+    lo2[mv] += shift
+    hi2[mv] += shift
+    s.update(ids[mv], lo2[mv], hi2[mv])
+    _check(s, ids, lo2, hi2, (ids[mv], ids[::5]))
+
+
+def test_crowd_with_boxes_at_one_point_is_capped():
+    # Rods along three axes plus 2000 boxes at one point in one crowd: quadratic output, capped
+    # by max_results at the re-gridded groups as everywhere else.
+    lo, hi = _jungle_gym(8)
+    pt = np.full((2000, 3), 1.0)
+    lo, hi = np.vstack([lo, pt]), np.vstack([hi, pt])
+    ids = np.arange(len(lo), dtype=np.int64)
+    s = fbsim.SpatialHash(cell_size=64.0)
+    s.insert(ids, lo, hi)
+    s.max_results = 5000
+    with pytest.raises(ValueError, match="max_results"):
+        s.pairs()
+    with pytest.raises(ValueError, match="max_results"):
+        s.pairs(ids[::2])
