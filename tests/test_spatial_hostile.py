@@ -56,9 +56,9 @@ def _jungle_gym(k=12):
 
 
 def _specks_and_plates(n_plates, rng):
-    # 3000 specks thin along x (0.01 x 0.25 x 0.25) in one 64-stud cell, and n_plates flat
+    # 1500 specks thin along x (0.01 x 0.25 x 0.25) in one 64-stud cell, and n_plates flat
     # 60 x 60 plates thin along x, some through the specks' region and some beside it.
-    k = 3000
+    k = 1500
     lo = np.stack([rng.integers(0, 4, k) * 1.0, rng.uniform(0, 60, k), rng.uniform(0, 60, k)], 1)
     hi = lo + np.array([0.01, 0.25, 0.25])
     px = np.where(
@@ -134,7 +134,7 @@ def _shape(kind, scale):
     return e
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(60, 500),
@@ -177,3 +177,54 @@ def test_crowd_with_boxes_at_one_point_is_capped():
         s.pairs()
     with pytest.raises(ValueError, match="max_results"):
         s.pairs(ids[::2])
+
+
+def _crowd_population(mode, rng, n=1500):
+    # n specks of 0.01-0.3 in one 8-stud block. "explicit": under cell_size 64. "automatic": a
+    # crafted population under the default cell size, n + 100 plates of 60 studs far apart
+    # (the median box is a plate, so the cells are ~61 studs and the specks share one).
+    lo = rng.uniform(0.0, 8.0, size=(n, 3))
+    hi = lo + rng.uniform(0.01, 0.3, size=(n, 3))
+    if mode == "explicit":
+        return fbsim.SpatialHash(cell_size=64.0), lo, hi
+    k = n + 100
+    plo = np.stack([np.arange(k) * 200.0 + 1000.0, np.zeros(k), np.zeros(k)], 1)
+    return fbsim.SpatialHash(), np.vstack([lo, plo]), np.vstack([hi, plo + 60.0])
+
+
+@pytest.mark.parametrize("mode", ["explicit", "automatic"])
+def test_buffered_boxes_over_a_crowd(mode):
+    # Boxes inserted in small batches stay in the side buffer; pairs() and pairs(moved) of
+    # buffered boxes ask the crowded level's re-grid (pairs(moved): once their cell searches
+    # pass the budget), and buffered boxes moved in and out of the crowd stay exact.
+    rng = np.random.default_rng(7 if mode == "explicit" else 8)
+    s, lo, hi = _crowd_population(mode, rng)
+    ids = np.arange(len(lo), dtype=np.int64) * 3
+    s.insert(ids, lo, hi)
+    s.buffer_cap = 4000
+    if mode == "automatic":
+        assert s.cell_size > 30.0
+    nb = 300
+    blo = rng.uniform(0.0, 8.0, size=(nb, 3))
+    bhi = blo + rng.uniform(0.0, 0.3, size=(nb, 3))
+    bids = np.arange(nb, dtype=np.int64) * 3 + 1
+    for k in range(0, nb, 30):
+        s.insert(bids[k : k + 30], blo[k : k + 30], bhi[k : k + 30])
+    assert s.buffered == nb
+    all_ids = np.concatenate([ids, bids])
+    all_lo, all_hi = np.vstack([lo, blo]), np.vstack([hi, bhi])
+    _check(s, all_ids, all_lo, all_hi, (bids, bids[:3], np.concatenate([bids[::2], ids[:1500:10]])))
+    # Half the buffered boxes leave the crowd (some to touch it from outside), then return.
+    out = np.arange(0, nb, 2)
+    lo2, hi2 = all_lo.copy(), all_hi.copy()
+    j = len(ids) + out
+    lo2[j[::2]] += 30.0
+    hi2[j[::2]] += 30.0
+    width = hi2[j[1::2], 0] - lo2[j[1::2], 0]
+    lo2[j[1::2], 0] = all_hi[: len(ids) // 2, 0].max()
+    hi2[j[1::2], 0] = lo2[j[1::2], 0] + width
+    s.update(bids[out], lo2[j], hi2[j])
+    assert s.buffered == nb
+    _check(s, all_ids, lo2, hi2, (bids, bids[out], ids[:1500:7]))
+    s.update(bids[out], blo[out], bhi[out])
+    _check(s, all_ids, all_lo, all_hi, (bids,))

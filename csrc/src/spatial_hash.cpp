@@ -165,8 +165,10 @@ struct SpatialHash::Impl {
 
     // Appends slots of run r's level l whose cells can reach q and whose float bounds overlap
     // q's (never tombstones): one search per grid column of the range, or a scan of the whole
-    // level when the range has more cells or columns than the level has boxes.
-    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+    // level when the range has more cells or columns than the level has boxes. `scanned`, if
+    // given, grows by the records tested (so a caller can tell a crowded level: it re-grids).
+    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out,
+                       std::size_t* scanned = nullptr) const {
         const FloatBox fq(q);
         std::int64_t x0, x1, y0, y1, z0, z1;
         range(q.min.x, q.max.x, l, x0, x1);
@@ -178,6 +180,7 @@ struct SpatialHash::Impl {
             const auto [a, b] = r.level_range(l);
             for (std::size_t i = a; i < b; ++i)
                 if (r.float_hit(i, fq)) out.push_back(r.slot(i));
+            if (scanned) *scanned += b - a;
             return;
         }
         // The columns are visited in index order, so each search starts where the previous
@@ -186,8 +189,10 @@ struct SpatialHash::Impl {
         for (std::int64_t z = z0; z <= z1; ++z)
             for (std::int64_t y = y0; y <= y1; ++y) {
                 const CellKey end = make_key(l, z, y, x1);
-                for (i = r.gallop(i, make_key(l, z, y, x0)); i < r.size() && r.key[i] <= end; ++i)
+                const std::size_t from = i = r.gallop(i, make_key(l, z, y, x0));
+                for (; i < r.size() && r.key[i] <= end; ++i)
                     if (r.float_hit(i, fq)) out.push_back(r.slot(i));
+                if (scanned) *scanned += i - from;
             }
     }
     // collect_level() over every occupied level of run r.
@@ -812,6 +817,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         keys->resize(keys->size() - key_slack);
         key_slack = 0;
     }
+    // The levels re-gridded below, kept for the side buffer's queries (after the sweep).
+    std::unique_ptr<CrowdedSet> crowded[kLevels];
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
         // against the entries of
@@ -849,7 +856,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 i = j;
             }
             if (most > kDenseCellMost) {
-                CrowdedSet crowd;
+                crowded[l] = std::make_unique<CrowdedSet>();
+                CrowdedSet& crowd = *crowded[l];
                 const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
                 crowd.build(m, lb, le, box_of);
                 crowd.pairs(
@@ -910,8 +918,19 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         const std::uint32_t a = h.buf.slot(i);
         const Aabb& ba = box(a);
         cand.clear();
-        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l)
-            if (m.level_count[l] != 0) h.collect_level(m, ba, l, cand);
+        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (!crowded[l]) {
+                h.collect_level(m, ba, l, cand);
+                continue;
+            }
+            // A crowded level asks its re-grid (one search per group), not the crowded cells.
+            crowded[l]->spans(h.buf.rec[i], ba,
+                              [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
+                                  for (; b < e; ++b)
+                                      if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                              });
+        }
         const std::size_t in_main = cand.size();
         h.collect(h.buf, ba, cand);
         for (std::size_t c = 0; c < cand.size(); ++c) {
@@ -1070,11 +1089,36 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         h.collect(h.buf, box(a), cand);
         exact(a);
     }
+    // Moved boxes in the side buffer: each level of the main index searched by cells, under
+    // the same budget as above (a level whose searches scan crowded cells re-grids), or its
+    // re-grid once built.
     for (const std::uint32_t a : in_buf) {
         if (found() > max_results()) return;
         cand.clear();
-        h.collect(m, box(a), cand);
-        h.collect(h.buf, box(a), cand);
+        const Aabb& ba = box(a);
+        const Entry ea = h.entry_of(a, ba, kNoRank);
+        const detail::PairRecord ra = detail::make_record(ea.lo, ea.hi, a, kNoRank);
+        for (int l = 0; l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (crowd[l]) {
+                crowd[l]->spans(ra, ba,
+                                [&](const detail::PairQuery& q, const detail::PairRecord* b,
+                                    const detail::PairRecord* e) {
+                                    for (; b < e; ++b)
+                                        if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                                });
+                continue;
+            }
+            std::size_t scanned = 0;
+            h.collect_level(m, ba, l, cand, &scanned);
+            if (scanned > kCrowdedSlice) crowded_tests[l] += scanned;
+            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd[l] = std::make_unique<CrowdedSet>();
+                crowd[l]->build(m, lb, le, box_of);
+            }
+        }
+        h.collect(h.buf, ba, cand);
         exact(a);
     }
 }
