@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracles_broadphase import brute_pairs
+from oracles_broadphase import (
+    brute_pairs,
+    brute_pairs_with,
+    brute_query_aabb,
+    brute_query_sphere,
+    brute_raycast,
+    brute_raycast_first,
+)
 
 import fbsim
 
@@ -228,3 +235,83 @@ def test_buffered_boxes_over_a_crowd(mode):
     _check(s, all_ids, lo2, hi2, (bids, bids[out], ids[:1500:7]))
     s.update(bids[out], blo[out], bhi[out])
     _check(s, all_ids, all_lo, all_hi, (bids,))
+
+
+def _check_queries(s, ids, lo, hi, rng, count):
+    # Box, sphere and ray queries over the crowd: small ones inside it, some far away, one
+    # covering everything; in one batch (a batch re-grids a crowded level once its cell
+    # searches pass the budget) and one by one (cell searches cut at the query's max x).
+    mn, mx = lo.min(axis=0), hi.max(axis=0)
+    c = rng.uniform(mn, mx, size=(count, 3))
+    h = rng.choice([0.0, 0.05, 0.5, 3.0], size=(count, 1)) * rng.uniform(0.2, 1.0, size=(count, 3))
+    qlo, qhi = c - h, c + h
+    qlo[:5] += 1000.0
+    qhi[:5] += 1000.0
+    qlo[5], qhi[5] = mn - 1.0, mx + 1.0
+    radii = rng.uniform(0.0, 2.0, size=count)
+    radii[6] = 1e6
+    dirs = rng.normal(size=(count, 3))
+    dirs[:3] = [[1, 0, 0], [0, -1, 0], [0, 0, 2]]
+    max_t = rng.uniform(0.0, 10.0, size=count)
+    max_t[7] = np.inf
+    for sl in (slice(0, count), *[slice(k, k + 1) for k in range(0, count, max(1, count // 6))]):
+        for got, ref in zip(
+            s.query_aabb(qlo[sl], qhi[sl]),
+            brute_query_aabb(ids, lo, hi, qlo[sl], qhi[sl]),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, ref)
+        for got, ref in zip(
+            s.query_sphere(c[sl], radii[sl]),
+            brute_query_sphere(ids, lo, hi, c[sl], radii[sl]),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, ref)
+        for got, ref in zip(
+            s.raycast(c[sl], dirs[sl], max_t[sl]),
+            brute_raycast(ids, lo, hi, c[sl], dirs[sl], max_t[sl]),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, ref)
+        gid, gt = s.raycast_first(c[sl], dirs[sl], max_t[sl])
+        rid, rt = brute_raycast_first(ids, lo, hi, c[sl], dirs[sl], max_t[sl])
+        np.testing.assert_array_equal(gid, rid)
+        np.testing.assert_allclose(gt[rid >= 0], rt[rid >= 0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("scene", "cell"),
+    [("jungle_gym", 64.0), ("jungle_gym", None), ("plates65", 64.0), ("size_classes", 64.0)],
+)
+def test_queries_over_a_crowd_match_brute_force(scene, cell):
+    rng = np.random.default_rng(20 + SCENES.index(scene))
+    lo, hi = _scene(scene, rng)
+    ids = rng.permutation(10 * len(lo))[: len(lo)].astype(np.int64)
+    s = fbsim.SpatialHash(cell_size=cell)
+    s.insert(ids, lo, hi)
+    _check_queries(s, ids, lo, hi, rng, 300)
+    # pairs_with: every box of another structure asks this one (a batch of its size).
+    olo = rng.uniform(lo.min(axis=0), hi.max(axis=0), size=(400, 3))
+    ohi = olo + rng.uniform(0.0, 0.5, size=(400, 3))
+    oids = np.arange(400, dtype=np.int64)
+    t = fbsim.DynamicTree()
+    t.insert(oids, olo, ohi)
+    np.testing.assert_array_equal(t.pairs_with(s), brute_pairs_with(oids, olo, ohi, ids, lo, hi))
+
+
+@pytest.mark.parametrize("mode", ["explicit", "automatic"])
+def test_queries_over_a_crowd_with_buffer_and_tombstones(mode):
+    # The crowd of _crowd_population with a side buffer and tombstones (updated boxes).
+    rng = np.random.default_rng(30 if mode == "explicit" else 31)
+    s, lo, hi = _crowd_population(mode, rng, n=1200)
+    ids = np.arange(len(lo), dtype=np.int64)
+    s.insert(ids, lo, hi)
+    s.buffer_cap = 4000
+    mv = rng.permutation(1200)[:150]
+    lo, hi = lo.copy(), hi.copy()
+    lo[mv] += rng.uniform(-1.0, 1.0, size=(150, 3))
+    hi[mv] = lo[mv] + 0.2
+    s.update(ids[mv], lo[mv], hi[mv])
+    assert s.buffered > 0
+    assert s.tombstones > 0
+    _check_queries(s, ids, lo, hi, rng, 200)

@@ -189,10 +189,19 @@ struct SpatialHash::Impl {
         for (std::int64_t z = z0; z <= z1; ++z)
             for (std::int64_t y = y0; y <= y1; ++y) {
                 const CellKey end = make_key(l, z, y, x1);
-                const std::size_t from = i = r.gallop(i, make_key(l, z, y, x0));
-                for (; i < r.size() && r.key[i] <= end; ++i)
+                i = r.gallop(i, make_key(l, z, y, x0));
+                while (i < r.size() && r.key[i] <= end) {
+                    if (scanned) ++*scanned;
+                    if (r.lo(0, i) > fq.hi[0]) {
+                        // A cell's entries ascend by min x (tombstones keep theirs): the rest
+                        // of this cell starts past q, so skip to the next cell (a crowded
+                        // cell is then cut at q's max x, not scanned whole).
+                        i = r.gallop(i, CellKey{r.key[i].hi, r.key[i].lo + 1});
+                        continue;
+                    }
                     if (r.float_hit(i, fq)) out.push_back(r.slot(i));
-                if (scanned) *scanned += i - from;
+                    ++i;
+                }
             }
     }
     // collect_level() over every occupied level of run r.
@@ -236,6 +245,9 @@ struct SpatialHash::Impl {
     void ray_collect(const Run& r, const Vec3& o, const Vec3& d, double max_t,
                      std::vector<std::uint32_t>& out) const {
         const double pad = 1e-9 * (1.0 + max_t);
+        const Vec3 end{o.x + d.x * max_t, o.y + d.y * max_t, o.z + d.z * max_t};
+        const FloatBox seg(Aabb{{std::min(o.x, end.x) - pad, std::min(o.y, end.y) - pad, std::min(o.z, end.z) - pad},
+                                {std::max(o.x, end.x) + pad, std::max(o.y, end.y) + pad, std::max(o.z, end.z) + pad}});
         std::vector<CellKey> keys;
         for (int l = 0; l < kLevels; ++l) {
             if (r.level_count[l] == 0) continue;
@@ -243,10 +255,11 @@ struct SpatialHash::Impl {
             const double step = side[l];
             const double steps = std::ceil(max_t / step) + 1.0;
             if (steps * 27.0 > 4.0 * double(r.level_count[l]) + 64.0) {
-                // Longer than the level is populated: every box of the level is a candidate.
+                // Longer than the level is populated: every box of the level meeting the
+                // segment's bounding box is a candidate.
                 const auto [a, b] = r.level_range(l);
                 for (std::size_t i = a; i < b; ++i)
-                    if (!r.dead(i)) out.push_back(r.slot(i));
+                    if (r.float_hit(i, seg)) out.push_back(r.slot(i));
                 continue;
             }
             keys.clear();
@@ -267,8 +280,11 @@ struct SpatialHash::Impl {
             std::size_t i = 0;  // the keys ascend, so the search range only shrinks
             for (const CellKey& k : keys) {
                 i = r.gallop(i, k);
-                for (; i < r.size() && r.key[i] == k; ++i)
-                    if (!r.dead(i)) out.push_back(r.slot(i));
+                // Only boxes whose float bounds meet the segment's padded bounding box (a
+                // crowded cell holds thousands the segment misses); a cell's entries ascend
+                // by min x, so its scan ends past the segment's max x. Tombstones fail the test.
+                for (; i < r.size() && r.key[i] == k && r.lo(0, i) <= seg.hi[0]; ++i)
+                    if (r.float_hit(i, seg)) out.push_back(r.slot(i));
             }
         }
     }
@@ -578,9 +594,72 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
 
 SpatialHash::CellDirectory::~CellDirectory() = default;
 
+namespace {
+// A batch of box queries over an index with crowded cells (review: 1000 tiny queries over 64k
+// specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms).
+// Each level is searched by cells as candidates() does while that stays cheap; once a level's
+// searches have scanned more than kRegridTests records per entry of the level, the level is
+// re-gridded for the rest of the batch (CrowdedSet, O(level log level)) and later queries ask
+// that. So a batch pays at most about twice the cheaper of the two, and a batch over an
+// uncrowded index never re-grids. Per batch (the queries are const: nothing is kept). Base is
+// Broadphase::BatchSource (protected there, so named by SpatialHash::batch_source()).
+template <class Base, class ImplT, class BoxFn>
+class CrowdSource final : public Base {
+  public:
+    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), box_(box) {}
+
+    void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
+        const Run& m = h_.main;
+        h_.collect(h_.buf, q, out);
+        if (m.size() == 0) return;
+        detail::PairRecord r{};
+        for (int k = 0; k < 3; ++k) {
+            const double lo = k == 0 ? q.min.x : (k == 1 ? q.min.y : q.min.z);
+            const double hi = k == 0 ? q.max.x : (k == 1 ? q.max.y : q.max.z);
+            r.lo[k] = detail::order_down(lo);
+            r.nhi[k] = -detail::order_up(hi);
+        }
+        for (int l = 0; l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (crowd_[l]) {
+                crowd_[l]->spans(r, q, [&](const detail::PairQuery& pq, const detail::PairRecord* b,
+                                           const detail::PairRecord* e) {
+                    for (; b < e; ++b)
+                        if (detail::record_overlaps(pq, *b)) out.push_back(b->slot());
+                });
+                continue;
+            }
+            std::size_t scanned = 0;
+            h_.collect_level(m, q, l, out, &scanned);
+            if (scanned > kCrowdedScan) scanned_[l] += scanned;
+            if (scanned_[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd_[l] = std::make_unique<CrowdedSet>();
+                crowd_[l]->build(m, lb, le, box_);
+            }
+        }
+    }
+
+  private:
+    static constexpr std::size_t kCrowdedScan = 3 * kDenseCellMost;  // a search this long is crowded
+    static constexpr std::size_t kRegridTests = 8;
+    const ImplT& h_;
+    BoxFn box_;
+    mutable std::unique_ptr<CrowdedSet> crowd_[kLevels];
+    mutable std::size_t scanned_[kLevels] = {};
+};
+}  // namespace
+
 std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
-    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n + cells)
-    return cell_directory();
+    if (size() < 64) return nullptr;
+    if (queries * 16 >= size()) {  // building costs O(n + cells)
+        std::unique_ptr<CellDirectory> dir = cell_directory();
+        // Crowded cells (the directory lists them whole): searched by the source below.
+        if (dir && dir->most_in_cell() <= kDenseCellMost) return dir;
+    }
+    if (queries < 2) return nullptr;  // one query cannot pay for a re-grid
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of);
 }
 
 std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int level) const {
