@@ -278,11 +278,22 @@ struct SpatialHash::Impl {
             std::sort(keys.begin(), keys.end());
             keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
             std::size_t i = 0;  // the keys ascend, so the search range only shrinks
+            if (steps > 4.0) {
+                // A long segment: its bounding box holds most of the swept cells, so a filter
+                // by it would cost more than it saves.
+                for (const CellKey& k : keys) {
+                    i = r.gallop(i, k);
+                    for (; i < r.size() && r.key[i] == k; ++i)
+                        if (!r.dead(i)) out.push_back(r.slot(i));
+                }
+                continue;
+            }
             for (const CellKey& k : keys) {
                 i = r.gallop(i, k);
-                // Only boxes whose float bounds meet the segment's padded bounding box (a
-                // crowded cell holds thousands the segment misses); a cell's entries ascend
-                // by min x, so its scan ends past the segment's max x. Tombstones fail the test.
+                // A short one: only boxes whose float bounds meet the segment's padded bounding
+                // box (a crowded cell holds thousands the segment misses); a cell's entries
+                // ascend by min x, so its scan ends past the segment's max x. Tombstones fail
+                // the test.
                 for (; i < r.size() && r.key[i] == k && r.lo(0, i) <= seg.hi[0]; ++i)
                     if (r.float_hit(i, seg)) out.push_back(r.slot(i));
             }
