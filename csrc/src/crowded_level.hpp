@@ -5,10 +5,13 @@
 // prunes nothing when the crowd shares one min x: every pair of the cell was tested (40k bricks
 // of a wall: ~0.9 s for pairs(), output 160k pairs). Here the level's boxes are swept along
 // the axis where their min corners spread most relative to their width, in columns of a grid
-// on the two other axes whose side fits the boxes (all but the 64 widest, which are tested on
-// their own): sweep and prune (Baraff 1992) over a uniform grid, as the index does, but with
-// the axes and the cell side chosen per call from the boxes themselves. O(n log n) to build
-// (a radix sort of (column, min) keys), then near linear in the candidates.
+// on the two other axes whose side per axis fits the boxes' extent along it (all but the 64
+// widest per axis, which are tested on their own): sweep and prune (Baraff 1992) over a
+// uniform grid, as the index does, but with the axes and the cell sides chosen per call from
+// the boxes themselves. O(n log n) to build (a radix sort of (column, min) keys), then near
+// linear in the candidates. One grid serves one group of similar boxes: crowded_set.hpp splits
+// a level into groups by size and shape, as one sweep axis and one column size cannot suit
+// rods along three axes or plates among specks.
 //
 // Records keep their meaning with their lanes permuted: lane k holds the box's axis axis[k], so
 // lane 0 is the sweep axis; record_test() treats the three lanes alike, so permuted records
@@ -19,6 +22,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -35,21 +39,11 @@ class CrowdedLevel {
     /// few baseplates sharing the group do not make the grid's cells as large as themselves.
     static constexpr std::size_t kWide = 64;
 
-    /// Re-grids the live entries of run positions [begin, end) (one level). `box(slot)` gives
-    /// a slot's exact box. O(n log n), allocates O(n).
-    template <class BoxFn>
-    void build(const Run& m, std::size_t begin, std::size_t end, const BoxFn& box) {
-        std::vector<std::uint32_t> live;
-        live.reserve(end - begin);
-        for (std::size_t j = begin; j < end; ++j)
-            if (!m.dead(j)) live.push_back(static_cast<std::uint32_t>(j));
-        build(m, live, box);
-    }
-
-    /// Re-grids the run positions `live` (live entries, any subset of the index: one group
-    /// of crowded_set.hpp). O(n log n), allocates O(n).
-    template <class BoxFn>
-    void build(const Run& m, const std::vector<std::uint32_t>& live, const BoxFn& box) {
+    /// Re-grids the run positions `live` (live entries, any subset of one level of the index:
+    /// one group of crowded_set.hpp). `box_at(position)` gives the exact box at a run
+    /// position. O(n log n), allocates O(n).
+    template <class BoxAt>
+    void build(const Run& m, const std::vector<std::uint32_t>& live, const BoxAt& box_at) {
         const std::size_t n = live.size();
         // The sweep axis: the largest spread of min corners (10th to 90th percentile, so an
         // outlier far away does not decide) per width (the 90th percentile of the extents
@@ -61,7 +55,7 @@ class CrowdedLevel {
         for (int k = 0; k < 3; ++k) {
             std::vector<double> v, w;
             for (std::size_t i = 0; i < n; i += step) {
-                const Aabb& b = box(m.slot(live[i]));
+                const Aabb& b = box_at(live[i]);
                 v.push_back(coord(b.min, k));
                 w.push_back(coord(b.max, k) - coord(b.min, k));
             }
@@ -89,23 +83,16 @@ class CrowdedLevel {
         // the index's own grid); at least 2^-10, so +-kMaxCoordinate stays within int32
         // cells. Larger cells are only slower, never wrong.
         std::vector<double> ext[2];
+        ext[0].resize(n);
+        ext[1].resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Aabb& b = box_at(live[i]);
+            ext[0][i] = coord(b.max, axis_[1]) - coord(b.min, axis_[1]);
+            ext[1][i] = coord(b.max, axis_[2]) - coord(b.min, axis_[2]);
+        }
         for (int k = 0; k < 2; ++k) {
-            ext[k].resize(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                const Aabb& b = box(m.slot(live[i]));
-                ext[k][i] = coord(b.max, axis_[k + 1]) - coord(b.min, axis_[k + 1]);
-            }
-            double cut = 0.0;
-            if (n > kWide) {
-                std::vector<double> s(ext[k]);
-                const auto at = s.begin() + static_cast<std::ptrdiff_t>(n - kWide - 1);
-                std::nth_element(s.begin(), at, s.end());
-                cut = *at;
-            } else {
-                for (double v : ext[k]) cut = std::max(cut, v);
-            }
-            cut_[k] = cut;
-            side_[k] = std::max(cut, 1.0 / 1024.0) * (1.0 + kSlack);
+            cut_[k] = wide_cut(ext[k]);
+            side_[k] = std::max(cut_[k], 1.0 / 1024.0) * (1.0 + kSlack);
         }
 
         // Narrow boxes by (column, min along the sweep axis), as (key, index) pairs: one radix
@@ -124,7 +111,7 @@ class CrowdedLevel {
                 wide_.push_back(permute(m.rec[live[i]]));
                 continue;
             }
-            const std::uint64_t c = column_of(box(m.slot(live[i])));
+            const std::uint64_t c = column_of(box_at(live[i]));
             cmin = std::min(cmin, c);
             cmax = std::max(cmax, c);
             const std::int32_t lo0 = m.rec[live[i]].lo[axis_[0]];
@@ -158,7 +145,7 @@ class CrowdedLevel {
             if (cols_.empty() || cols_.back().key != items[i].col)
                 cols_.push_back(Column{items[i].col, static_cast<std::uint32_t>(i), 0, 0.0});
             cols_.back().end = static_cast<std::uint32_t>(i + 1);
-            const Aabb& b = box(m.slot(live[j]));
+            const Aabb& b = box_at(live[j]);
             cols_.back().reach = std::max(cols_.back().reach, coord(b.max, axis_[0]) - coord(b.min, axis_[0]));
         }
     }
@@ -276,6 +263,22 @@ class CrowdedLevel {
     std::size_t size() const noexcept { return rec_.size() + wide_.size(); }
 
   private:
+    // The (kWide + 1)-th largest of v (its largest when it has at most kWide): the largest
+    // extent that stays narrow. A min-heap of the kWide + 1 largest seen, O(n log kWide), most
+    // values failing the one compare against its top (an nth_element copied v: 3x slower).
+    static double wide_cut(const std::vector<double>& v) {
+        if (v.size() <= kWide) return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
+        std::vector<double> top(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(kWide + 1));
+        std::make_heap(top.begin(), top.end(), std::greater<>());
+        for (std::size_t i = kWide + 1; i < v.size(); ++i) {
+            if (v[i] <= top.front()) continue;
+            std::pop_heap(top.begin(), top.end(), std::greater<>());
+            top.back() = v[i];
+            std::push_heap(top.begin(), top.end(), std::greater<>());
+        }
+        return top.front();
+    }
+
     struct Column {
         std::uint64_t key;  // biased cell on lane 2 << 32 | biased cell on lane 1
         std::uint32_t begin, end;

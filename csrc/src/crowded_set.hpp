@@ -37,39 +37,60 @@ class CrowdedSet {
         for (std::size_t j = begin; j < end; ++j)
             if (!m.dead(j)) rest.push_back(static_cast<std::uint32_t>(j));
         groups_.clear();
-        // Bounded: each round takes at least the boxes up to the median side (half or more).
+        const auto box_at = [&](std::uint32_t p) -> const Aabb& { return box(m.slot(p)); };
+        std::vector<std::vector<std::uint32_t>> members;  // per group: run positions
+        std::vector<double> s(rest.size());
+        for (std::size_t i = 0; i < rest.size(); ++i) s[i] = largest_side(box_at(rest[i]));
+        // Bounded: each round takes at least half of what remains (the limit is 4x the median
+        // of a fixed-stride sample of at most 1024 sides, or of all of them when that sample's
+        // would take less than half), so there are at most log2(n) + 1 rounds.
         while (!rest.empty()) {
-            std::vector<double> s(rest.size());
-            for (std::size_t i = 0; i < rest.size(); ++i) s[i] = largest_side(box(m.slot(rest[i])));
-            std::vector<double> t(s);
-            const auto mid = t.begin() + static_cast<std::ptrdiff_t>(t.size() / 2);
-            std::nth_element(t.begin(), mid, t.end());
-            const double limit = 4.0 * *mid;
+            std::vector<double> t;
+            const std::size_t step = std::max<std::size_t>(1, s.size() / 1024);
+            for (std::size_t i = 0; i < s.size(); i += step) t.push_back(s[i]);
+            double limit = 4.0 * median_of(t);
+            if (2 * static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [&](double v) { return v <= limit; })) <
+                s.size()) {
+                t = s;
+                limit = 4.0 * median_of(t);
+            }
             std::vector<std::uint32_t> cls, next;
-            for (std::size_t i = 0; i < rest.size(); ++i) (s[i] <= limit ? cls : next).push_back(rest[i]);
+            std::vector<double> next_s;
+            for (std::size_t i = 0; i < rest.size(); ++i) {
+                if (s[i] <= limit) {
+                    cls.push_back(rest[i]);
+                } else {
+                    next.push_back(rest[i]);
+                    next_s.push_back(s[i]);
+                }
+            }
             // A few larger ones stay in this class as its grids' wide boxes.
             if (next.size() <= CrowdedLevel::kWide) {
                 cls.insert(cls.end(), next.begin(), next.end());
                 next.clear();
+                next_s.clear();
             }
             std::array<std::vector<std::uint32_t>, 7> shape;
-            for (const std::uint32_t p : cls) shape[shape_of(box(m.slot(p)))].push_back(p);
-            for (std::vector<std::uint32_t>& g : shape) {
-                if (g.empty()) continue;
-                groups_.emplace_back();
-                Group& G = groups_.back();
-                G.grid.build(m, g, box);
-                G.own.reserve(g.size());
-                std::vector<double> gs(g.size());
-                for (std::size_t i = 0; i < g.size(); ++i) {
-                    G.own.push_back(m.rec[g[i]]);
-                    gs[i] = largest_side(box(m.slot(g[i])));
-                }
-                const auto gm = gs.begin() + static_cast<std::ptrdiff_t>(gs.size() / 2);
-                std::nth_element(gs.begin(), gm, gs.end());
-                G.scale = *gm;
-            }
+            for (const std::uint32_t p : cls) shape[shape_of(box_at(p))].push_back(p);
+            for (std::vector<std::uint32_t>& g : shape)
+                if (!g.empty()) members.push_back(std::move(g));
             rest.swap(next);
+            s.swap(next_s);
+        }
+        groups_.resize(members.size());
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            Group& G = groups_[k];
+            G.grid.build(m, members[k], box_at);
+            if (members.size() == 1) break;  // no other group to ask or be asked
+            // For the pairs across groups: the records as in the index, and a size for the
+            // cost estimate of who asks.
+            G.own.reserve(members[k].size());
+            std::vector<double> gs(members[k].size());
+            for (std::size_t i = 0; i < members[k].size(); ++i) {
+                G.own.push_back(m.rec[members[k][i]]);
+                gs[i] = largest_side(box_at(members[k][i]));
+            }
+            G.scale = median_of(gs);
         }
     }
 
@@ -116,6 +137,13 @@ class CrowdedSet {
     std::size_t groups() const noexcept { return groups_.size(); }
 
   private:
+    // The median of v (reorders v). O(n).
+    static double median_of(std::vector<double>& v) {
+        const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+        std::nth_element(v.begin(), mid, v.end());
+        return *mid;
+    }
+
     struct Group {
         CrowdedLevel grid;
         std::vector<PairRecord> own;  // its records as in the index (unpermuted), any order
