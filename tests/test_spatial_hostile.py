@@ -52,7 +52,7 @@ def _rods(k, length, spacing, thick, origin, axis):
     return lo, hi
 
 
-def _jungle_gym(k=12):
+def _jungle_gym(k=17):
     # Rods along x, y and z crossing each other in one 4-stud block (each rod crosses many of
     # the other bundles'), plus specks among them, some at exact touches (lo == hi).
     parts = [_rods(k, 4.0, 0.3, 0.05, np.array([0.0, 0.1, 0.2]) * (ax + 1), ax) for ax in range(3)]

@@ -57,7 +57,9 @@ class CrowdedSet {
             std::vector<std::uint32_t> cls, next;
             std::vector<double> next_s;
             for (std::size_t i = 0; i < rest.size(); ++i) {
-                if (s[i] <= limit) {
+                // The last few hundred stay one class (mixed sizes: each group costs every
+                // other one a query per box, so tiny ones are not worth a grid of their own).
+                if (s[i] <= limit || rest.size() < 2 * kMinGroup) {
                     cls.push_back(rest[i]);
                 } else {
                     next.push_back(rest[i]);
@@ -72,6 +74,16 @@ class CrowdedSet {
             }
             std::array<std::vector<std::uint32_t>, 7> shape;
             for (const std::uint32_t p : cls) shape[shape_of(box_at(p))].push_back(p);
+            // A shape with few boxes (under kMinGroup, or 1/16 of the class) joins the class's
+            // "rest" group (6), so a class has at most 7 groups of real weight: a crafted mix of
+            // many small shape x size groups would otherwise cost O(n x groups) queries.
+            const std::size_t least = std::max(kMinGroup, cls.size() / 16);
+            for (int k = 0; k < 6; ++k) {
+                if (shape[k].empty() || shape[k].size() >= least) continue;
+                shape[6].insert(shape[6].end(), shape[k].begin(), shape[k].end());
+                shape[k].clear();
+            }
+            std::sort(shape[6].begin(), shape[6].end());  // index order (the grids read in it)
             for (std::vector<std::uint32_t>& g : shape)
                 if (!g.empty()) members.push_back(std::move(g));
             rest.swap(next);
@@ -132,6 +144,10 @@ class CrowdedSet {
             g.grid.spans(a, [&](const PairRecord* b, const PairRecord* e) { span(q, b, e); });
         }
     }
+
+    /// Fewest boxes of a shape group of its own (fewer join their size class's rest group),
+    /// and of a size class split off the boxes that remain.
+    static constexpr std::size_t kMinGroup = 256;
 
     /// Groups built (for tests and tuning).
     std::size_t groups() const noexcept { return groups_.size(); }
