@@ -315,3 +315,39 @@ def test_queries_over_a_crowd_with_buffer_and_tombstones(mode):
     assert s.buffered > 0
     assert s.tombstones > 0
     _check_queries(s, ids, lo, hi, rng, 200)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scene", ["wide65", "rods_mixed", "buffered"])
+def test_hostile_crowds_at_scale_agree_with_dynamic_tree(scene):
+    # The review's scenes at benchmark scale (benchmarks/workloads_broadphase.hostile_crowd:
+    # 40k-68k boxes), too large for the O(n^2) oracle: SpatialHash (both cell-size modes where
+    # they crowd) agrees with DynamicTree on pairs(), pairs(moved) and a batch of box queries.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.workloads_broadphase import hostile_crowd
+
+    ids, lo, hi, cell, buf = hostile_crowd(scene)
+    # Touching pairs too: every 50th box grown to reach its neighbours.
+    hi = hi.copy()
+    hi[::50] += 1.0
+    first = buf.start if buf.stop > buf.start else len(ids)
+    t = fbsim.DynamicTree()
+    t.insert(ids, lo, hi)
+    rng = np.random.default_rng(4)
+    moved = np.sort(rng.choice(ids, len(ids) // 10, replace=False))
+    q = rng.uniform(lo.min(axis=0), hi.max(axis=0), size=(2000, 3))
+    qh = q + rng.uniform(0.0, 2.0, size=(2000, 3))
+    expect = t.pairs(), t.pairs(moved), t.query_aabb(q, qh)
+    assert len(expect[0]) > 0
+    for c in {cell, None}:
+        s = fbsim.SpatialHash(cell_size=c)
+        s.insert(ids[:first], lo[:first], hi[:first])
+        for k in range(first, len(ids), 400):
+            s.insert(ids[k : k + 400], lo[k : k + 400], hi[k : k + 400])
+        np.testing.assert_array_equal(s.pairs(), expect[0])
+        np.testing.assert_array_equal(s.pairs(moved), expect[1])
+        for got, ref in zip(s.query_aabb(q, qh), expect[2], strict=True):
+            np.testing.assert_array_equal(got, ref)
