@@ -351,3 +351,25 @@ def test_hostile_crowds_at_scale_agree_with_dynamic_tree(scene):
         np.testing.assert_array_equal(s.pairs(moved), expect[1])
         for got, ref in zip(s.query_aabb(q, qh), expect[2], strict=True):
             np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("k", [33, 40, 300])
+def test_a_few_crowded_cells_in_a_large_level(k):
+    # A dense level of random unit bricks (automatic cell size ~1.01) with k specks and small
+    # boxes piled in one cell: a few crowded cells no longer re-grid the whole level when the
+    # column sweep's bound (cell counts and their neighbours') stays small (k = 33, 40), and
+    # still do when it does not (k = 300). Either way the answers equal brute force.
+    rng = np.random.default_rng(k)
+    n = 3000
+    side = (n / 0.3) ** (1 / 3)
+    lo = rng.uniform(0.0, side, size=(n, 3))
+    hi = lo + 1.0
+    # Min corners inside cell 7 on each axis (cells of 1.01: the median brick's side + 1%).
+    slo = np.full((k, 3), 7 * 1.01 + 0.05) + rng.uniform(0.0, 0.3, size=(k, 3))
+    shi = slo + rng.choice([1e-4, 0.05, 0.4], size=(k, 1))
+    lo, hi = np.vstack([lo, slo]), np.vstack([hi, shi])
+    ids = rng.permutation(3 * len(lo))[: len(lo)].astype(np.int64)
+    s = fbsim.SpatialHash()
+    s.insert(ids, lo, hi)
+    assert s.cell_size == pytest.approx(1.01)
+    _check(s, ids, lo, hi, (ids[n:], ids[::10]))
