@@ -81,7 +81,18 @@ def hostile_crowd(scene: str, seed: int = 0):
     "rods_mixed": three bundles of 10,000 parallel thin rods (0.05 x 0.05 x 50), one along each
     axis, apart (automatic cell size);
     "buffered": 64,000 specks of 0.01 in one 64-stud cell plus 4,000 more buffered
-    (cell_size=64)."""
+    (cell_size=64); "cliff33": 200,000 unit bricks (automatic cell size ~1.01) plus 33 specks
+    in one cell, one more than a dense cell pass takes."""
+    if scene == "cliff33":
+        rng = np.random.default_rng(seed)
+        n = 200_000
+        side = (n / 0.3) ** (1.0 / 3.0)
+        lo = rng.uniform(0.0, side, size=(n, 3))
+        slo = np.full((33, 3), side / 2 + 0.3) + np.arange(33)[:, None] * np.array(
+            [0.0, 0.0, 0.001]
+        )
+        lo, hi = np.vstack([lo, slo]), np.vstack([lo + 1.0, slo + 1e-4])
+        return np.arange(len(lo), dtype=np.int64), lo, hi, None, slice(0, 0)
     if scene == "wide65":
         k = 100
         g = np.arange(k) * (60.0 / k)

@@ -744,7 +744,7 @@ bool sweep_is_cheap(const Dir& dir, std::size_t entries) {
     // rule left out (63 x-overlapping slabs per cell in a lattice: 95 ms swept, 20 re-gridded).
     // Past kSweepTests per entry the re-grid (~280 ns per entry at 200k, about 100 tests) is
     // the cheaper; below it a few crowded cells in a large level (a client's 33 specks in one
-    // cell of 200k bricks) no longer re-grid the whole level (56 -> 33 ms). Needs the level's
+    // cell of 200k bricks) no longer re-grid the whole level (56 -> 37 ms). Needs the level's
     // dense directory (compact block, O(n + cells)); a sparse level re-grids as before.
     constexpr double kSweepTests = 64.0;
     const std::int64_t nx = dir.counts()[0], ny = dir.counts()[1], nz = dir.counts()[2];
