@@ -7,9 +7,12 @@ the smaller size only: in a dense cube one axis prunes poorly and a call would e
 
 from __future__ import annotations
 
+import numpy as np
+
 import fbsim
 from benchmarks.workloads_broadphase import (
     crowded_wall,
+    hostile_crowd,
     query_boxes,
     rays,
     tick_moves,
@@ -188,3 +191,55 @@ class CrowdedWall:
 
     def time_pairs_moved(self, scene, kind):
         self.s.pairs(self.moved)
+
+
+class HostileCrowd:
+    """Crowded levels a client can build on purpose (issue #4, round 8; workloads_broadphase.
+    hostile_crowd): "wide65", 40k specks in one 64-stud cell + 65 cell-sized plates (one
+    re-grid's columns became as large as the plates: 191 ms for pairs()); "rods_mixed", 30k
+    thin rods in three bundles along x, y and z (one sweep axis per level: 52 ms); "buffered",
+    64k specks in one cell + 4,000 in the side buffer (each searched the cell whole: 750 ms);
+    "cliff33", 200k bricks + 33 specks in one cell (the whole level re-gridded: 56 ms vs 18 at
+    32). DynamicTree for reference."""
+
+    params = (["wide65", "rods_mixed", "buffered", "cliff33"], list(KINDS[:2]))
+    param_names = ("scene", "kind")
+
+    def setup(self, scene, kind):
+        self.ids, lo, hi, cell, buf = hostile_crowd(scene)
+        self.s = fbsim.SpatialHash(cell_size=cell) if kind == "SpatialHash" else _make(kind)
+        first = buf.start if buf.stop > buf.start else len(self.ids)
+        self.s.insert(self.ids[:first], lo[:first], hi[:first])
+        for k in range(first, len(self.ids), 400):
+            self.s.insert(self.ids[k : k + 400], lo[k : k + 400], hi[k : k + 400])
+        self.moved = self.ids[buf] if buf.stop > buf.start else self.ids[::10]
+
+    def time_pairs(self, scene, kind):
+        self.s.pairs()
+
+    def time_pairs_moved(self, scene, kind):
+        self.s.pairs(self.moved)
+
+
+class CrowdQueries:
+    """1,000 small box queries and 1,000 one-stud rays over 64,000 specks in one 64-stud cell
+    (issue #4, round 8: each query scanned the cell whole, 174 ms and 652 ms). DynamicTree for
+    reference."""
+
+    params = (list(KINDS[:2]),)
+    param_names = ("kind",)
+
+    def setup(self, kind):
+        ids, lo, hi, cell, _ = hostile_crowd("buffered")
+        n = 64_000
+        self.s = fbsim.SpatialHash(cell_size=cell) if kind == "SpatialHash" else _make(kind)
+        self.s.insert(ids[:n], lo[:n], hi[:n])
+        rng = np.random.default_rng(1)
+        self.q = rng.uniform(0.0, 63.0, size=(1000, 3))
+        self.d = rng.normal(size=(1000, 3))
+
+    def time_query_aabb(self, kind):
+        self.s.query_aabb(self.q, self.q + 0.01)
+
+    def time_raycast(self, kind):
+        self.s.raycast(self.q, self.d, 1.0)

@@ -5,10 +5,13 @@
 // prunes nothing when the crowd shares one min x: every pair of the cell was tested (40k bricks
 // of a wall: ~0.9 s for pairs(), output 160k pairs). Here the level's boxes are swept along
 // the axis where their min corners spread most relative to their width, in columns of a grid
-// on the two other axes whose side fits the boxes (all but the 64 widest, which are tested on
-// their own): sweep and prune (Baraff 1992) over a uniform grid, as the index does, but with
-// the axes and the cell side chosen per call from the boxes themselves. O(n log n) to build
-// (a radix sort of (column, min) keys), then near linear in the candidates.
+// on the two other axes whose side per axis fits the boxes' extent along it (all but the 64
+// widest per axis, which are tested on their own): sweep and prune (Baraff 1992) over a
+// uniform grid, as the index does, but with the axes and the cell sides chosen per call from
+// the boxes themselves. O(n log n) to build (a radix sort of (column, min) keys), then near
+// linear in the candidates. One grid serves one group of similar boxes: crowded_set.hpp splits
+// a level into groups by size and shape, as one sweep axis and one column size cannot suit
+// rods along three axes or plates among specks.
 //
 // Records keep their meaning with their lanes permuted: lane k holds the box's axis axis[k], so
 // lane 0 is the sweep axis; record_test() treats the three lanes alike, so permuted records
@@ -19,6 +22,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -31,44 +35,29 @@ namespace fbsim::detail::cells {
 
 class CrowdedLevel {
   public:
-    /// The widest boxes kept out of the grid (tested against the whole level), so that a few
-    /// baseplates sharing the level do not make the grid's cells as large as themselves.
+    /// The boxes kept out of the grid per lane (tested against the whole group), so that a
+    /// few baseplates sharing the group do not make the grid's cells as large as themselves.
     static constexpr std::size_t kWide = 64;
 
-    /// Re-grids the live entries of run positions [begin, end) (one level). `box(slot)` gives
-    /// a slot's exact box. O(n log n), allocates O(n).
-    template <class BoxFn>
-    void build(const Run& m, std::size_t begin, std::size_t end, const BoxFn& box) {
-        std::vector<std::uint32_t> live;
-        live.reserve(end - begin);
-        for (std::size_t j = begin; j < end; ++j)
-            if (!m.dead(j)) live.push_back(static_cast<std::uint32_t>(j));
+    /// Re-grids the run positions `live` (live entries, any subset of one level of the index:
+    /// one group of crowded_set.hpp). `box_at(position)` gives the exact box at a run
+    /// position. O(n log n), allocates O(n).
+    template <class BoxAt>
+    void build(const Run& m, const std::vector<std::uint32_t>& live, const BoxAt& box_at) {
         const std::size_t n = live.size();
-        // The narrow boxes' largest side: all but the kWide largest (ties stay narrow).
-        std::vector<double> side(n);
-        for (std::size_t i = 0; i < n; ++i) side[i] = largest_side(box(m.slot(live[i])));
-        narrow_ = 0.0;
-        if (n > kWide) {
-            std::vector<double> s(side);
-            const auto cut = s.begin() + static_cast<std::ptrdiff_t>(n - kWide - 1);
-            std::nth_element(s.begin(), cut, s.end());
-            narrow_ = *cut;
-        } else {
-            for (double v : side) narrow_ = std::max(narrow_, v);
-        }
         // The sweep axis: the largest spread of min corners (10th to 90th percentile, so an
-        // outlier far away does not decide) per width. A sample of up to 1024 boxes, taken at
-        // a fixed stride (deterministic).
+        // outlier far away does not decide) per width (the 90th percentile of the extents
+        // along it, so the few widest do not decide either). A sample of up to 1024 boxes,
+        // taken at a fixed stride (deterministic).
         const std::size_t step = std::max<std::size_t>(1, n / 1024);
         double best = -1.0;
         int d = 0;
         for (int k = 0; k < 3; ++k) {
-            std::vector<double> v;
-            double w = 0.0;
+            std::vector<double> v, w;
             for (std::size_t i = 0; i < n; i += step) {
-                const Aabb& b = box(m.slot(live[i]));
+                const Aabb& b = box_at(live[i]);
                 v.push_back(coord(b.min, k));
-                w = std::max(w, side[i] <= narrow_ ? coord(b.max, k) - coord(b.min, k) : 0.0);
+                w.push_back(coord(b.max, k) - coord(b.min, k));
             }
             if (v.empty()) break;
             const auto q10 = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 10);
@@ -76,7 +65,9 @@ class CrowdedLevel {
             std::nth_element(v.begin(), q10, v.end());
             const double a = *q10;
             std::nth_element(v.begin(), q90, v.end());
-            const double score = (*q90 - a) / (w + 1e-9);
+            const auto w90 = w.begin() + static_cast<std::ptrdiff_t>(w.size() - 1 - w.size() / 10);
+            std::nth_element(w.begin(), w90, w.end());
+            const double score = (*q90 - a) / (*w90 + 1e-9);
             if (score > best) {
                 best = score;
                 d = k;
@@ -85,11 +76,24 @@ class CrowdedLevel {
         axis_[0] = d;
         axis_[1] = d == 0 ? 1 : 0;
         axis_[2] = d == 2 ? 1 : 2;
-        // Cell side along lanes 1 and 2: at least the narrow boxes' side, so a narrow box
-        // reaches at most the next cell up; the relative slack absorbs the rounding of v / side
-        // (|v / side| <= 1e9, relative error 2^-53, as the index's own grid); at least 2^-10,
-        // so +-kMaxCoordinate stays within int32 cells. Larger cells are only slower, never wrong.
-        side_ = std::max(narrow_, 1.0 / 1024.0) * (1.0 + kSlack);
+        // Cell side per lane (1 and 2): the narrow boxes' extent along it, all but the kWide
+        // largest (ties stay narrow), so a narrow box reaches at most the next cell up on each
+        // lane (a bundle of rods keeps columns as thin as the rods across them). The relative
+        // slack absorbs the rounding of v / side (|v / side| <= 1e9, relative error 2^-53, as
+        // the index's own grid); at least 2^-10, so +-kMaxCoordinate stays within int32
+        // cells. Larger cells are only slower, never wrong.
+        std::vector<double> ext[2];
+        ext[0].resize(n);
+        ext[1].resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Aabb& b = box_at(live[i]);
+            ext[0][i] = coord(b.max, axis_[1]) - coord(b.min, axis_[1]);
+            ext[1][i] = coord(b.max, axis_[2]) - coord(b.min, axis_[2]);
+        }
+        for (int k = 0; k < 2; ++k) {
+            cut_[k] = wide_cut(ext[k]);
+            side_[k] = std::max(cut_[k], 1.0 / 1024.0) * (1.0 + kSlack);
+        }
 
         // Narrow boxes by (column, min along the sweep axis), as (key, index) pairs: one radix
         // sort of a 64-bit key when the columns' span fits 32 bits (always, short of cells
@@ -103,11 +107,11 @@ class CrowdedLevel {
         wide_.clear();
         std::uint64_t cmin = ~std::uint64_t{0}, cmax = 0;
         for (std::size_t i = 0; i < n; ++i) {
-            if (side[i] > narrow_) {
+            if (ext[0][i] > cut_[0] || ext[1][i] > cut_[1]) {
                 wide_.push_back(permute(m.rec[live[i]]));
                 continue;
             }
-            const std::uint64_t c = column_of(box(m.slot(live[i])));
+            const std::uint64_t c = column_of(box_at(live[i]));
             cmin = std::min(cmin, c);
             cmax = std::max(cmax, c);
             const std::int32_t lo0 = m.rec[live[i]].lo[axis_[0]];
@@ -141,7 +145,7 @@ class CrowdedLevel {
             if (cols_.empty() || cols_.back().key != items[i].col)
                 cols_.push_back(Column{items[i].col, static_cast<std::uint32_t>(i), 0, 0.0});
             cols_.back().end = static_cast<std::uint32_t>(i + 1);
-            const Aabb& b = box(m.slot(live[j]));
+            const Aabb& b = box_at(live[j]);
             cols_.back().reach = std::max(cols_.back().reach, coord(b.max, axis_[0]) - coord(b.min, axis_[0]));
         }
     }
@@ -207,40 +211,74 @@ class CrowdedLevel {
         }
     }
 
-    /// The spans of permuted records that can overlap box `a` of this level (its own record
-    /// among them): `span(first, last)` per span. A narrow box: its 3 x 3 neighbour columns
-    /// within the window of min corners along the sweep axis that reach it, plus the wide
-    /// boxes; a wide one: everything. O(log n + span lengths).
+    /// The spans of permuted records that can overlap box `a` (any box: of this group, of
+    /// another group of the level, or a query): `span(first, last)` per span. The wide boxes,
+    /// then per occupied column whose cells can reach a (lanes 1 and 2: from a's min cell - 1,
+    /// as a narrow box reaches at most the next cell, to a's max cell) the window of min
+    /// corners along the sweep axis that can reach a. O((columns covered) x log n + span
+    /// lengths); a query larger than the grid costs at most O(occupied columns x log n).
     template <class Span>
     void spans(const Aabb& a, const Span& span) const {
         const PairRecord* R = rec_.data();
         if (!wide_.empty()) span(wide_.data(), wide_.data() + wide_.size());
-        if (largest_side(a) > narrow_) {
-            span(R, R + rec_.size());
-            return;
-        }
+        if (rec_.empty()) return;
+        const std::int64_t e0 = query_cell(coord(a.min, axis_[1]), side_[0]) - 1;
+        const std::int64_t e1 = query_cell(coord(a.max, axis_[1]), side_[0]);
+        const std::int64_t f0 = query_cell(coord(a.min, axis_[2]), side_[1]) - 1;
+        const std::int64_t f1 = query_cell(coord(a.max, axis_[2]), side_[1]);
         // A column's boxes are at most its reach wide along the sweep axis, so only those with
         // min >= a.min - reach can reach a; padded past the subtraction's rounding (|v| <= 1e6:
         // ulp < 2.4e-10) and rounded down to float, so the bound is safe.
         const double amin = coord(a.min, axis_[0]);
         const std::int32_t to = order_up(coord(a.max, axis_[0]));
-        const std::uint64_t c = column_of(a);
-        for (int df = -1; df <= 1; ++df) {
-            const std::uint64_t row = c + static_cast<std::uint64_t>(std::int64_t{df} * (std::int64_t{1} << 32));
-            const auto first = std::lower_bound(cols_.begin(), cols_.end(), row - 1,
-                                                [](const Column& col, std::uint64_t k) { return col.key < k; });
-            for (auto it = first; it != cols_.end() && it->key <= row + 1; ++it) {
-                const std::int32_t from = order_down(amin - (it->reach * (1.0 + 1e-9) + 1e-6));
-                const PairRecord* b = std::partition_point(
-                    R + it->begin, R + it->end, [from](const PairRecord& r) { return r.lo[0] < from; });
-                const PairRecord* e = b;
-                while (e < R + it->end && e->lo[0] <= to) ++e;
-                if (b != e) span(b, e);
+        // The occupied columns of rows f0..f1 within e0..e1, walked in key order: a column
+        // outside e0..e1 jumps (binary search) to the next row's e0, so a query far larger than
+        // the grid costs O(occupied columns x log n), never a loop over empty cells.
+        const std::uint64_t be0 = bias(e0), be1 = bias(e1);
+        const auto seek = [&](std::vector<Column>::const_iterator from, std::uint64_t key) {
+            return std::lower_bound(from, cols_.end(), key, [](const Column& col, std::uint64_t k) { return col.key < k; });
+        };
+        const std::uint64_t last = (bias(f1) << 32) | be1;
+        for (auto it = seek(cols_.begin(), (bias(f0) << 32) | be0); it != cols_.end() && it->key <= last;) {
+            const std::uint64_t e = it->key & 0xFFFFFFFFu, f = it->key >> 32;
+            if (e < be0) {
+                it = seek(it, (f << 32) | be0);
+                continue;
             }
+            if (e > be1) {
+                it = seek(it, ((f + 1) << 32) | be0);
+                continue;
+            }
+            const std::int32_t from = order_down(amin - (it->reach * (1.0 + 1e-9) + 1e-6));
+            const PairRecord* b = std::partition_point(R + it->begin, R + it->end,
+                                                       [from](const PairRecord& r) { return r.lo[0] < from; });
+            const PairRecord* end = b;
+            while (end < R + it->end && end->lo[0] <= to) ++end;
+            if (b != end) span(b, end);
+            ++it;
         }
     }
 
+    /// Boxes re-gridded (narrow and wide).
+    std::size_t size() const noexcept { return rec_.size() + wide_.size(); }
+
   private:
+    // The (kWide + 1)-th largest of v (its largest when it has at most kWide): the largest
+    // extent that stays narrow. A min-heap of the kWide + 1 largest seen, O(n log kWide), most
+    // values failing the one compare against its top (an nth_element copied v: 3x slower).
+    static double wide_cut(const std::vector<double>& v) {
+        if (v.size() <= kWide) return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
+        std::vector<double> top(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(kWide + 1));
+        std::make_heap(top.begin(), top.end(), std::greater<>());
+        for (std::size_t i = kWide + 1; i < v.size(); ++i) {
+            if (v[i] <= top.front()) continue;
+            std::pop_heap(top.begin(), top.end(), std::greater<>());
+            top.back() = v[i];
+            std::push_heap(top.begin(), top.end(), std::greater<>());
+        }
+        return top.front();
+    }
+
     struct Column {
         std::uint64_t key;  // biased cell on lane 2 << 32 | biased cell on lane 1
         std::uint32_t begin, end;
@@ -248,14 +286,21 @@ class CrowdedLevel {
     };
     static double coord(const Vec3& v, int k) noexcept { return k == 0 ? v.x : (k == 1 ? v.y : v.z); }
     std::uint64_t column_of(const Aabb& b) const noexcept {
-        const std::int64_t e = cell_of(coord(b.min, axis_[1]), side_);
-        const std::int64_t f = cell_of(coord(b.min, axis_[2]), side_);
+        const std::int64_t e = cell_of(coord(b.min, axis_[1]), side_[0]);
+        const std::int64_t f = cell_of(coord(b.min, axis_[2]), side_[1]);
         return (bias(f) << 32) | bias(e);
+    }
+    // A query's cell on one lane, clamped: a query may reach far past the world (a sphere of
+    // radius 1e6 over cells of 2^-10), where no stored box lives (|cell| < 1.1e9 < 2^30), and
+    // the clamp keeps cell +- 1 inside its 32-bit field of the column key.
+    static std::int64_t query_cell(double v, double side) noexcept {
+        constexpr double kLim = 1073741824.0;  // 2^30
+        return static_cast<std::int64_t>(std::clamp(std::floor(v / side), -kLim, kLim));
     }
 
     int axis_[3] = {0, 1, 2};
-    double narrow_ = 0.0;  // the narrow boxes' largest side
-    double side_ = 1.0;    // the grid's cell side on lanes 1 and 2
+    double cut_[2] = {0.0, 0.0};   // the narrow boxes' largest extent on lanes 1 and 2
+    double side_[2] = {1.0, 1.0};  // the grid's cell side on lanes 1 and 2
     std::vector<PairRecord> rec_;  // narrow boxes by (column, lo[0])
     std::vector<Column> cols_;
     std::vector<PairRecord> wide_;

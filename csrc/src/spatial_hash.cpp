@@ -36,6 +36,7 @@
 #include <immintrin.h>
 #endif
 #include "crowded_level.hpp"
+#include "crowded_set.hpp"
 #include "pair_lanes.hpp"
 #include "pair_record.hpp"
 #include "fbsim/broadphase.hpp"
@@ -219,8 +220,10 @@ struct SpatialHash::Impl {
 
     // Appends slots of run r's level l whose cells can reach q and whose float bounds overlap
     // q's (never tombstones): one search per grid column of the range, or a scan of the whole
-    // level when the range has more cells or columns than the level has boxes.
-    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out) const {
+    // level when the range has more cells or columns than the level has boxes. `scanned`, if
+    // given, grows by the records tested (so a caller can tell a crowded level: it re-grids).
+    void collect_level(const Run& r, const Aabb& q, int l, std::vector<std::uint32_t>& out,
+                       std::size_t* scanned = nullptr) const {
         const FloatBox fq(q);
         std::int64_t x0, x1, y0, y1, z0, z1;
         range(q.min.x, q.max.x, l, x0, x1);
@@ -232,6 +235,7 @@ struct SpatialHash::Impl {
             const auto [a, b] = r.level_range(l);
             for (std::size_t i = a; i < b; ++i)
                 if (r.float_hit(i, fq)) out.push_back(r.slot(i));
+            if (scanned) *scanned += b - a;
             return;
         }
         // The columns are visited in index order, so each search starts where the previous
@@ -240,8 +244,19 @@ struct SpatialHash::Impl {
         for (std::int64_t z = z0; z <= z1; ++z)
             for (std::int64_t y = y0; y <= y1; ++y) {
                 const CellKey end = make_key(l, z, y, x1);
-                for (i = r.gallop(i, make_key(l, z, y, x0)); i < r.size() && r.key[i] <= end; ++i)
+                i = r.gallop(i, make_key(l, z, y, x0));
+                while (i < r.size() && r.key[i] <= end) {
+                    if (scanned) ++*scanned;
+                    if (r.lo(0, i) > fq.hi[0]) {
+                        // A cell's entries ascend by min x (tombstones keep theirs): the rest
+                        // of this cell starts past q, so skip to the next cell (a crowded
+                        // cell is then cut at q's max x, not scanned whole).
+                        i = r.gallop(i, CellKey{r.key[i].hi, r.key[i].lo + 1});
+                        continue;
+                    }
                     if (r.float_hit(i, fq)) out.push_back(r.slot(i));
+                    ++i;
+                }
             }
     }
     // collect_level() over every occupied level of run r.
@@ -285,6 +300,9 @@ struct SpatialHash::Impl {
     void ray_collect(const Run& r, const Vec3& o, const Vec3& d, double max_t,
                      std::vector<std::uint32_t>& out) const {
         const double pad = 1e-9 * (1.0 + max_t);
+        const Vec3 end{o.x + d.x * max_t, o.y + d.y * max_t, o.z + d.z * max_t};
+        const FloatBox seg(Aabb{{std::min(o.x, end.x) - pad, std::min(o.y, end.y) - pad, std::min(o.z, end.z) - pad},
+                                {std::max(o.x, end.x) + pad, std::max(o.y, end.y) + pad, std::max(o.z, end.z) + pad}});
         std::vector<CellKey> keys;
         for (int l = 0; l < kLevels; ++l) {
             if (r.level_count[l] == 0) continue;
@@ -292,10 +310,11 @@ struct SpatialHash::Impl {
             const double step = side[l];
             const double steps = std::ceil(max_t / step) + 1.0;
             if (steps * 27.0 > 4.0 * double(r.level_count[l]) + 64.0) {
-                // Longer than the level is populated: every box of the level is a candidate.
+                // Longer than the level is populated: every box of the level meeting the
+                // segment's bounding box is a candidate.
                 const auto [a, b] = r.level_range(l);
                 for (std::size_t i = a; i < b; ++i)
-                    if (!r.dead(i)) out.push_back(r.slot(i));
+                    if (r.float_hit(i, seg)) out.push_back(r.slot(i));
                 continue;
             }
             keys.clear();
@@ -314,10 +333,24 @@ struct SpatialHash::Impl {
             std::sort(keys.begin(), keys.end());
             keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
             std::size_t i = 0;  // the keys ascend, so the search range only shrinks
+            if (steps > 4.0) {
+                // A long segment: its bounding box holds most of the swept cells, so a filter
+                // by it would cost more than it saves.
+                for (const CellKey& k : keys) {
+                    i = r.gallop(i, k);
+                    for (; i < r.size() && r.key[i] == k; ++i)
+                        if (!r.dead(i)) out.push_back(r.slot(i));
+                }
+                continue;
+            }
             for (const CellKey& k : keys) {
                 i = r.gallop(i, k);
-                for (; i < r.size() && r.key[i] == k; ++i)
-                    if (!r.dead(i)) out.push_back(r.slot(i));
+                // A short one: only boxes whose float bounds meet the segment's padded bounding
+                // box (a crowded cell holds thousands the segment misses); a cell's entries
+                // ascend by min x, so its scan ends past the segment's max x. Tombstones fail
+                // the test.
+                for (; i < r.size() && r.key[i] == k && r.lo(0, i) <= seg.hi[0]; ++i)
+                    if (r.float_hit(i, seg)) out.push_back(r.slot(i));
             }
         }
     }
@@ -627,9 +660,72 @@ class SpatialHash::CellDirectory final : public Broadphase::BatchSource {
 
 SpatialHash::CellDirectory::~CellDirectory() = default;
 
+namespace {
+// A batch of box queries over an index with crowded cells (review: 1000 tiny queries over 64k
+// specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms).
+// Each level is searched by cells as candidates() does while that stays cheap; once a level's
+// searches have scanned more than kRegridTests records per entry of the level, the level is
+// re-gridded for the rest of the batch (CrowdedSet, O(level log level)) and later queries ask
+// that. So a batch pays at most about twice the cheaper of the two, and a batch over an
+// uncrowded index never re-grids. Per batch (the queries are const: nothing is kept). Base is
+// Broadphase::BatchSource (protected there, so named by SpatialHash::batch_source()).
+template <class Base, class ImplT, class BoxFn>
+class CrowdSource final : public Base {
+  public:
+    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), box_(box) {}
+
+    void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
+        const Run& m = h_.main;
+        h_.collect(h_.buf, q, out);
+        if (m.size() == 0) return;
+        detail::PairRecord r{};
+        for (int k = 0; k < 3; ++k) {
+            const double lo = k == 0 ? q.min.x : (k == 1 ? q.min.y : q.min.z);
+            const double hi = k == 0 ? q.max.x : (k == 1 ? q.max.y : q.max.z);
+            r.lo[k] = detail::order_down(lo);
+            r.nhi[k] = -detail::order_up(hi);
+        }
+        for (int l = 0; l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (crowd_[l]) {
+                crowd_[l]->spans(r, q, [&](const detail::PairQuery& pq, const detail::PairRecord* b,
+                                           const detail::PairRecord* e) {
+                    for (; b < e; ++b)
+                        if (detail::record_overlaps(pq, *b)) out.push_back(b->slot());
+                });
+                continue;
+            }
+            std::size_t scanned = 0;
+            h_.collect_level(m, q, l, out, &scanned);
+            if (scanned > kCrowdedScan) scanned_[l] += scanned;
+            if (scanned_[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd_[l] = std::make_unique<CrowdedSet>();
+                crowd_[l]->build(m, lb, le, box_);
+            }
+        }
+    }
+
+  private:
+    static constexpr std::size_t kCrowdedScan = 3 * kDenseCellMost;  // a search this long is crowded
+    static constexpr std::size_t kRegridTests = 8;
+    const ImplT& h_;
+    BoxFn box_;
+    mutable std::unique_ptr<CrowdedSet> crowd_[kLevels];
+    mutable std::size_t scanned_[kLevels] = {};
+};
+}  // namespace
+
 std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t queries) const {
-    if (queries * 16 < size() || size() < 64) return nullptr;  // building costs O(n + cells)
-    return cell_directory();
+    if (size() < 64) return nullptr;
+    if (queries * 16 >= size()) {  // building costs O(n + cells)
+        std::unique_ptr<CellDirectory> dir = cell_directory();
+        // Crowded cells (the directory lists them whole): searched by the source below.
+        if (dir && dir->most_in_cell() <= kDenseCellMost) return dir;
+    }
+    if (queries < 2) return nullptr;  // one query cannot pay for a re-grid
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of);
 }
 
 std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int level) const {
@@ -686,6 +782,56 @@ void SpatialHash::candidate_rank_pairs_involving(const std::uint32_t* slots, std
                                                  std::vector<std::uint64_t>& keys) const {
     find_pairs_involving(slots, count, moved, out, &keys);
 }
+
+namespace {
+// Whether the column sweep of find_pairs() stays cheap on a level with a crowded cell, from
+// its dense cell directory `dir` (a SpatialHash::CellDirectory; a template, as that class is
+// private) and its `entries`.
+template <class Dir>
+bool sweep_is_cheap(const Dir& dir, std::size_t entries) {
+    // The column sweep below tests entry i (cell x of its column) only against entries of its
+    // own column whose min x is within its max x -- the rest of its cell and cell x + 1 -- and,
+    // in the crossings with the 8 neighbour columns, against their cells x - 1 .. x + 1 (the
+    // merge starts at entries whose min x is at least i's). A box reaches at most the next
+    // cell, so a cell further on only when float rounding of its max moves it there: counted
+    // too (x + 2, and x - 1). So summing, over occupied cells, count x (count + those
+    // neighbour counts) bounds the sweep's tests, including the neighbour cells an earlier
+    // rule left out (63 x-overlapping slabs per cell in a lattice: 95 ms swept, 20 re-gridded).
+    // Past kSweepTests per entry the re-grid (~280 ns per entry at 200k, about 100 tests) is
+    // the cheaper; below it a few crowded cells in a large level (a client's 33 specks in one
+    // cell of 200k bricks) no longer re-grid the whole level (56 -> 37 ms). Needs the level's
+    // dense directory (compact block, O(n + cells)); a sparse level re-grids as before.
+    constexpr double kSweepTests = 64.0;
+    const std::int64_t nx = dir.counts()[0], ny = dir.counts()[1], nz = dir.counts()[2];
+    const std::uint32_t* off = dir.offsets();
+    // Entries in cells [x0, x1] of row (y, z), clamped to the block (0 outside it).
+    const auto span = [&](std::int64_t z, std::int64_t y, std::int64_t x0, std::int64_t x1) -> double {
+        if (z < 0 || z >= nz || y < 0 || y >= ny) return 0.0;
+        x0 = std::max<std::int64_t>(x0, 0);
+        x1 = std::min<std::int64_t>(x1, nx - 1);
+        if (x0 > x1) return 0.0;
+        const std::size_t row = static_cast<std::size_t>((z * ny + y) * nx);
+        return double(off[row + static_cast<std::size_t>(x1) + 1] - off[row + static_cast<std::size_t>(x0)]);
+    };
+    const double budget = kSweepTests * double(entries);
+    double tests = 0.0;
+    for (std::int64_t z = 0; z < nz; ++z)
+        for (std::int64_t y = 0; y < ny; ++y) {
+            const std::size_t row = static_cast<std::size_t>((z * ny + y) * nx);
+            for (std::int64_t x = 0; x < nx; ++x) {
+                const double c = double(off[row + static_cast<std::size_t>(x) + 1] - off[row + static_cast<std::size_t>(x)]);
+                if (c == 0.0) continue;
+                double near = c + span(z, y, x + 1, x + 2);
+                for (std::int64_t dz = -1; dz <= 1; ++dz)
+                    for (std::int64_t dy = -1; dy <= 1; ++dy)
+                        if (dz != 0 || dy != 0) near += span(z + dz, y + dy, x - 1, x + 2);
+                tests += c * near;
+            }
+            if (tests > budget) return false;  // checked per row: stops early on a crowd
+        }
+    return tests <= budget;
+}
+}  // namespace
 
 void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const {
     const Impl& h = *impl_;
@@ -795,6 +941,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             out.push_back(static_cast<std::uint32_t>(k));
         }
     }
+    // The levels re-gridded below, kept for the side buffer's queries (after the sweep).
+    std::unique_ptr<CrowdedSet> crowded[kLevels];
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
         // against the entries of
@@ -831,10 +979,17 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 most = std::max(most, j - i);
                 i = j;
             }
-            if (most > kDenseCellMost) {
-                CrowdedLevel crowd;
-                crowd.build(m, lb, le, [this](std::uint32_t s) -> const Aabb& { return box(s); });
+            const auto cheap = [&] {
+                const std::unique_ptr<CellDirectory> cells = cell_directory(l);
+                return cells && sweep_is_cheap(*cells, le - lb);
+            };
+            if (most > kDenseCellMost && !cheap()) {
+                crowded[l] = std::make_unique<CrowdedSet>();
+                CrowdedSet& crowd = *crowded[l];
+                const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+                crowd.build(m, lb, le, box_of);
                 crowd.pairs(
+                    box_of,
                     [&](const detail::PairRecord& a, const detail::PairRecord& b, int t) {
                         if (t == 2 || overlaps(box(a.slot()), box(b.slot()))) emit(a, b);
                     },
@@ -891,8 +1046,19 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         const std::uint32_t a = h.buf.slot(i);
         const Aabb& ba = box(a);
         cand.clear();
-        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l)
-            if (m.level_count[l] != 0) h.collect_level(m, ba, l, cand);
+        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (!crowded[l]) {
+                h.collect_level(m, ba, l, cand);
+                continue;
+            }
+            // A crowded level asks its re-grid (one search per group), not the crowded cells.
+            crowded[l]->spans(h.buf.rec[i], ba,
+                              [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
+                                  for (; b < e; ++b)
+                                      if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                              });
+        }
         const std::size_t in_main = cand.size();
         h.collect(h.buf, ba, cand);
         for (std::size_t c = 0; c < cand.size(); ++c) {
@@ -961,7 +1127,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
     constexpr unsigned kWindow = 8;
     constexpr std::size_t kRegridTests = 8;
-    std::unique_ptr<CrowdedLevel> crowd[kLevels];
+    std::unique_ptr<CrowdedSet> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (const std::uint32_t p : ps) {
@@ -1007,8 +1173,10 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         };
         if (crowd[l]) {
             // The level re-gridded: its spans that can reach a (a's record permuted alike).
-            const detail::PairQuery qp(crowd[l]->permute(R[p]));
-            crowd[l]->spans(ba, [&](const detail::PairRecord* i, const detail::PairRecord* e) { test_span(qp, i, e); });
+            crowd[l]->spans(R[p], ba,
+                            [&](const detail::PairQuery& qp, const detail::PairRecord* i, const detail::PairRecord* e) {
+                                test_span(qp, i, e);
+                            });
         } else {
             // The 9 neighbour rows (z - 1 .. z + 1, y - 1 .. y + 1), cells x - 1 .. x + 1. (Cutting
             // them to the cells a's max corner reaches tests a third fewer records but was slower:
@@ -1068,7 +1236,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             }
             if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
                 const auto [lb, le] = m.level_range(l);
-                crowd[l] = std::make_unique<CrowdedLevel>();
+                crowd[l] = std::make_unique<CrowdedSet>();
                 crowd[l]->build(m, lb, le, box_of);
             }
         }
@@ -1079,11 +1247,36 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         h.collect(h.buf, box(a), cand);
         exact(a);
     }
+    // Moved boxes in the side buffer: each level of the main index searched by cells, under
+    // the same budget as above (a level whose searches scan crowded cells re-grids), or its
+    // re-grid once built.
     for (const std::uint32_t a : in_buf) {
         if (found() > max_results()) return;
         cand.clear();
-        h.collect(m, box(a), cand);
-        h.collect(h.buf, box(a), cand);
+        const Aabb& ba = box(a);
+        const Entry ea = h.entry_of(a, ba, kNoRank);
+        const detail::PairRecord ra = detail::make_record(ea.lo, ea.hi, a, kNoRank);
+        for (int l = 0; l < kLevels; ++l) {
+            if (m.level_count[l] == 0) continue;
+            if (crowd[l]) {
+                crowd[l]->spans(ra, ba,
+                                [&](const detail::PairQuery& q, const detail::PairRecord* b,
+                                    const detail::PairRecord* e) {
+                                    for (; b < e; ++b)
+                                        if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                                });
+                continue;
+            }
+            std::size_t scanned = 0;
+            h.collect_level(m, ba, l, cand, &scanned);
+            if (scanned > kCrowdedSlice) crowded_tests[l] += scanned;
+            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+                const auto [lb, le] = m.level_range(l);
+                crowd[l] = std::make_unique<CrowdedSet>();
+                crowd[l]->build(m, lb, le, box_of);
+            }
+        }
+        h.collect(h.buf, ba, cand);
         exact(a);
     }
 }
