@@ -12,6 +12,26 @@
 #include "fbsim/octree.hpp"
 
 int main() {
+    // The id map's direct table widens geometrically whatever the id spacing: single inserts of
+    // ids 0, 2, 4, ... once widened it by ~18 entries every ~9 inserts (the step was clamped to
+    // the 2 x items bound), copying the whole table each time: quadratic in the item count.
+    for (const std::int64_t stride : {1, 2, 3, 7}) {
+        fbsim::detail::IdMap map;
+        std::size_t widenings = 0, range = map.dense_range();
+        constexpr std::int64_t kItems = 20000;
+        for (std::int64_t i = 0; i < kItems; ++i) {
+            const std::int64_t id = i * stride;
+            map.reserve(&id, 1);
+            map.insert(id, static_cast<std::uint32_t>(i));
+            widenings += map.dense_range() != range ? 1 : 0;
+            range = map.dense_range();
+        }
+        CHECK(widenings <= 40);  // log_1.5(20000) ~ 24.4, plus the small first steps
+        for (std::int64_t i = 0; i < kItems; ++i) CHECK(map.find(i * stride) == static_cast<std::uint32_t>(i));
+        CHECK(map.find(-1) == fbsim::detail::IdMap::kNone);
+        CHECK(map.find(kItems * stride) == fbsim::detail::IdMap::kNone);
+        CHECK(map.memory_bytes() <= 64 * static_cast<std::size_t>(kItems));
+    }
     // fuzz_spatial: fbsim::detail::IdMap was two different classes (broadphase.hpp and the
     // octree's private header). A program linking both got one set of inline bodies for both,
     // and a plain Quadtree insert broke the tree's invariants.
