@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """SpatialHash.pairs()'s dense cell pass in each of its lane kernels (csrc/src/dense_pairs.cpp):
 scalar (what FBSIM_NO_SIMD builds run), SSE2 and AVX2 (picked at run time when the CPU has it).
-The environment variable FBSIM_PAIR_LANES narrows the choice per call, so every kernel runs
+fbsim._core._force_simd narrows the choice (fbsim::force_simd_level), so every kernel runs
 here on any x86-64 CI machine (on one without AVX2 "avx2" runs SSE2; the scalar and SSE2 runs
 still cover the shared gather and key logic). Each is checked against brute force
 (tests/oracles_broadphase.py, no fbsim code) on scenes that reach every branch of the kernel:
@@ -12,6 +12,11 @@ result cap stopping the pass."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,14 +24,24 @@ from hypothesis import strategies as st
 from oracles_broadphase import brute_pairs
 
 import fbsim
+from fbsim import _core
 
 MODES = ["scalar", "sse2", "avx2"]
 
 
+@contextmanager
+def simd(level):
+    previous = _core._force_simd(level)
+    try:
+        yield
+    finally:
+        _core._force_simd(previous)
+
+
 @pytest.fixture(params=MODES)
-def lanes(request, monkeypatch):
-    monkeypatch.setenv("FBSIM_PAIR_LANES", request.param)
-    return request.param
+def lanes(request):
+    with simd(request.param):
+        yield request.param
 
 
 def _boxes(rng, n, side, origin=0.0, lo_h=0.25, hi_h=1.0):
@@ -164,15 +179,15 @@ def test_lanes_result_cap(line, layered):
     np.testing.assert_array_equal(s.pairs(), want)  # nothing kept from the stopped call
 
 
-def test_lanes_agree_with_each_other(monkeypatch):
+def test_lanes_agree_with_each_other():
     rng = np.random.default_rng(12)
     ids, lo, hi = _boxes(rng, 6000, 2.5 * (6000 / 3.0) ** (1.0 / 3.0))
     s = fbsim.SpatialHash()
     s.insert(ids, lo, hi)
     got = {}
     for mode in MODES:
-        monkeypatch.setenv("FBSIM_PAIR_LANES", mode)
-        got[mode] = s.pairs()
+        with simd(mode):
+            got[mode] = s.pairs()
     for mode in MODES[1:]:
         np.testing.assert_array_equal(got[mode], got[MODES[0]])
     np.testing.assert_array_equal(got["scalar"], brute_pairs(ids, lo, hi))
@@ -193,6 +208,30 @@ def test_lanes_lattice_property(mode, n, step, seed):
     ids = rng.permutation(10 * n)[:n].astype(np.int64)
     s = fbsim.SpatialHash()
     s.insert(ids, lo, hi)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FBSIM_PAIR_LANES", mode)
+    with simd(mode):
         _check(s, ids, lo, hi)
+
+
+def test_simd_level_switch():
+    assert _core._simd_level() in ("sse2", "avx2", "scalar")
+    with simd("scalar"):
+        assert _core._simd_level() == "scalar"
+        with simd("auto"):
+            assert _core._simd_level() != "scalar"
+        assert _core._simd_level() == "scalar"
+    with pytest.raises(ValueError, match="level"):
+        _core._force_simd("SSE2")
+
+
+def test_simd_environment_variable():
+    # Read once per process (not per call: getenv races with a concurrent setenv).
+    for level in ("scalar", "sse2"):
+        r = subprocess.run(
+            [sys.executable, "-c", "from fbsim import _core; print(_core._simd_level())"],
+            env={**os.environ, "FBSIM_SIMD": level},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        assert r.stdout.strip() == level

@@ -4,20 +4,16 @@ force (tests/oracles_broadphase.py, no fbsim code) after every tick. pairs(ids) 
 tests each neighbour row of cells as a fixed window of 8 records from the row's start (records
 past the row, or the moved box itself, masked off); rows longer than the window, rows near the
 end of the index, tombstones inside a window and exact touches (lo == hi) are all exercised,
-with AVX2 (when the CPU has it) and with the SSE2 path (FBSIM_NO_AVX2, in a subprocess)."""
+in each SIMD width (AVX2 when the CPU has it, SSE2, scalar; fbsim._core._force_simd)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from oracles_broadphase import brute_pairs
 
 import fbsim
+from fbsim import _core
 
 
 def _involving(all_pairs, moved):
@@ -40,6 +36,14 @@ def _lattice(rng, side=9):
     return lo, lo + rng.integers(1, 3, size=lo.shape).astype(float) * 0.5
 
 
+@pytest.fixture(params=["avx2", "sse2", "scalar"])
+def simd(request):
+    previous = _core._force_simd(request.param)
+    yield request.param
+    _core._force_simd(previous)
+
+
+@pytest.mark.usefixtures("simd")
 @pytest.mark.parametrize("cap", [None, 10**6], ids=["merging", "buffered"])
 @pytest.mark.parametrize("scene", ["uniform", "lattice"])
 def test_ticks_match_brute_force(scene, cap):
@@ -77,31 +81,3 @@ def test_ticks_match_brute_force(scene, cap):
         if tick % 2 == 1:
             np.testing.assert_array_equal(s.pairs(), expect)
             assert s.check_invariants()
-
-
-@pytest.mark.skipif(os.environ.get("FBSIM_NO_AVX2") is not None, reason="already the SSE2 path")
-def test_ticks_on_the_sse2_path():
-    # The window test picks AVX2 once, at load: a fresh interpreter with the switch set.
-    env = {**os.environ, "FBSIM_NO_AVX2": "1"}
-    here = Path(__file__).resolve().parent
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-k",
-            "match_brute_force",
-            str(here / "test_spatial_tick.py"),
-        ],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=here,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "4 passed" in r.stdout

@@ -439,6 +439,22 @@ const Broadphase* as_broadphase(py::handle other, const std::shared_mutex** mu) 
 }  // namespace
 
 void register_broadphase(py::module_& m) {
+    // Private: the broad phase's SIMD width (fbsim::force_simd_level), so tests run every kernel
+    // in one process. "auto" restores the CPU's widest; returns the previous override's name.
+    m.def(
+        "_force_simd",
+        [](const std::string& level) {
+            static const char* const kNames[] = {"auto", "scalar", "sse2", "avx2"};
+            int k = 0;
+            while (k < 4 && level != kNames[k]) ++k;
+            if (k == 4) throw py::value_error("level must be 'auto', 'scalar', 'sse2' or 'avx2', got '" + level + "'");
+            return std::string(kNames[static_cast<int>(force_simd_level(static_cast<SimdLevel>(k)))]);
+        },
+        py::arg("level"));
+    m.def("_simd_level", [] {
+        static const char* const kNames[] = {"auto", "scalar", "sse2", "avx2"};
+        return std::string(kNames[static_cast<int>(simd_level())]);
+    });
     py::class_<Locked<SpatialHash>> hash(m, "SpatialHash");
     hash.def(py::init([](py::handle cell_size) {
                  double c = 0.0;

@@ -266,8 +266,8 @@ void flush_rows(std::vector<PairRow>& rows, std::vector<std::int64_t>& out) {
 void sort_rank_keys(std::vector<std::uint64_t>& keys, int bits, std::size_t ranks) {
     const std::size_t m = keys.size();
     const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
-    // start[d][r + 1] counts keys whose digit d is r; after the scan, start[d][r] is where
-    // digit r's keys begin.
+    // lo[r + 1] (hi[r + 1]) counts keys whose low (high) digit is r; after the prefix sums,
+    // lo[r] (hi[r]) is where that digit's keys begin.
     std::vector<std::uint32_t> count(2 * (ranks + 1), 0);
     std::uint32_t* const lo = count.data();
     std::uint32_t* const hi = lo + ranks + 1;

@@ -3,13 +3,11 @@
 // SSE2 (every x86-64) and AVX2 (chosen at run time when the CPU has it; compiled for it by a
 // target region, never by a global -mavx2, so the library still runs on any x86-64).
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "pair_lanes.hpp"
+#include "simd_level.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FBSIM_LANES_INLINE inline __attribute__((always_inline))
@@ -17,9 +15,7 @@
 #define FBSIM_LANES_INLINE inline
 #endif
 
-#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && \
-    (defined(__x86_64__) || defined(__i386__))
-#define FBSIM_LANES_AVX2 1
+#ifdef FBSIM_SIMD_AVX2
 #include <immintrin.h>
 #endif
 
@@ -36,8 +32,6 @@ inline unsigned lowest_bit(unsigned m) noexcept {
     return j;
 #endif
 }
-
-std::atomic<int> g_forced{0};
 
 // Left-pack permutations for _mm256_permutevar8x32_epi32: for each mask of M hit lanes of
 // 32 / M bits (M = 8: int32 lanes; M = 4: int64 lanes as pairs of int32), the source lanes
@@ -188,7 +182,7 @@ struct Lanes : scalar::Lanes {
 }  // namespace sse2
 #endif
 
-#ifdef FBSIM_LANES_AVX2
+#ifdef FBSIM_SIMD_AVX2
 // ---- AVX2: 8 lanes per compare; every function in this region is compiled for AVX2 ----
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,popcnt"))), apply_to = function)
@@ -265,39 +259,15 @@ struct Lanes {
 #endif
 #endif
 
-LaneIsa force_lane_isa(LaneIsa isa) noexcept {
-    return static_cast<LaneIsa>(g_forced.exchange(static_cast<int>(isa), std::memory_order_relaxed));
-}
-
-LaneIsa lane_isa() noexcept {
-    int want = g_forced.load(std::memory_order_relaxed);
-    if (want == static_cast<int>(LaneIsa::kAuto)) {
-        // FBSIM_PAIR_LANES=scalar|sse2|avx2 narrows the choice (read per pass, so tests can
-        // flip it between calls; also a field workaround should a wide path ever misbehave).
-        want = static_cast<int>(LaneIsa::kAvx2);
-        if (const char* env = std::getenv("FBSIM_PAIR_LANES")) {
-            if (std::strcmp(env, "scalar") == 0) want = static_cast<int>(LaneIsa::kScalar);
-            else if (std::strcmp(env, "sse2") == 0) want = static_cast<int>(LaneIsa::kSse2);
-        }
-    }
-#ifdef FBSIM_LANES_AVX2
-    if (want >= static_cast<int>(LaneIsa::kAvx2) && __builtin_cpu_supports("avx2")) return LaneIsa::kAvx2;
-#endif
-#ifdef FBSIM_PAIR_RECORD_SSE2
-    if (want >= static_cast<int>(LaneIsa::kSse2)) return LaneIsa::kSse2;
-#endif
-    return LaneIsa::kScalar;
-}
-
 void dense_cell_pass(const DensePass& pass) {
-    switch (lane_isa()) {
-#ifdef FBSIM_LANES_AVX2
-        case LaneIsa::kAvx2:
+    switch (simd_level()) {
+#ifdef FBSIM_SIMD_AVX2
+        case SimdLevel::kAvx2:
             avx2::run(pass);
             return;
 #endif
 #ifdef FBSIM_PAIR_RECORD_SSE2
-        case LaneIsa::kSse2:
+        case SimdLevel::kSse2:
             sse2::run(pass);
             return;
 #endif

@@ -20,25 +20,12 @@
 
 namespace fbsim::detail {
 
-/// Which lane kernel the dense pass runs: kAuto picks the widest the CPU has (AVX2 checked at
-/// run time, never assumed at compile time); the others force one, for tests (a forced path the
-/// build or CPU lacks falls back to the next narrower). kScalar is also what FBSIM_NO_SIMD builds.
-enum class LaneIsa : int { kAuto = 0, kScalar = 1, kSse2 = 2, kAvx2 = 3 };
-
 /// The most boxes a cell of a dense pass may hold: its gather buffer is sized for 2 such cells
-/// plus 5 slices of 4 (the caller sends fuller levels elsewhere).
+/// and the neighbour slices of a block (the caller sends fuller levels elsewhere).
 constexpr std::uint32_t kLaneCellMost = 32;
 
 /// Broadphase::kNoRank, as the rank lane holds it.
 constexpr std::uint32_t kLaneNoRank = 0xFFFFFFFFu;
-
-/// Process-wide override of the lane kernel (tests only; not synchronised with running passes:
-/// set it while no pairs() call runs). Returns the previous value.
-LaneIsa force_lane_isa(LaneIsa isa) noexcept;
-/// The kernel a pass would run now: the override (else the environment variable
-/// FBSIM_PAIR_LANES = scalar / sse2 / avx2, else kAvx2), narrowed to what this build and CPU
-/// support.
-LaneIsa lane_isa() noexcept;
 
 /// A dense level's records [begin, end) of the index as lanes: array j (0-2 min corner x y z,
 /// 3-5 negated max corner, 6 rank bits or slot) holds entry i at lane(j)[i]. Each array is padded by
@@ -78,7 +65,7 @@ struct DensePass {
     void* ctx = nullptr;
 };
 
-/// Runs the pass with lane_isa()'s kernel. Single-threaded; reads only.
+/// Runs the pass with simd_level()'s kernel (simd_level.hpp). Single-threaded; reads only.
 void dense_cell_pass(const DensePass& pass);
 
 }  // namespace fbsim::detail

@@ -95,20 +95,4 @@ inline int record_test(const PairQuery& q, const PairRecord& b) noexcept {
     return any_past(b, q.hi2, q.nlo2) ? 1 : 2;
 }
 
-/// Both halves of record_test() at once, without a branch: `overlap` (t != 0) and `sure`
-/// (t == 2; implies overlap). For loops that act on the flags arithmetically, so the 1-in-3
-/// hits of a cell pass do not each cost a mispredicted branch.
-inline void record_flags(const PairQuery& q, const PairRecord& b, bool& overlap, bool& sure) noexcept {
-#ifdef FBSIM_PAIR_RECORD_SSE2
-    // The record loaded once for both tests.
-    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(b.lo));
-    const __m128i nhi = _mm_load_si128(reinterpret_cast<const __m128i*>(b.nhi));
-    overlap = past_mask(lo, nhi, q.hi, q.nlo) == 0;
-    sure = past_mask(lo, nhi, q.hi2, q.nlo2) == 0;
-#else
-    overlap = !any_past(b, q.hi, q.nlo);
-    sure = !any_past(b, q.hi2, q.nlo2);
-#endif
-}
-
 }  // namespace fbsim::detail

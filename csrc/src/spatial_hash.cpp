@@ -32,7 +32,8 @@
 #include <utility>
 
 #include "cell_index.hpp"
-#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include "simd_level.hpp"
+#ifdef FBSIM_SIMD_AVX2
 #include <immintrin.h>
 #endif
 #include "crowded_level.hpp"
@@ -62,6 +63,22 @@ constexpr std::size_t kAutoCap = ~std::size_t{0};
 // this (similar boxes under a fitting cell size hold ~1-2; see candidate_pairs).
 constexpr std::uint32_t kDenseCellMost = 32;
 
+// Searching a crowded cell by scanning vs re-gridding its level for the rest of a call (a batch
+// of queries, the moved boxes of pairs(ids)): a search that scans more than kCrowdedScan
+// records met a crowd, and its scans count toward the level's re-grid. A re-grid
+// (CrowdedSet::build, O(level log level)) costs about as much as scanning kRegridScans records
+// per entry of the level (review of round 8: ~350 ns per entry vs 2-3 ns per scanned record;
+// a budget of 8 re-gridded a 100k-speck level for a batch of 24 queries, 45 ms vs 3 ms of scans).
+constexpr std::size_t kCrowdedScan = 3 * kDenseCellMost;
+constexpr double kRegridScans = 128.0;
+// Whether to re-grid a level of `entries` entries now: `done` of `total` searches so far scanned
+// `scanned` crowded records, and the rest, at that rate, would scan more than a re-grid costs
+// (rent or buy: a batch pays about the cheaper of the two, and a few searches never re-grid).
+inline bool regrid_pays(std::size_t scanned, std::size_t done, std::size_t total, std::size_t entries) noexcept {
+    if (scanned == 0 || done == 0 || done >= total) return false;
+    return double(scanned) / double(done) * double(total - done) > kRegridScans * double(entries);
+}
+
 // The window tests of pairs(moved), 9 windows of 8 records at once: bit k of out[w] is set
 // when record r[at[w] + k] overlaps the query's float bounds (as detail::record_overlaps).
 // With AVX2, checked at run time (the build targets the SSE2 baseline, never -march=native),
@@ -74,7 +91,7 @@ void window_hits_sse(const detail::PairRecord* r, const std::size_t* at, const d
         out[w] = hits;
     }
 }
-#if defined(FBSIM_PAIR_RECORD_SSE2) && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#ifdef FBSIM_SIMD_AVX2
 __attribute__((target("avx2"))) void window_hits_avx2(const detail::PairRecord* r, const std::size_t* at,
                                                       const detail::PairQuery& q, unsigned* out) noexcept {
     const __m256i qv = _mm256_setr_epi32(q.hi[0], q.hi[1], q.hi[2], q.hi[3], q.nlo[0], q.nlo[1], q.nlo[2], q.nlo[3]);
@@ -88,18 +105,16 @@ __attribute__((target("avx2"))) void window_hits_avx2(const detail::PairRecord* 
         out[w] = hits;
     }
 }
-using WindowHits = void (*)(const detail::PairRecord*, const std::size_t*, const detail::PairQuery&, unsigned*) noexcept;
-// FBSIM_NO_AVX2 set in the environment (read once, at load) forces the SSE2 path: for tests
-// of that path on AVX2 machines, and as a switch should a CPU misreport.
-WindowHits pick_window_hits() noexcept {
-    if (std::getenv("FBSIM_NO_AVX2") != nullptr) return window_hits_sse;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? window_hits_avx2 : window_hits_sse;
-}
-const WindowHits window_hits = pick_window_hits();
-#else
-constexpr auto window_hits = window_hits_sse;
 #endif
+using WindowHits = void (*)(const detail::PairRecord*, const std::size_t*, const detail::PairQuery&, unsigned*) noexcept;
+// The window test of this call: AVX2 when simd_level() says so (the CPU has it and neither
+// FBSIM_SIMD nor a test lowered it), else SSE2 (scalar under FBSIM_NO_SIMD, inside record_overlaps).
+WindowHits pick_window_hits() noexcept {
+#ifdef FBSIM_SIMD_AVX2
+    if (simd_level() == SimdLevel::kAvx2) return window_hits_avx2;
+#endif
+    return window_hits_sse;
+}
 
 // Index of the lowest set bit of v (v != 0).
 inline std::size_t lowest_bit(unsigned v) noexcept {
@@ -663,19 +678,21 @@ SpatialHash::CellDirectory::~CellDirectory() = default;
 namespace {
 // A batch of box queries over an index with crowded cells (review: 1000 tiny queries over 64k
 // specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms).
-// Each level is searched by cells as candidates() does while that stays cheap; once a level's
-// searches have scanned more than kRegridTests records per entry of the level, the level is
-// re-gridded for the rest of the batch (CrowdedSet, O(level log level)) and later queries ask
-// that. So a batch pays at most about twice the cheaper of the two, and a batch over an
-// uncrowded index never re-grids. Per batch (the queries are const: nothing is kept). Base is
-// Broadphase::BatchSource (protected there, so named by SpatialHash::batch_source()).
+// Each level is searched by cells as candidates() does while that stays cheap; once the batch's
+// remaining queries would scan more of a level's crowded cells than re-gridding the level costs
+// (regrid_pays()), the level is re-gridded for the rest of the batch (CrowdedSet, O(level log
+// level)) and later queries ask that. Large queries over an uncrowded index count too (any
+// search past kCrowdedScan records), but re-grid only for batches large enough to pay. Per
+// batch (the queries are const: nothing is kept). Base is Broadphase::BatchSource (protected
+// there, so named by SpatialHash::batch_source()).
 template <class Base, class ImplT, class BoxFn>
 class CrowdSource final : public Base {
   public:
-    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), box_(box) {}
+    CrowdSource(const ImplT& h, const BoxFn& box, std::size_t queries) : h_(h), box_(box), queries_(queries) {}
 
     void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
         const Run& m = h_.main;
+        ++asked_;
         h_.collect(h_.buf, q, out);
         if (m.size() == 0) return;
         detail::PairRecord r{};
@@ -698,7 +715,7 @@ class CrowdSource final : public Base {
             std::size_t scanned = 0;
             h_.collect_level(m, q, l, out, &scanned);
             if (scanned > kCrowdedScan) scanned_[l] += scanned;
-            if (scanned_[l] > kRegridTests * m.level_count[l]) {
+            if (regrid_pays(scanned_[l], asked_, queries_, m.level_count[l])) {
                 const auto [lb, le] = m.level_range(l);
                 crowd_[l] = std::make_unique<CrowdedSet>();
                 crowd_[l]->build(m, lb, le, box_);
@@ -707,10 +724,10 @@ class CrowdSource final : public Base {
     }
 
   private:
-    static constexpr std::size_t kCrowdedScan = 3 * kDenseCellMost;  // a search this long is crowded
-    static constexpr std::size_t kRegridTests = 8;
     const ImplT& h_;
     BoxFn box_;
+    std::size_t queries_;         // the batch's size (more candidates() calls just never re-grid)
+    mutable std::size_t asked_ = 0;  // candidates() calls so far
     mutable std::unique_ptr<CrowdedSet> crowd_[kLevels];
     mutable std::size_t scanned_[kLevels] = {};
 };
@@ -725,7 +742,7 @@ std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t q
     }
     if (queries < 2) return nullptr;  // one query cannot pay for a re-grid
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of);
+    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of, queries);
 }
 
 std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int level) const {
@@ -880,7 +897,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     if (dir) {
         dense_begin = m.level_range(dense_level).first;
         // Room for ~2 pairs per box up front: growing from empty copies the list ~log2 times
-        // and faults in fresh pages at each step (untouched reserved pages cost nothing).
+        // and faults in fresh pages at each step (the lane pass then sizes the keys to this
+        // capacity at once, zero-filling 16 bytes per box: measured as no cost).
         if (keys) keys->reserve(keys->size() + std::min<std::size_t>(2 * n, std::size_t{1} << 25));
         else out.reserve(out.size() + std::min<std::size_t>(4 * n, std::size_t{1} << 26));
         // The level's records as SoA lanes, then one box against 4 or 8 candidates per compare
@@ -979,9 +997,11 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 most = std::max(most, j - i);
                 i = j;
             }
-            const auto cheap = [&] {
+            // (The level's size captured by value: C++17 lambdas cannot capture structured
+            // bindings, which clang rejects.)
+            const auto cheap = [&, entries = le - lb] {
                 const std::unique_ptr<CellDirectory> cells = cell_directory(l);
-                return cells && sweep_is_cheap(*cells, le - lb);
+                return cells && sweep_is_cheap(*cells, entries);
             };
             if (most > kDenseCellMost && !cheap()) {
                 crowded[l] = std::make_unique<CrowdedSet>();
@@ -1079,12 +1099,13 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
 void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t count,
                                        const std::vector<char>& moved, std::vector<std::uint32_t>& out,
                                        std::vector<std::uint64_t>* keys) const {
+    const WindowHits window_hits = pick_window_hits();  // once per call, not per moved box
     const Impl& h = *impl_;
     const Run& m = h.main;
     const std::size_t n = m.size();
     // The moved boxes of the main index in index order, so that the start of each of the 9
     // neighbour columns' cell windows only moves forward: O(cells touched + moved), no
-    // per-cell search. Moved boxes in the side buffer query everything by candidates().
+    // per-cell search. Moved boxes in the side buffer search each level after them (below).
     std::vector<std::uint32_t> ps, in_buf;
     ps.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -1118,20 +1139,21 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             }
         }
     };
-    // A row slice longer than this is crowded (a cell size set by a baseplate inserted first,
-    // thousands of parts in one cell): it is tested whole while that stays cheap; once a
-    // level's crowded slices have cost more record tests than kRegridTests per entry of the
-    // level, the level is re-gridded for this call (crowded_level.hpp, O(level log level)) and
-    // its later moved boxes query that instead. So a few moved ids never pay for a re-grid,
-    // and a batch never pays much more than the cheaper of the two.
-    constexpr std::size_t kCrowdedSlice = 3 * kDenseCellMost;
+    // A row slice longer than kCrowdedScan is crowded (a cell size set by a baseplate inserted
+    // first, thousands of parts in one cell): it is tested whole while that stays cheap; once the
+    // remaining moved boxes would test more of a level's crowded slices than re-gridding the
+    // level costs (regrid_pays()), it is re-gridded for this call (crowded_set.hpp) and its later
+    // moved boxes query that instead. So a few moved ids never pay for a re-grid, and a batch
+    // pays about the cheaper of the two.
     constexpr unsigned kWindow = 8;
-    constexpr std::size_t kRegridTests = 8;
+    const std::size_t searches = ps.size() + in_buf.size();
+    std::size_t searched = 0;  // moved boxes asked so far (main index, then side buffer)
     std::unique_ptr<CrowdedSet> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
+        ++searched;
         const CellKey k = m.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
@@ -1231,10 +1253,10 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
             for (int w = 0; w < 9; ++w) {
                 const std::size_t i = begin[w], e = end[w];
-                if (e - i > kCrowdedSlice) crowded_tests[l] += e - i;
+                if (e - i > kCrowdedScan) crowded_tests[l] += e - i;
                 if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
             }
-            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+            if (regrid_pays(crowded_tests[l], searched, searches, m.level_count[l])) {
                 const auto [lb, le] = m.level_range(l);
                 crowd[l] = std::make_unique<CrowdedSet>();
                 crowd[l]->build(m, lb, le, box_of);
@@ -1252,6 +1274,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // re-grid once built.
     for (const std::uint32_t a : in_buf) {
         if (found() > max_results()) return;
+        ++searched;
         cand.clear();
         const Aabb& ba = box(a);
         const Entry ea = h.entry_of(a, ba, kNoRank);
@@ -1269,8 +1292,8 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             }
             std::size_t scanned = 0;
             h.collect_level(m, ba, l, cand, &scanned);
-            if (scanned > kCrowdedSlice) crowded_tests[l] += scanned;
-            if (crowded_tests[l] > kRegridTests * m.level_count[l]) {
+            if (scanned > kCrowdedScan) crowded_tests[l] += scanned;
+            if (regrid_pays(crowded_tests[l], searched, searches, m.level_count[l])) {
                 const auto [lb, le] = m.level_range(l);
                 crowd[l] = std::make_unique<CrowdedSet>();
                 crowd[l]->build(m, lb, le, box_of);

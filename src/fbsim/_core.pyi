@@ -43,6 +43,9 @@ def shapecast(
 ) -> tuple[_F, _F]: ...
 
 # Broad phase (csrc/python/register_broadphase.cpp); see fbsim.spatial.
+def _force_simd(level: str) -> str: ...
+def _simd_level() -> str: ...
+
 class _Broadphase:
     def insert(
         self,

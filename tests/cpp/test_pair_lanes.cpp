@@ -13,6 +13,7 @@
 #include "check.hpp"
 #include "fbsim/broadphase.hpp"
 #include "pair_lanes.hpp"
+#include "simd_level.hpp"
 
 using namespace fbsim;
 
@@ -69,8 +70,8 @@ Scene random_scene(std::uint64_t seed, std::size_t n, double overlaps, double or
 // many more boxes inserted after the ranks were built (no rank yet), merged, and checked again.
 void check_all_kernels(const Scene& s, double cell, std::size_t late = 0) {
     const std::vector<std::int64_t> want = brute(s);
-    for (const auto isa : {detail::LaneIsa::kScalar, detail::LaneIsa::kSse2, detail::LaneIsa::kAvx2}) {
-        detail::force_lane_isa(isa);
+    for (const auto isa : {SimdLevel::kScalar, SimdLevel::kSse2, SimdLevel::kAvx2}) {
+        force_simd_level(isa);
         SpatialHash h(cell);
         const std::size_t first = s.ids.size() - late;
         CHECK(h.insert(s.ids.data(), s.lo.data(), s.hi.data(), first).ok());
@@ -84,7 +85,7 @@ void check_all_kernels(const Scene& s, double cell, std::size_t late = 0) {
         CHECK(h.pairs(got));
         CHECK(got == want);
     }
-    detail::force_lane_isa(detail::LaneIsa::kAuto);
+    force_simd_level(SimdLevel::kAuto);
 }
 
 void test_random_scenes() {

@@ -80,6 +80,22 @@ inline constexpr std::uint32_t kDefaultLayer = 1u;
 /// Default mask: collide with every layer.
 inline constexpr std::uint32_t kAllLayers = 0xFFFFFFFFu;
 
+/// A SIMD width of the broad-phase kernels (SpatialHash's all-pairs pass and pairs(ids)).
+/// kAuto, as an override, means "none".
+enum class SimdLevel : int { kAuto = 0, kScalar = 1, kSse2 = 2, kAvx2 = 3 };
+
+/// The width the kernels run: the widest this build and CPU support (AVX2 and POPCNT checked
+/// at run time, once: the library is built for the x86-64 baseline and compiles its AVX2
+/// kernels per function), lowered by force_simd_level() if set, else by the environment
+/// variable FBSIM_SIMD=scalar|sse2 (read once, at the first call; other values leave the
+/// widest). Every width gives the same answers. Thread-safe, O(1).
+SimdLevel simd_level() noexcept;
+
+/// Lowers (or with kAuto, restores) the width process-wide, for tests or as a field switch;
+/// a width the build or CPU lacks falls back to the next narrower. Takes effect at the next
+/// kernel call: set it while no broad-phase call runs. Returns the previous override.
+SimdLevel force_simd_level(SimdLevel level) noexcept;
+
 namespace detail {
 
 /// Map from int64 id to a uint32 slot. Ids in [0, dense range) live in a direct table (4 bytes
@@ -87,8 +103,9 @@ namespace detail {
 /// read instead of a hash probe that misses the cache. Other ids (negative, or past the
 /// range) live in an open-addressing hash (linear probing, backward-shift deletion; 16 bytes
 /// per bucket, load factor <= 0.7). The range only grows, geometrically, at reserve(), and
-/// never past twice the item count at that time (so at most 8 bytes per item, below the
-/// hash's 23+ bytes per entry). Not thread-safe for writers; const lookups are safe for
+/// never past twice the item count at that time (so at most 8 bytes per item when it grew,
+/// below the hash's 23+ bytes per entry; it does not shrink when items are removed, like the
+/// hash's buckets). Not thread-safe for writers; const lookups are safe for
 /// concurrent readers.
 class IdMap {
   public:
