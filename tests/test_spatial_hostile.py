@@ -373,3 +373,50 @@ def test_a_few_crowded_cells_in_a_large_level(k):
     s.insert(ids, lo, hi)
     assert s.cell_size == pytest.approx(1.01)
     _check(s, ids, lo, hi, (ids[n:], ids[::10]))
+
+
+@pytest.mark.parametrize("cell", [None, 1.0])
+@pytest.mark.parametrize("layout", ["rods", "stacked"])
+def test_crowded_coarse_level_under_fine_boxes(layout, cell):
+    # Review of round 8: long rods (or plates stacked at one min x) crowding one cell of a
+    # coarse level, under many specks on a fine level. Every speck asked the coarse level by
+    # cells and scanned the crowded cell whole (pairs() 1.6-6 s at 20k rods over 50k specks);
+    # now fine boxes ask the coarse level's re-grid. Crossing pairs, touching rods and the
+    # side buffer included; pairs(specks) and pairs(rods) too (the moved-box path).
+    rng = np.random.default_rng(11)
+    n_specks, n_coarse = 3000, 400
+    slo = rng.uniform(0, 30, (n_specks, 3))
+    shi = slo + rng.uniform(0.001, 0.3, (n_specks, 3))
+    if layout == "rods":
+        plo = np.zeros((n_coarse, 3))
+        plo[:, :2] = rng.uniform(0, 30, (n_coarse, 2))
+        phi = plo + np.array([0.05, 0.05, 30.0])
+    else:
+        plo = np.zeros((n_coarse, 3))
+        plo[:, 1] = rng.uniform(0, 1, n_coarse)
+        plo[:, 2] = np.arange(n_coarse) * (30.0 / n_coarse)
+        phi = plo + np.array([30.0, 0.5, 30.0 / n_coarse])  # stacked plates: each touches the next
+    lo = np.vstack([slo, plo])
+    hi = np.vstack([shi, phi])
+    ids = rng.permutation(10 * len(lo))[: len(lo)].astype(np.int64)
+    s = fbsim.SpatialHash(cell)
+    s.insert(ids, lo, hi)
+    specks, coarse = ids[:n_specks], ids[n_specks:]
+    _check(
+        s,
+        ids,
+        lo,
+        hi,
+        moved_sets=(specks[::2], coarse[::3], np.concatenate([specks[:500], coarse[:50]])),
+    )
+    # A few more specks through the side buffer, then moved specks.
+    extra_lo = rng.uniform(0, 30, (40, 3))
+    extra_hi = extra_lo + 0.2
+    extra_ids = np.arange(40, dtype=np.int64) + 10 * len(lo) + 1
+    s.insert(extra_ids, extra_lo, extra_hi)
+    ids2, lo2, hi2 = (
+        np.concatenate([ids, extra_ids]),
+        np.vstack([lo, extra_lo]),
+        np.vstack([hi, extra_hi]),
+    )
+    _check(s, ids2, lo2, hi2, moved_sets=(extra_ids, np.concatenate([extra_ids, specks[:800]])))

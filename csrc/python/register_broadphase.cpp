@@ -327,7 +327,11 @@ void bind_structure(py::module_& m, const char* name, const char* doc, py::class
         .def(
             "query_aabb",
             [](const L& self, py::handle lo, py::handle hi, py::handle mask) {
-                auto [l, h] = boxes(lo, hi);
+                // Named references, not a structured binding: C++17 lambdas cannot capture
+                // those (clang rejects it), and the check below is a lambda.
+                auto lo_hi = boxes(lo, hi);
+                auto& l = std::get<0>(lo_hi);
+                auto& h = std::get<1>(lo_hi);
                 const std::uint32_t mk = query_mask(mask);
                 const BroadphaseStatus s = [&] {
                     // Reuse the insert checks for lo <= hi (ids are not involved).
@@ -440,7 +444,8 @@ const Broadphase* as_broadphase(py::handle other, const std::shared_mutex** mu) 
 
 void register_broadphase(py::module_& m) {
     // Private: the broad phase's SIMD width (fbsim::force_simd_level), so tests run every kernel
-    // in one process. "auto" restores the CPU's widest; returns the previous override's name.
+    // in one process. "auto" drops the override (back to FBSIM_SIMD's choice, else the CPU's
+    // widest); returns the previous override's name.
     m.def(
         "_force_simd",
         [](const std::string& level) {
@@ -448,7 +453,8 @@ void register_broadphase(py::module_& m) {
             int k = 0;
             while (k < 4 && level != kNames[k]) ++k;
             if (k == 4) throw py::value_error("level must be 'auto', 'scalar', 'sse2' or 'avx2', got '" + level + "'");
-            return std::string(kNames[static_cast<int>(force_simd_level(static_cast<SimdLevel>(k)))]);
+            const int previous = static_cast<int>(force_simd_level(static_cast<SimdLevel>(k)));
+            return std::string(kNames[previous >= 0 && previous < 4 ? previous : 0]);  // a C++ caller's odd value
         },
         py::arg("level"));
     m.def("_simd_level", [] {

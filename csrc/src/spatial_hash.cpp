@@ -71,12 +71,14 @@ constexpr std::uint32_t kDenseCellMost = 32;
 // a budget of 8 re-gridded a 100k-speck level for a batch of 24 queries, 45 ms vs 3 ms of scans).
 constexpr std::size_t kCrowdedScan = 3 * kDenseCellMost;
 constexpr double kRegridScans = 128.0;
-// Whether to re-grid a level of `entries` entries now: `done` of `total` searches so far scanned
-// `scanned` crowded records, and the rest, at that rate, would scan more than a re-grid costs
-// (rent or buy: a batch pays about the cheaper of the two, and a few searches never re-grid).
-inline bool regrid_pays(std::size_t scanned, std::size_t done, std::size_t total, std::size_t entries) noexcept {
-    if (scanned == 0 || done == 0 || done >= total) return false;
-    return double(scanned) / double(done) * double(total - done) > kRegridScans * double(entries);
+// Whether to re-grid a level of `entries` entries now: the call's searches have already scanned
+// `scanned` crowded records, as many as a re-grid costs (rent or buy: re-grid once the rent
+// paid reaches the price, so a call pays at most about twice the cheaper of the two, and a
+// few crowded searches never re-grid). A forecast from the rate so far was tried and dropped
+// (review): one crowded search early in a tick re-gridded a 1e6-box level (761 ms vs 23), and
+// many cheap searches first kept a crowded stretch scanning (1.2 s vs 88 ms).
+inline bool regrid_pays(std::size_t scanned, std::size_t entries) noexcept {
+    return double(scanned) > kRegridScans * double(entries);
 }
 
 // The window tests of pairs(moved), 9 windows of 8 records at once: bit k of out[w] is set
@@ -288,21 +290,36 @@ struct SpatialHash::Impl {
     // each of those queries level l instead. A coarse box's query may scan the whole fine
     // level (~2 ns per box), so 64 of them cost at most ~130 ns per fine box, less than the
     // ~200 ns query each fine box would make (4 baseplates over 100k boxes: 25 ms -> 1 ms).
+    // `fine_crowd` / `coarse_crowd`: the runs' levels re-gridded by this call (indexed by level;
+    // null when none): a level that is asked and re-gridded answers from its re-grid, else a
+    // crowded coarse cell is scanned whole by every fine box (review of round 8: 20k rods in one
+    // coarse cell over 50k specks, 1.6-6 s).
     static constexpr std::size_t kFewCoarse = 64;
     template <class BoxFn>
     void level_pairs(const Run& fine, int l, const Run& coarse, int k, const BoxFn& box,
                      std::vector<std::uint32_t>& cand, std::vector<std::uint32_t>& out,
-                     std::size_t cap) const {
+                     std::size_t cap, const std::unique_ptr<CrowdedSet>* fine_crowd,
+                     const std::unique_ptr<CrowdedSet>* coarse_crowd) const {
         const bool coarse_asks = coarse.level_count[k] <= kFewCoarse;
         const Run& asker = coarse_asks ? coarse : fine;
         const Run& asked = coarse_asks ? fine : coarse;
+        const std::unique_ptr<CrowdedSet>* asked_crowds = coarse_asks ? fine_crowd : coarse_crowd;
+        const CrowdedSet* crowd = asked_crowds ? asked_crowds[coarse_asks ? l : k].get() : nullptr;
         const auto [begin, end] = asker.level_range(coarse_asks ? k : l);
         for (std::size_t i = begin; i < end && out.size() <= cap; ++i) {
             if (asker.dead(i)) continue;
             const std::uint32_t s = asker.slot(i);
             const Aabb& bs = box(s);
             cand.clear();
-            collect_level(asked, bs, coarse_asks ? l : k, cand);
+            if (crowd) {
+                crowd->spans(asker.rec[i], bs,
+                             [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
+                                 for (; b < e; ++b)
+                                     if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                             });
+            } else {
+                collect_level(asked, bs, coarse_asks ? l : k, cand);
+            }
             for (const std::uint32_t b : cand) {
                 if (!overlaps(bs, box(b))) continue;
                 out.push_back(s);
@@ -679,20 +696,18 @@ namespace {
 // A batch of box queries over an index with crowded cells (review: 1000 tiny queries over 64k
 // specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms).
 // Each level is searched by cells as candidates() does while that stays cheap; once the batch's
-// remaining queries would scan more of a level's crowded cells than re-gridding the level costs
+// queries have scanned as much of a level's crowded cells as re-gridding the level costs
 // (regrid_pays()), the level is re-gridded for the rest of the batch (CrowdedSet, O(level log
 // level)) and later queries ask that. Large queries over an uncrowded index count too (any
-// search past kCrowdedScan records), but re-grid only for batches large enough to pay. Per
-// batch (the queries are const: nothing is kept). Base is Broadphase::BatchSource (protected
+// search past kCrowdedScan records). Per batch (the queries are const: nothing is kept). Base is Broadphase::BatchSource (protected
 // there, so named by SpatialHash::batch_source()).
 template <class Base, class ImplT, class BoxFn>
 class CrowdSource final : public Base {
   public:
-    CrowdSource(const ImplT& h, const BoxFn& box, std::size_t queries) : h_(h), box_(box), queries_(queries) {}
+    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), box_(box) {}
 
     void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
         const Run& m = h_.main;
-        ++asked_;
         h_.collect(h_.buf, q, out);
         if (m.size() == 0) return;
         detail::PairRecord r{};
@@ -715,7 +730,7 @@ class CrowdSource final : public Base {
             std::size_t scanned = 0;
             h_.collect_level(m, q, l, out, &scanned);
             if (scanned > kCrowdedScan) scanned_[l] += scanned;
-            if (regrid_pays(scanned_[l], asked_, queries_, m.level_count[l])) {
+            if (regrid_pays(scanned_[l], m.level_count[l])) {
                 const auto [lb, le] = m.level_range(l);
                 crowd_[l] = std::make_unique<CrowdedSet>();
                 crowd_[l]->build(m, lb, le, box_);
@@ -726,8 +741,6 @@ class CrowdSource final : public Base {
   private:
     const ImplT& h_;
     BoxFn box_;
-    std::size_t queries_;         // the batch's size (more candidates() calls just never re-grid)
-    mutable std::size_t asked_ = 0;  // candidates() calls so far
     mutable std::unique_ptr<CrowdedSet> crowd_[kLevels];
     mutable std::size_t scanned_[kLevels] = {};
 };
@@ -742,7 +755,7 @@ std::unique_ptr<Broadphase::BatchSource> SpatialHash::batch_source(std::size_t q
     }
     if (queries < 2) return nullptr;  // one query cannot pay for a re-grid
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of, queries);
+    return std::make_unique<CrowdSource<BatchSource, Impl, decltype(box_of)>>(*impl_, box_of);
 }
 
 std::unique_ptr<SpatialHash::CellDirectory> SpatialHash::cell_directory(int level) const {
@@ -1055,7 +1068,19 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 cross(a, cols[k]);
         }
     }
-    if (found() <= cap) cross_level_pairs(out, cap - found());
+    // Across levels of the main index: each pair of occupied levels once (level_pairs()),
+    // re-gridded levels asked through their re-grid. Checked per asking box: past
+    // max_results() pairs the caller reports the cap.
+    {
+        std::vector<std::uint32_t> other;
+        const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+        for (int l = 0; l < kLevels && found() <= cap; ++l) {
+            if (m.level_count[l] == 0) continue;
+            for (int k = l + 1; k < kLevels && found() <= cap; ++k)
+                if (m.level_count[k] != 0)
+                    h.level_pairs(m, l, m, k, box_of, other, out, cap - (found() - out.size()), crowded, crowded);
+        }
+    }
     // The side buffer. As across the main index's levels, only the finer box of a pair asks:
     // a buffered box queries the main index's levels from its own up, and the buffer (a buffer
     // pair is met from both ends: kept from the smaller slot); main boxes on levels finer than
@@ -1092,7 +1117,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     for (int l = 0; l < kLevels && found() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
         for (int k = l + 1; k < kLevels && found() <= cap; ++k)
-            if (h.buf.level_count[k] != 0) h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap - (found() - out.size()));
+            if (h.buf.level_count[k] != 0)
+                h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap - (found() - out.size()), crowded, nullptr);
     }
 }
 
@@ -1140,20 +1166,38 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         }
     };
     // A row slice longer than kCrowdedScan is crowded (a cell size set by a baseplate inserted
-    // first, thousands of parts in one cell): it is tested whole while that stays cheap; once the
-    // remaining moved boxes would test more of a level's crowded slices than re-gridding the
-    // level costs (regrid_pays()), it is re-gridded for this call (crowded_set.hpp) and its later
+    // first, thousands of parts in one cell): it is tested whole while that stays cheap; once
+    // the moved boxes have tested as much of a level's crowded slices as re-gridding the level
+    // costs (regrid_pays()), it is re-gridded for this call (crowded_set.hpp) and its later
     // moved boxes query that instead. So a few moved ids never pay for a re-grid, and a batch
-    // pays about the cheaper of the two.
+    // pays at most about twice the cheaper of the two.
     constexpr unsigned kWindow = 8;
-    const std::size_t searches = ps.size() + in_buf.size();
-    std::size_t searched = 0;  // moved boxes asked so far (main index, then side buffer)
     std::unique_ptr<CrowdedSet> crowd[kLevels];
     std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+    // Candidates of box `ba` (record `ra`) on main level o, appended to cand: from the level's
+    // re-grid once built, else by cells, the scans of crowded cells counting toward the
+    // re-grid (regrid_pays()). For moved boxes on another level than o and for buffered ones.
+    const auto search_level = [&](int o, const Aabb& ba, const detail::PairRecord& ra) {
+        if (crowd[o]) {
+            crowd[o]->spans(ra, ba,
+                            [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
+                                for (; b < e; ++b)
+                                    if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
+                            });
+            return;
+        }
+        std::size_t scanned = 0;
+        h.collect_level(m, ba, o, cand, &scanned);
+        if (scanned > kCrowdedScan) crowded_tests[o] += scanned;
+        if (regrid_pays(crowded_tests[o], m.level_count[o])) {
+            const auto [lb, le] = m.level_range(o);
+            crowd[o] = std::make_unique<CrowdedSet>();
+            crowd[o]->build(m, lb, le, box_of);
+        }
+    };
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
-        ++searched;
         const CellKey k = m.key[p];
         const int l = key_level(k);
         const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
@@ -1256,7 +1300,7 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 if (e - i > kCrowdedScan) crowded_tests[l] += e - i;
                 if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
             }
-            if (regrid_pays(crowded_tests[l], searched, searches, m.level_count[l])) {
+            if (regrid_pays(crowded_tests[l], m.level_count[l])) {
                 const auto [lb, le] = m.level_range(l);
                 crowd[l] = std::make_unique<CrowdedSet>();
                 crowd[l]->build(m, lb, le, box_of);
@@ -1265,8 +1309,8 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();
         for (int o = 0; o < kLevels; ++o)
-            if (o != l && m.level_count[o] != 0) h.collect_level(m, box(a), o, cand);
-        h.collect(h.buf, box(a), cand);
+            if (o != l && m.level_count[o] != 0) search_level(o, ba, R[p]);
+        h.collect(h.buf, ba, cand);
         exact(a);
     }
     // Moved boxes in the side buffer: each level of the main index searched by cells, under
@@ -1274,48 +1318,14 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // re-grid once built.
     for (const std::uint32_t a : in_buf) {
         if (found() > max_results()) return;
-        ++searched;
         cand.clear();
         const Aabb& ba = box(a);
         const Entry ea = h.entry_of(a, ba, kNoRank);
         const detail::PairRecord ra = detail::make_record(ea.lo, ea.hi, a, kNoRank);
-        for (int l = 0; l < kLevels; ++l) {
-            if (m.level_count[l] == 0) continue;
-            if (crowd[l]) {
-                crowd[l]->spans(ra, ba,
-                                [&](const detail::PairQuery& q, const detail::PairRecord* b,
-                                    const detail::PairRecord* e) {
-                                    for (; b < e; ++b)
-                                        if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
-                                });
-                continue;
-            }
-            std::size_t scanned = 0;
-            h.collect_level(m, ba, l, cand, &scanned);
-            if (scanned > kCrowdedScan) crowded_tests[l] += scanned;
-            if (regrid_pays(crowded_tests[l], searched, searches, m.level_count[l])) {
-                const auto [lb, le] = m.level_range(l);
-                crowd[l] = std::make_unique<CrowdedSet>();
-                crowd[l]->build(m, lb, le, box_of);
-            }
-        }
+        for (int l = 0; l < kLevels; ++l)
+            if (m.level_count[l] != 0) search_level(l, ba, ra);
         h.collect(h.buf, ba, cand);
         exact(a);
-    }
-}
-
-void SpatialHash::cross_level_pairs(std::vector<std::uint32_t>& out, std::size_t room) const {
-    const Impl& h = *impl_;
-    const Run& m = h.main;
-    // Across levels of the main index: each pair of occupied levels once (level_pairs()).
-    // Checked per asking box: past max_results() pairs the caller reports the cap.
-    std::vector<std::uint32_t> other;
-    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    const std::size_t cap = out.size() + room;
-    for (int l = 0; l < kLevels && out.size() <= cap; ++l) {
-        if (m.level_count[l] == 0) continue;
-        for (int k = l + 1; k < kLevels && out.size() <= cap; ++k)
-            if (m.level_count[k] != 0) h.level_pairs(m, l, m, k, box_of, other, out, cap);
     }
 }
 

@@ -80,8 +80,9 @@ inline constexpr std::uint32_t kDefaultLayer = 1u;
 /// Default mask: collide with every layer.
 inline constexpr std::uint32_t kAllLayers = 0xFFFFFFFFu;
 
-/// A SIMD width of the broad-phase kernels (SpatialHash's all-pairs pass and pairs(ids)).
-/// kAuto, as an override, means "none".
+/// A SIMD width of SpatialHash's kernels: its all-pairs lane pass has scalar, SSE2 and AVX2
+/// variants; the window test of pairs(ids) has AVX2 and SSE2 ones (scalar only in builds with
+/// FBSIM_NO_SIMD, where every kernel is scalar). kAuto, as an override, means "none".
 enum class SimdLevel : int { kAuto = 0, kScalar = 1, kSse2 = 2, kAvx2 = 3 };
 
 /// The width the kernels run: the widest this build and CPU support (AVX2 and POPCNT checked
@@ -91,8 +92,8 @@ enum class SimdLevel : int { kAuto = 0, kScalar = 1, kSse2 = 2, kAvx2 = 3 };
 /// widest). Every width gives the same answers. Thread-safe, O(1).
 SimdLevel simd_level() noexcept;
 
-/// Lowers (or with kAuto, restores) the width process-wide, for tests or as a field switch;
-/// a width the build or CPU lacks falls back to the next narrower. Takes effect at the next
+/// Overrides the width process-wide (kAuto: back to the FBSIM_SIMD / CPU choice), for tests or
+/// as a field switch; a width the build or CPU lacks falls back to the next narrower. Takes effect at the next
 /// kernel call: set it while no broad-phase call runs. Returns the previous override.
 SimdLevel force_simd_level(SimdLevel level) noexcept;
 
@@ -489,8 +490,6 @@ class SpatialHash final : public Broadphase {
     // A dense directory of one level's cells (level < 0: the only occupied level, null when
     // boxes span levels), or null when that level's boxes fill its cells too sparsely.
     std::unique_ptr<CellDirectory> cell_directory(int level = -1) const;
-    // Pairs of boxes on different levels, appended to `out` until it grows by more than `room`.
-    void cross_level_pairs(std::vector<std::uint32_t>& out, std::size_t room) const;
     // candidate_pairs() and candidate_rank_pairs() (keys null: slots only).
     void find_pairs(std::vector<std::uint32_t>& out, std::vector<std::uint64_t>* keys) const;
     void find_pairs_involving(const std::uint32_t* slots, std::size_t count, const std::vector<char>& moved,
