@@ -37,6 +37,23 @@ def brute_pairs(ids, lo, hi, layers=None, masks=None) -> np.ndarray:
     return _sorted_rows(np.concatenate(out) if out else np.empty((0, 2)))
 
 
+def pairs_involving(all_pairs: np.ndarray, moved) -> np.ndarray:
+    """The rows of a brute-force pair list with an end in `moved`: what pairs(moved) returns."""
+    keep = np.isin(all_pairs[:, 0], moved) | np.isin(all_pairs[:, 1], moved)
+    return all_pairs[keep]
+
+
+def check_pairs(s, ids, lo, hi, moved_sets=()) -> np.ndarray:
+    """Asserts that structure s (holding exactly these boxes) is consistent and that s.pairs()
+    and s.pairs(moved) for each of `moved_sets` equal brute force. Returns all pairs."""
+    assert s.check_invariants()
+    expect = brute_pairs(ids, lo, hi)
+    np.testing.assert_array_equal(s.pairs(), expect)
+    for moved in moved_sets:
+        np.testing.assert_array_equal(s.pairs(moved), pairs_involving(expect, moved))
+    return expect
+
+
 def brute_pairs_with(ids_a, lo_a, hi_a, ids_b, lo_b, hi_b) -> np.ndarray:
     """Pairs (id in a, id in b) of overlapping boxes, rows sorted."""
     lo_a, hi_a = np.asarray(lo_a, float).reshape(-1, 3), np.asarray(hi_a, float).reshape(-1, 3)

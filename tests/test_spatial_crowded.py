@@ -16,23 +16,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracles_broadphase import brute_pairs
+from oracles_broadphase import check_pairs
 
 import fbsim
-
-
-def _involving(all_pairs, moved):
-    keep = np.isin(all_pairs[:, 0], moved) | np.isin(all_pairs[:, 1], moved)
-    return all_pairs[keep]
-
-
-def _check(s, ids, lo, hi, moved_sets=()):
-    assert s.check_invariants()
-    expect = brute_pairs(ids, lo, hi)
-    np.testing.assert_array_equal(s.pairs(), expect)
-    for moved in moved_sets:
-        np.testing.assert_array_equal(s.pairs(moved), _involving(expect, moved))
-    return expect
 
 
 def _wall(n_side, axis):
@@ -72,7 +58,7 @@ def test_wall_pairs_match_brute_force(axis, mode):
         all_ids = np.concatenate([[10**9], ids])
         all_lo, all_hi = np.vstack([plate_lo, lo]), np.vstack([plate_hi, hi])
     s.insert(ids, lo, hi)
-    _check(s, all_ids, all_lo, all_hi, _moved_sets(ids, rng))
+    check_pairs(s, all_ids, all_lo, all_hi, _moved_sets(ids, rng))
     # Bricks moved out of the wall (some to touch it from outside), then back in.
     out = rng.permutation(len(ids))[:160]
     lo2, hi2 = all_lo.copy(), all_hi.copy()
@@ -84,9 +70,9 @@ def test_wall_pairs_match_brute_force(axis, mode):
     lo2[k + out[80:]] += 3.5 * shift
     hi2[k + out[80:]] += 3.5 * shift
     s.update(ids[out], lo2[k + out], hi2[k + out])
-    _check(s, all_ids, lo2, hi2, (ids[out], *_moved_sets(ids, rng)))
+    check_pairs(s, all_ids, lo2, hi2, (ids[out], *_moved_sets(ids, rng)))
     s.update(ids[out], all_lo[k + out], all_hi[k + out])
-    _check(s, all_ids, all_lo, all_hi, (ids[out],))
+    check_pairs(s, all_ids, all_lo, all_hi, (ids[out],))
 
 
 @pytest.mark.parametrize("n_wide", [0, 10, 100])
@@ -103,7 +89,7 @@ def test_specks_in_one_cell_match_brute_force(n_wide):
     ids = np.arange(len(lo), dtype=np.int64) * 7 - 3000
     s = fbsim.SpatialHash(cell_size=64.0)
     s.insert(ids, lo, hi)
-    _check(s, ids, lo, hi, (*_moved_sets(ids, rng), ids[n:]))
+    check_pairs(s, ids, lo, hi, (*_moved_sets(ids, rng), ids[n:]))
 
 
 def test_shared_min_x_and_y_and_one_point():
@@ -118,11 +104,11 @@ def test_shared_min_x_and_y_and_one_point():
     for cell in (64.0, None):
         s = fbsim.SpatialHash(cell_size=cell)
         s.insert(ids, lo, hi)
-        _check(s, ids, lo, hi, (ids[::10], ids[:2]))
+        check_pairs(s, ids, lo, hi, (ids[::10], ids[:2]))
     pt = np.full((300, 3), 5.0)
     s = fbsim.SpatialHash(cell_size=64.0)
     s.insert(ids[:300], pt, pt)
-    got = _check(s, ids[:300], pt, pt, (ids[:300:7],))
+    got = check_pairs(s, ids[:300], pt, pt, (ids[:300:7],))
     assert len(got) == 300 * 299 // 2
 
 
@@ -139,7 +125,7 @@ def test_crowd_next_to_uniform_boxes():
     ids = np.arange(len(lo), dtype=np.int64)
     s = fbsim.SpatialHash(cell_size=4.0)
     s.insert(ids, lo, hi)
-    _check(s, ids, lo, hi, (ids[len(g) :: 3], ids[::4]))
+    check_pairs(s, ids, lo, hi, (ids[len(g) :: 3], ids[::4]))
 
 
 @settings(max_examples=40)
@@ -162,7 +148,7 @@ def test_crowded_property(seed, n, shared, cell):
     ids = rng.permutation(4 * n)[:n].astype(np.int64)
     s = fbsim.SpatialHash(cell_size=cell)
     s.insert(ids, lo, hi)
-    _check(s, ids, lo, hi, (ids[::3], ids[:1]))
+    check_pairs(s, ids, lo, hi, (ids[::3], ids[:1]))
 
 
 def test_automatic_cell_size_rechosen_at_merges():
@@ -181,7 +167,7 @@ def test_automatic_cell_size_rechosen_at_merges():
     assert s.cell_size == pytest.approx(1.01)
     all_ids = np.concatenate([[10**9], ids])
     all_lo, all_hi = np.vstack([plate_lo, lo]), np.vstack([plate_hi, hi])
-    _check(s, all_ids, all_lo, all_hi, (ids[::10],))
+    check_pairs(s, all_ids, all_lo, all_hi, (ids[::10],))
     # One by one: the side buffer fills and merges, the size stays.
     extra_lo = rng.uniform(0.0, 30.0, size=(300, 3))
     extra_hi = extra_lo + 0.5
@@ -190,17 +176,17 @@ def test_automatic_cell_size_rechosen_at_merges():
         s.insert(extra[k : k + 1], extra_lo[k : k + 1], extra_hi[k : k + 1])
     all_ids = np.concatenate([all_ids, extra])
     all_lo, all_hi = np.vstack([all_lo, extra_lo]), np.vstack([all_hi, extra_hi])
-    _check(s, all_ids, all_lo, all_hi, (extra[::7], ids[::9]))
+    check_pairs(s, all_ids, all_lo, all_hi, (extra[::7], ids[::9]))
     # Every brick 20x larger: the size is chosen again, upward.
     big_hi = lo + 20.0
     s.update(ids, lo, big_hi)
     all_hi[1 : 1 + len(ids)] = big_hi
     assert s.cell_size > 8 * 1.01
-    _check(s, all_ids, all_lo, all_hi, (ids[::50],))
+    check_pairs(s, all_ids, all_lo, all_hi, (ids[::50],))
     # Remove the bricks: the small extras and the plate remain.
     s.remove(ids)
     keep = np.r_[0, 1 + len(ids) : len(all_ids)]
-    _check(s, all_ids[keep], all_lo[keep], all_hi[keep], (extra[::5],))
+    check_pairs(s, all_ids[keep], all_lo[keep], all_hi[keep], (extra[::5],))
 
 
 def test_automatic_cell_size_rekeys_at_most_once_per_half_index_of_writes():
@@ -230,7 +216,7 @@ def test_automatic_cell_size_rekeys_at_most_once_per_half_index_of_writes():
     assert 1 <= changes <= writes // ((n + k) // 2) + 1
     all_lo = np.vstack([lo, new_lo])
     s.insert(new_ids, new_lo, new_lo + 1.0)
-    _check(
+    check_pairs(
         s,
         np.concatenate([ids, new_ids]),
         all_lo,

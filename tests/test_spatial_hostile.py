@@ -15,29 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles_broadphase import (
-    brute_pairs,
     brute_pairs_with,
     brute_query_aabb,
     brute_query_sphere,
     brute_raycast,
     brute_raycast_first,
+    check_pairs,
 )
 
 import fbsim
-
-
-def _involving(all_pairs, moved):
-    keep = np.isin(all_pairs[:, 0], moved) | np.isin(all_pairs[:, 1], moved)
-    return all_pairs[keep]
-
-
-def _check(s, ids, lo, hi, moved_sets=()):
-    assert s.check_invariants()
-    expect = brute_pairs(ids, lo, hi)
-    np.testing.assert_array_equal(s.pairs(), expect)
-    for moved in moved_sets:
-        np.testing.assert_array_equal(s.pairs(moved), _involving(expect, moved))
-    return expect
 
 
 def _rods(k, length, spacing, thick, origin, axis):
@@ -107,7 +93,7 @@ def test_hostile_scenes_match_brute_force(scene, cell):
     ids = rng.permutation(10 * len(lo))[: len(lo)].astype(np.int64)
     s = fbsim.SpatialHash(cell_size=cell)
     s.insert(ids, lo, hi)
-    expect = _check(
+    expect = check_pairs(
         s, ids, lo, hi, (ids[:3], ids[rng.permutation(len(ids))[: len(ids) // 10]], ids)
     )
     t = fbsim.DynamicTree()
@@ -123,9 +109,9 @@ def test_hostile_scenes_match_brute_force(scene, cell):
     lo2[out[100:], 0] = top
     hi2[out[100:], 0] = top + width
     s.update(ids[out], lo2[out], hi2[out])
-    _check(s, ids, lo2, hi2, (ids[out], ids[::7]))
+    check_pairs(s, ids, lo2, hi2, (ids[out], ids[::7]))
     s.update(ids[out], lo[out], hi[out])
-    _check(s, ids, lo, hi, (ids[out],))
+    check_pairs(s, ids, lo, hi, (ids[out],))
 
 
 def _shape(kind, scale):
@@ -160,14 +146,14 @@ def test_mixed_shapes_property(seed, n, kinds, scales, cell):
     ids = rng.permutation(4 * n)[:n].astype(np.int64)
     s = fbsim.SpatialHash(cell_size=cell)
     s.insert(ids, lo, hi)
-    _check(s, ids, lo, hi, (ids[::3], ids[:1]))
+    check_pairs(s, ids, lo, hi, (ids[::3], ids[:1]))
     mv = rng.permutation(n)[: n // 4]
     lo2, hi2 = lo.copy(), hi.copy()
     shift = rng.choice([-40.0, 0.5, 40.0], size=(len(mv), 1))
     lo2[mv] += shift
     hi2[mv] += shift
     s.update(ids[mv], lo2[mv], hi2[mv])
-    _check(s, ids, lo2, hi2, (ids[mv], ids[::5]))
+    check_pairs(s, ids, lo2, hi2, (ids[mv], ids[::5]))
 
 
 def test_crowd_with_boxes_at_one_point_is_capped():
@@ -220,7 +206,9 @@ def test_buffered_boxes_over_a_crowd(mode):
     assert s.buffered == nb
     all_ids = np.concatenate([ids, bids])
     all_lo, all_hi = np.vstack([lo, blo]), np.vstack([hi, bhi])
-    _check(s, all_ids, all_lo, all_hi, (bids, bids[:3], np.concatenate([bids[::2], ids[:1500:10]])))
+    check_pairs(
+        s, all_ids, all_lo, all_hi, (bids, bids[:3], np.concatenate([bids[::2], ids[:1500:10]]))
+    )
     # Half the buffered boxes leave the crowd (some to touch it from outside), then return.
     out = np.arange(0, nb, 2)
     lo2, hi2 = all_lo.copy(), all_hi.copy()
@@ -232,9 +220,9 @@ def test_buffered_boxes_over_a_crowd(mode):
     hi2[j[1::2], 0] = lo2[j[1::2], 0] + width
     s.update(bids[out], lo2[j], hi2[j])
     assert s.buffered == nb
-    _check(s, all_ids, lo2, hi2, (bids, bids[out], ids[:1500:7]))
+    check_pairs(s, all_ids, lo2, hi2, (bids, bids[out], ids[:1500:7]))
     s.update(bids[out], blo[out], bhi[out])
-    _check(s, all_ids, all_lo, all_hi, (bids,))
+    check_pairs(s, all_ids, all_lo, all_hi, (bids,))
 
 
 def _check_queries(s, ids, lo, hi, rng, count):
@@ -372,7 +360,7 @@ def test_a_few_crowded_cells_in_a_large_level(k):
     s = fbsim.SpatialHash()
     s.insert(ids, lo, hi)
     assert s.cell_size == pytest.approx(1.01)
-    _check(s, ids, lo, hi, (ids[n:], ids[::10]))
+    check_pairs(s, ids, lo, hi, (ids[n:], ids[::10]))
 
 
 @pytest.mark.parametrize("cell", [None, 1.0])
@@ -402,7 +390,7 @@ def test_crowded_coarse_level_under_fine_boxes(layout, cell):
     s = fbsim.SpatialHash(cell)
     s.insert(ids, lo, hi)
     specks, coarse = ids[:n_specks], ids[n_specks:]
-    _check(
+    check_pairs(
         s,
         ids,
         lo,
@@ -419,4 +407,6 @@ def test_crowded_coarse_level_under_fine_boxes(layout, cell):
         np.vstack([lo, extra_lo]),
         np.vstack([hi, extra_hi]),
     )
-    _check(s, ids2, lo2, hi2, moved_sets=(extra_ids, np.concatenate([extra_ids, specks[:800]])))
+    check_pairs(
+        s, ids2, lo2, hi2, moved_sets=(extra_ids, np.concatenate([extra_ids, specks[:800]]))
+    )

@@ -90,6 +90,8 @@ struct FloatBox {
     explicit FloatBox(const Aabb& b) noexcept
         : lo{detail::order_down(b.min.x), detail::order_down(b.min.y), detail::order_down(b.min.z)},
           hi{detail::order_up(b.max.x), detail::order_up(b.max.y), detail::order_up(b.max.z)} {}
+    // As a record (slot and rank lanes 0): how a re-gridded level (crowded_set.hpp) is asked.
+    detail::PairRecord record() const noexcept { return detail::make_record(lo, hi, 0, 0); }
 };
 
 // Sorts by entry_less. Large batches (a build): a stable radix sort by the cell key packed

@@ -145,6 +145,15 @@ class CrowdedSet {
         }
     }
 
+    /// Slots of the boxes whose float bounds overlap r's (box `a`, as for spans()), appended
+    /// to `out`: the candidates of a search, for the caller's exact test.
+    void candidates(const PairRecord& r, const Aabb& a, std::vector<std::uint32_t>& out) const {
+        spans(r, a, [&](const PairQuery& q, const PairRecord* b, const PairRecord* e) {
+            for (; b < e; ++b)
+                if (record_overlaps(q, *b)) out.push_back(b->slot());
+        });
+    }
+
     /// Fewest boxes of a shape group of its own (fewer join their size class's rest group),
     /// and of a size class split off the boxes that remain.
     static constexpr std::size_t kMinGroup = 256;

@@ -283,6 +283,52 @@ struct SpatialHash::Impl {
             if (r.level_count[l] != 0) collect_level(r, q, l, out);
     }
 
+    // The main index's levels as one call (a batch of queries, the moved boxes of pairs(ids),
+    // a pairs() call) searches them box after box: by cells while that stays cheap, and once the
+    // call's searches have scanned as many crowded records of a level as re-gridding it costs
+    // (regrid_pays()), from the level re-gridded (CrowdedSet, O(level log level)) for the rest
+    // of the call. A search that scans more than kCrowdedScan records met a crowd; its scans
+    // count. So a few crowded searches never re-grid, and a call pays at most about twice the
+    // cheaper of the two. Per call: nothing is kept.
+    template <class BoxFn>
+    class LevelSearch {
+      public:
+        LevelSearch(const Impl& h, const BoxFn& box) : h_(h), box_(box) {}
+
+        // Appends the slots of main level l whose float bounds overlap box b's (r: b's record
+        // as pair_record.hpp lays it out; tombstones never): candidates for an exact test.
+        void candidates(int l, const Aabb& b, const detail::PairRecord& r, std::vector<std::uint32_t>& out) {
+            if (crowd_[l]) {
+                crowd_[l]->candidates(r, b, out);
+                return;
+            }
+            std::size_t scanned = 0;
+            h_.collect_level(h_.main, b, l, out, &scanned);
+            note_scans(l, scanned);
+        }
+        // Counts a search of level l made elsewhere (by cells) that tested `scanned` records,
+        // and re-grids the level once that pays.
+        void note_scans(int l, std::size_t scanned) {
+            if (scanned > kCrowdedScan) scanned_[l] += scanned;
+            if (!crowd_[l] && regrid_pays(scanned_[l], h_.main.level_count[l])) regrid(l);
+        }
+        // Re-grids level l now (pairs() does so for a level whose sweep would not be cheap).
+        const CrowdedSet& regrid(int l) {
+            const auto [begin, end] = h_.main.level_range(l);
+            crowd_[l] = std::make_unique<CrowdedSet>();
+            crowd_[l]->build(h_.main, begin, end, box_);
+            return *crowd_[l];
+        }
+        // Level l re-gridded by this call, or null.
+        const CrowdedSet* crowd(int l) const noexcept { return crowd_[l].get(); }
+
+      private:
+        const Impl& h_;
+        BoxFn box_;
+        std::unique_ptr<CrowdedSet> crowd_[kLevels];
+        std::size_t scanned_[kLevels] = {};
+    };
+
     // Pairs between run `fine`'s boxes on level l and run `coarse`'s on a coarser level k,
     // each once, appended to `out` (overlap tested exactly with `box`), until `out` passes
     // `cap`. The side that asks less asks: normally each fine box queries level k (a few
@@ -290,36 +336,28 @@ struct SpatialHash::Impl {
     // each of those queries level l instead. A coarse box's query may scan the whole fine
     // level (~2 ns per box), so 64 of them cost at most ~130 ns per fine box, less than the
     // ~200 ns query each fine box would make (4 baseplates over 100k boxes: 25 ms -> 1 ms).
-    // `fine_crowd` / `coarse_crowd`: the runs' levels re-gridded by this call (indexed by level;
-    // null when none): a level that is asked and re-gridded answers from its re-grid, else a
-    // crowded coarse cell is scanned whole by every fine box (review of round 8: 20k rods in one
-    // coarse cell over 50k specks, 1.6-6 s).
+    // `fine_levels` / `coarse_levels`: the call's LevelSearch when that run is the main index
+    // (null for the side buffer, which is small and searched by cells as it is): an asked main
+    // level is searched through it, so a crowded coarse cell is not scanned whole by every
+    // fine box (review of round 8: 20k rods in one coarse cell over 50k specks, 1.6-6 s).
     static constexpr std::size_t kFewCoarse = 64;
-    template <class BoxFn>
+    template <class BoxFn, class Search>
     void level_pairs(const Run& fine, int l, const Run& coarse, int k, const BoxFn& box,
                      std::vector<std::uint32_t>& cand, std::vector<std::uint32_t>& out,
-                     std::size_t cap, const std::unique_ptr<CrowdedSet>* fine_crowd,
-                     const std::unique_ptr<CrowdedSet>* coarse_crowd) const {
+                     std::size_t cap, Search* fine_levels, Search* coarse_levels) const {
         const bool coarse_asks = coarse.level_count[k] <= kFewCoarse;
         const Run& asker = coarse_asks ? coarse : fine;
         const Run& asked = coarse_asks ? fine : coarse;
-        const std::unique_ptr<CrowdedSet>* asked_crowds = coarse_asks ? fine_crowd : coarse_crowd;
-        const CrowdedSet* crowd = asked_crowds ? asked_crowds[coarse_asks ? l : k].get() : nullptr;
+        Search* const asked_levels = coarse_asks ? fine_levels : coarse_levels;
+        const int asked_level = coarse_asks ? l : k;
         const auto [begin, end] = asker.level_range(coarse_asks ? k : l);
         for (std::size_t i = begin; i < end && out.size() <= cap; ++i) {
             if (asker.dead(i)) continue;
             const std::uint32_t s = asker.slot(i);
             const Aabb& bs = box(s);
             cand.clear();
-            if (crowd) {
-                crowd->spans(asker.rec[i], bs,
-                             [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
-                                 for (; b < e; ++b)
-                                     if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
-                             });
-            } else {
-                collect_level(asked, bs, coarse_asks ? l : k, cand);
-            }
+            if (asked_levels) asked_levels->candidates(asked_level, bs, asker.rec[i], cand);
+            else collect_level(asked, bs, asked_level, cand);
             for (const std::uint32_t b : cand) {
                 if (!overlaps(bs, box(b))) continue;
                 out.push_back(s);
@@ -694,55 +732,27 @@ SpatialHash::CellDirectory::~CellDirectory() = default;
 
 namespace {
 // A batch of box queries over an index with crowded cells (review: 1000 tiny queries over 64k
-// specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms).
-// Each level is searched by cells as candidates() does while that stays cheap; once the batch's
-// queries have scanned as much of a level's crowded cells as re-gridding the level costs
-// (regrid_pays()), the level is re-gridded for the rest of the batch (CrowdedSet, O(level log
-// level)) and later queries ask that. Large queries over an uncrowded index count too (any
-// search past kCrowdedScan records). Per batch (the queries are const: nothing is kept). Base is Broadphase::BatchSource (protected
-// there, so named by SpatialHash::batch_source()).
+// specks in one 64-stud cell took 174 ms, each scanning the cell whole; DynamicTree 0.8 ms):
+// the main index's levels are searched through one LevelSearch for the batch, which re-grids
+// a level once the batch's scans of its crowded cells pay for it. Large queries over an
+// uncrowded index count too (any search past kCrowdedScan records). Base is
+// Broadphase::BatchSource (protected there, so named by SpatialHash::batch_source()).
 template <class Base, class ImplT, class BoxFn>
 class CrowdSource final : public Base {
   public:
-    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), box_(box) {}
+    CrowdSource(const ImplT& h, const BoxFn& box) : h_(h), levels_(h, box) {}
 
     void candidates(const Aabb& q, std::vector<std::uint32_t>& out) const override {
-        const Run& m = h_.main;
         h_.collect(h_.buf, q, out);
-        if (m.size() == 0) return;
-        detail::PairRecord r{};
-        for (int k = 0; k < 3; ++k) {
-            const double lo = k == 0 ? q.min.x : (k == 1 ? q.min.y : q.min.z);
-            const double hi = k == 0 ? q.max.x : (k == 1 ? q.max.y : q.max.z);
-            r.lo[k] = detail::order_down(lo);
-            r.nhi[k] = -detail::order_up(hi);
-        }
-        for (int l = 0; l < kLevels; ++l) {
-            if (m.level_count[l] == 0) continue;
-            if (crowd_[l]) {
-                crowd_[l]->spans(r, q, [&](const detail::PairQuery& pq, const detail::PairRecord* b,
-                                           const detail::PairRecord* e) {
-                    for (; b < e; ++b)
-                        if (detail::record_overlaps(pq, *b)) out.push_back(b->slot());
-                });
-                continue;
-            }
-            std::size_t scanned = 0;
-            h_.collect_level(m, q, l, out, &scanned);
-            if (scanned > kCrowdedScan) scanned_[l] += scanned;
-            if (regrid_pays(scanned_[l], m.level_count[l])) {
-                const auto [lb, le] = m.level_range(l);
-                crowd_[l] = std::make_unique<CrowdedSet>();
-                crowd_[l]->build(m, lb, le, box_);
-            }
-        }
+        if (h_.main.size() == 0) return;
+        const detail::PairRecord r = FloatBox(q).record();
+        for (int l = 0; l < kLevels; ++l)
+            if (h_.main.level_count[l] != 0) levels_.candidates(l, q, r, out);
     }
 
   private:
     const ImplT& h_;
-    BoxFn box_;
-    mutable std::unique_ptr<CrowdedSet> crowd_[kLevels];
-    mutable std::size_t scanned_[kLevels] = {};
+    mutable typename ImplT::template LevelSearch<BoxFn> levels_;  // the queries are const
 };
 }  // namespace
 
@@ -972,8 +982,11 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             out.push_back(static_cast<std::uint32_t>(k));
         }
     }
-    // The levels re-gridded below, kept for the side buffer's queries (after the sweep).
-    std::unique_ptr<CrowdedSet> crowded[kLevels];
+    // The main index's levels as this call searches them: the crowded ones re-gridded below
+    // (and any that the cross-level and side-buffer searches find crowded) are asked that way.
+    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
+    using Levels = Impl::LevelSearch<decltype(box_of)>;
+    Levels levels(h, box_of);
     {
         // Every other level: entry i (whose min x is <= that of every entry in [k, end))
         // against the entries of
@@ -1017,11 +1030,7 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
                 return cells && sweep_is_cheap(*cells, entries);
             };
             if (most > kDenseCellMost && !cheap()) {
-                crowded[l] = std::make_unique<CrowdedSet>();
-                CrowdedSet& crowd = *crowded[l];
-                const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-                crowd.build(m, lb, le, box_of);
-                crowd.pairs(
+                levels.regrid(l).pairs(
                     box_of,
                     [&](const detail::PairRecord& a, const detail::PairRecord& b, int t) {
                         if (t == 2 || overlaps(box(a.slot()), box(b.slot()))) emit(a, b);
@@ -1073,12 +1082,11 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
     // max_results() pairs the caller reports the cap.
     {
         std::vector<std::uint32_t> other;
-        const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
         for (int l = 0; l < kLevels && found() <= cap; ++l) {
             if (m.level_count[l] == 0) continue;
             for (int k = l + 1; k < kLevels && found() <= cap; ++k)
                 if (m.level_count[k] != 0)
-                    h.level_pairs(m, l, m, k, box_of, other, out, cap - (found() - out.size()), crowded, crowded);
+                    h.level_pairs(m, l, m, k, box_of, other, out, cap - (found() - out.size()), &levels, &levels);
         }
     }
     // The side buffer. As across the main index's levels, only the finer box of a pair asks:
@@ -1091,19 +1099,8 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
         const std::uint32_t a = h.buf.slot(i);
         const Aabb& ba = box(a);
         cand.clear();
-        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l) {
-            if (m.level_count[l] == 0) continue;
-            if (!crowded[l]) {
-                h.collect_level(m, ba, l, cand);
-                continue;
-            }
-            // A crowded level asks its re-grid (one search per group), not the crowded cells.
-            crowded[l]->spans(h.buf.rec[i], ba,
-                              [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
-                                  for (; b < e; ++b)
-                                      if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
-                              });
-        }
+        for (int l = key_level(h.buf.key[i]); l < kLevels; ++l)
+            if (m.level_count[l] != 0) levels.candidates(l, ba, h.buf.rec[i], cand);
         const std::size_t in_main = cand.size();
         h.collect(h.buf, ba, cand);
         for (std::size_t c = 0; c < cand.size(); ++c) {
@@ -1113,12 +1110,12 @@ void SpatialHash::find_pairs(std::vector<std::uint32_t>& out, std::vector<std::u
             out.push_back(b);
         }
     }
-    const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
     for (int l = 0; l < kLevels && found() <= cap; ++l) {
         if (m.level_count[l] == 0) continue;
         for (int k = l + 1; k < kLevels && found() <= cap; ++k)
             if (h.buf.level_count[k] != 0)
-                h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap - (found() - out.size()), crowded, nullptr);
+                h.level_pairs(m, l, h.buf, k, box_of, cand, out, cap - (found() - out.size()), &levels,
+                              static_cast<Levels*>(nullptr));  // the buffer: searched by cells
     }
 }
 
@@ -1149,8 +1146,8 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         count * 16 >= size() && m.level_count[dense_level] >= 64 ? cell_directory(dense_level) : nullptr;
     const detail::PairRecord* R = m.rec.data();
     std::vector<std::uint32_t> cand;
-    int levels = 0;  // occupied levels of the main index
-    for (int o = 0; o < kLevels; ++o) levels += m.level_count[o] != 0 ? 1 : 0;
+    int occupied = 0;  // occupied levels of the main index
+    for (int o = 0; o < kLevels; ++o) occupied += m.level_count[o] != 0 ? 1 : 0;
     auto keep = [&](std::uint32_t a, std::uint32_t b) {
         // A pair of two moved boxes is met from both sides: keep it once.
         return b != a && (!moved[b] || a < b);
@@ -1166,36 +1163,13 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         }
     };
     // A row slice longer than kCrowdedScan is crowded (a cell size set by a baseplate inserted
-    // first, thousands of parts in one cell): it is tested whole while that stays cheap; once
-    // the moved boxes have tested as much of a level's crowded slices as re-gridding the level
-    // costs (regrid_pays()), it is re-gridded for this call (crowded_set.hpp) and its later
-    // moved boxes query that instead. So a few moved ids never pay for a re-grid, and a batch
-    // pays at most about twice the cheaper of the two.
+    // first, thousands of parts in one cell): it is tested whole while that stays cheap, its
+    // tests counted by the call's LevelSearch, which re-grids the level once they pay for it;
+    // the level's later moved boxes then query the re-grid. Moved boxes on other levels and
+    // buffered ones search each level through it too.
     constexpr unsigned kWindow = 8;
-    std::unique_ptr<CrowdedSet> crowd[kLevels];
-    std::size_t crowded_tests[kLevels] = {};
     const auto box_of = [this](std::uint32_t s) -> const Aabb& { return box(s); };
-    // Candidates of box `ba` (record `ra`) on main level o, appended to cand: from the level's
-    // re-grid once built, else by cells, the scans of crowded cells counting toward the
-    // re-grid (regrid_pays()). For moved boxes on another level than o and for buffered ones.
-    const auto search_level = [&](int o, const Aabb& ba, const detail::PairRecord& ra) {
-        if (crowd[o]) {
-            crowd[o]->spans(ra, ba,
-                            [&](const detail::PairQuery& q, const detail::PairRecord* b, const detail::PairRecord* e) {
-                                for (; b < e; ++b)
-                                    if (detail::record_overlaps(q, *b)) cand.push_back(b->slot());
-                            });
-            return;
-        }
-        std::size_t scanned = 0;
-        h.collect_level(m, ba, o, cand, &scanned);
-        if (scanned > kCrowdedScan) crowded_tests[o] += scanned;
-        if (regrid_pays(crowded_tests[o], m.level_count[o])) {
-            const auto [lb, le] = m.level_range(o);
-            crowd[o] = std::make_unique<CrowdedSet>();
-            crowd[o]->build(m, lb, le, box_of);
-        }
-    };
+    Impl::LevelSearch<decltype(box_of)> levels(h, box_of);
     for (const std::uint32_t p : ps) {
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
@@ -1237,9 +1211,9 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
                 test_span(q, R + j, R + j + 1);
             }
         };
-        if (crowd[l]) {
+        if (const CrowdedSet* crowd = levels.crowd(l)) {
             // The level re-gridded: its spans that can reach a (a's record permuted alike).
-            crowd[l]->spans(R[p], ba,
+            crowd->spans(R[p], ba,
                             [&](const detail::PairQuery& qp, const detail::PairRecord* i, const detail::PairRecord* e) {
                                 test_span(qp, i, e);
                             });
@@ -1295,21 +1269,18 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             for (int w = 0; w < 9; ++w) at[w] = begin[w] + kWindow <= n ? begin[w] : 0;
             static_assert(kWindow == 8, "window_hits() tests 8 records per window");
             if (n >= kWindow) window_hits(R, at, q, hits);  // else no row takes a window
+            std::size_t crowded = 0;  // records of this box's crowded row slices
             for (int w = 0; w < 9; ++w) {
                 const std::size_t i = begin[w], e = end[w];
-                if (e - i > kCrowdedScan) crowded_tests[l] += e - i;
+                if (e - i > kCrowdedScan) crowded += e - i;
                 if (e - i <= kWindow && i + kWindow <= n) test_window(i, e, hits[w]); else test_span(q, R + i, R + e);
             }
-            if (regrid_pays(crowded_tests[l], m.level_count[l])) {
-                const auto [lb, le] = m.level_range(l);
-                crowd[l] = std::make_unique<CrowdedSet>();
-                crowd[l]->build(m, lb, le, box_of);
-            }
+            if (crowded != 0) levels.note_scans(l, crowded);
         }
-        if (levels == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
+        if (occupied == 1 && h.buf.size() == 0) continue;  // nothing else to ask (the usual tick)
         cand.clear();
         for (int o = 0; o < kLevels; ++o)
-            if (o != l && m.level_count[o] != 0) search_level(o, ba, R[p]);
+            if (o != l && m.level_count[o] != 0) levels.candidates(o, ba, R[p], cand);
         h.collect(h.buf, ba, cand);
         exact(a);
     }
@@ -1320,10 +1291,9 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
         if (found() > max_results()) return;
         cand.clear();
         const Aabb& ba = box(a);
-        const Entry ea = h.entry_of(a, ba, kNoRank);
-        const detail::PairRecord ra = detail::make_record(ea.lo, ea.hi, a, kNoRank);
+        const detail::PairRecord ra = FloatBox(ba).record();
         for (int l = 0; l < kLevels; ++l)
-            if (m.level_count[l] != 0) search_level(l, ba, ra);
+            if (m.level_count[l] != 0) levels.candidates(l, ba, ra, cand);
         h.collect(h.buf, ba, cand);
         exact(a);
     }
