@@ -12,6 +12,7 @@
 
 #include "fbsim/broadphase.hpp"
 #include "fbsim/validate.hpp"
+#include "grow.hpp"
 #include "pair_record.hpp"
 #include "radix_sort.hpp"
 
@@ -224,11 +225,7 @@ inline Vec3 unit(const Vec3& d) noexcept {
     return Vec3{d.x / n, d.y / n, d.z / n};
 }
 
-template <class T>
-void grow(std::vector<T>& v, std::size_t need) {
-    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
-    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
-}
+using detail::grow;
 
 // What a query past Broadphase::max_results() returns: nothing, flagged (the partial buffers
 // are freed on return).
@@ -574,6 +571,7 @@ void Broadphase::rebuild_ranks() {
     constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
     detail::radix_sort(v, [](const IdSlot& e) { return static_cast<std::uint64_t>(e.id) ^ kSign; });
     rank_.assign(ids_.size(), kNoRank);
+    grow(by_rank_, v.size());  // resize() alone would double the capacity
     by_rank_.resize(v.size());
     for (std::uint32_t r = 0; r < v.size(); ++r) {
         by_rank_[r] = v[r].id;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fbsim/geometry.hpp"
+#include "grow.hpp"
 #include "outward_float.hpp"
 #include "pair_record.hpp"
 #include "radix_sort.hpp"
@@ -133,11 +134,7 @@ inline void sort_entries(std::vector<Entry>& es) {
     }
 }
 
-template <class T>
-void grow(std::vector<T>& v, std::size_t need) {
-    // Exact fit for one big batch, 1.5x growth for many small ones (amortised O(1)).
-    if (need > v.capacity()) v.reserve(std::max(need, v.capacity() + v.capacity() / 2));
-}
+using detail::grow;
 
 
 // Tombstone bounds: lo above and hi below every real outward float order (|order| < 2.13e9 for

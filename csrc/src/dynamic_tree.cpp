@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "fbsim/broadphase.hpp"
+#include "grow.hpp"
 
 namespace fbsim {
 
@@ -320,9 +321,11 @@ FBox fatten(const Aabb& b, double m) noexcept {
 
 void DynamicTree::on_insert(const std::uint32_t* slots, std::size_t count) {
     Impl& t = *impl_;
-    if (slot_capacity() > t.leaf_of.size()) t.leaf_of.resize(slot_capacity(), kNull);
-    const std::size_t need = t.nodes.size() + 2 * count;
-    if (need > t.nodes.capacity()) t.nodes.reserve(std::max(need, t.nodes.capacity() + t.nodes.capacity() / 2));
+    if (slot_capacity() > t.leaf_of.size()) {
+        detail::grow(t.leaf_of, slot_capacity());  // resize() alone would double the capacity
+        t.leaf_of.resize(slot_capacity(), kNull);
+    }
+    detail::grow(t.nodes, t.nodes.size() + 2 * count);
     // A batch at least as large as the tree: rebuild everything top-down (better boxes and
     // O(n log n)); otherwise insert leaf by leaf.
     const bool rebuild = count >= size() - count && count > 1;

@@ -187,7 +187,7 @@ struct SpatialHash::Impl {
         es.reserve(buf.size() + extra.size());
         for (std::size_t i = 0; i < buf.size(); ++i) es.push_back(buf.entry_at(i));
         es.insert(es.end(), extra.begin(), extra.end());
-        // The merged size, or 1.5x the capacity when that is more (grow(): amortised O(1) over
+        // The merged size, or 1.25x the capacity when that is more (grow(): amortised O(1) over
         // many small merges); it may throw, so it comes before anything changes.
         main.reserve(main.size() - gone.size() + es.size());
         sort_entries(es);  // allocates: before the erase, so a failure leaves the index as it was

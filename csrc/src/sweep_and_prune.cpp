@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "fbsim/broadphase.hpp"
+#include "grow.hpp"
 
 namespace fbsim {
 
@@ -56,9 +57,12 @@ void SweepAndPrune::resort() {
 }
 
 void SweepAndPrune::on_insert(const std::uint32_t* slots, std::size_t count) {
-    if (slot_capacity() > where_.size()) where_.resize(slot_capacity(), 0);
+    if (slot_capacity() > where_.size()) {
+        detail::grow(where_, slot_capacity());  // resize() alone would double the capacity
+        where_.resize(slot_capacity(), 0);
+    }
     const std::size_t old = sorted_.size();
-    sorted_.reserve(old + count);
+    detail::grow(sorted_, old + count);
     for (std::size_t i = 0; i < count; ++i) {
         const Aabb& b = box(slots[i]);
         sorted_.push_back(Entry{axis_of(b.min, axis_), axis_of(b.max, axis_), slots[i]});

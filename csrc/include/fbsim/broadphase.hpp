@@ -135,10 +135,15 @@ class IdMap {
     static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 
   private:
+    // 12 bytes, packed to 4-byte alignment: padded to 16 the hash of a million random ids took
+    // 33.5 of the 200 bytes per item the broad phase may use (2^21 buckets), now 25.
+#pragma pack(push, 4)
     struct Bucket {
         std::int64_t key;
         std::uint32_t slot;  // kNone when the bucket is empty
     };
+#pragma pack(pop)
+    static_assert(sizeof(Bucket) == 12, "IdMap::Bucket packs to 12 bytes");
     std::uint32_t find_hashed(std::int64_t id) const noexcept;
     std::size_t home(std::int64_t id) const noexcept;
     // The hash rebuilt with `buckets` buckets, without the ids below `dense` (moved to the table).
