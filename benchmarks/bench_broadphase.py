@@ -51,6 +51,34 @@ class Build(_Base):
     track_bytes_per_box.unit = "bytes"
 
 
+class IncrementalBuild:
+    """A world loaded in batches of 1000 under the server's own sparse ids: the arrays grow step
+    by step and the ids go to the hash, so memory per box is higher than one batch's."""
+
+    params = (["SpatialHash", "DynamicTree"],)
+    param_names = ("kind",)
+    n = 100_000
+
+    def setup(self, kind):
+        _ids, self.lo, self.hi, _c, _h = uniform_boxes(self.n)
+        rng = np.random.default_rng(5)
+        self.ids = rng.permutation(self.n).astype(np.int64) * 7919 + 12345
+
+    def _build(self, kind):
+        s = _make(kind)
+        for a in range(0, self.n, 1000):
+            s.insert(self.ids[a : a + 1000], self.lo[a : a + 1000], self.hi[a : a + 1000])
+        return s
+
+    def time_build(self, kind):
+        self._build(kind)
+
+    def track_bytes_per_box(self, kind):
+        return self._build(kind).nbytes / self.n
+
+    track_bytes_per_box.unit = "bytes"
+
+
 class Pairs(_Base):
     def time_pairs(self, n, kind):
         self.s.pairs()
