@@ -178,8 +178,9 @@ struct SpatialHash::Impl {
     }
 
     // The merge: drops the tombstones, moves the buffer and `extra` into the main index and
-    // empties the buffer. O(n + m log n) for m = buffer + extra entries. Allocates first (the
-    // tombstone list, the merged entry list), then shifts in place.
+    // empties the buffer. O(moved + m log n) for m = buffer + extra entries, where moved
+    // counts the entries between the first and last change whose place shifts. Allocates
+    // first (the tombstone list, the merged entry list, the plan), then shifts in place.
     void flush(std::vector<Entry>& extra) {
         std::vector<std::uint32_t> gone(tomb_at);
         detail::radix_sort(gone, [](std::uint32_t p) { return std::uint64_t{p}; });
@@ -190,10 +191,14 @@ struct SpatialHash::Impl {
         // The merged size, or 1.5x the capacity when that is more (grow(): amortised O(1) over
         // many small merges); it may throw, so it comes before anything changes.
         main.reserve(main.size() - gone.size() + es.size());
-        sort_entries(es);  // allocates: before the erase, so a failure leaves the index as it was
-        const std::size_t stale = main.erase(gone);
-        const std::size_t first = main.merge(es, /*sorted=*/true);
-        fix_pos(std::min(stale, first));
+        sort_entries(es);  // allocates: before the splice, so a failure leaves the index as it was
+        const Run::SplicePlan plan = main.plan_splice(gone, es);
+        // One pass over the entries that move (a tick of 10% moved boxes at 100k: ~2,600
+        // leave their place each tick, so every tick merges). pos[] is rewritten as each block
+        // lands, while its records are in cache.
+        main.splice(plan, gone, es, [&](std::size_t a, std::size_t b) {
+            for (std::size_t p = a; p < b; ++p) pos[main.slot(p)] = static_cast<std::uint32_t>(p);
+        });
         buf.clear();
         tomb_at.clear();
     }
