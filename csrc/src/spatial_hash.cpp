@@ -1208,7 +1208,29 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
             crowd[o]->build(m, lb, le, box_of);
         }
     };
-    for (const std::uint32_t p : ps) {
+    // A moved box's windows read 9 rows spread over the index (rows z +- 1 lie ~n / nz
+    // positions away), each a likely cache miss: the rows of the box kRowsAhead boxes on are
+    // prefetched (on the directory's level), and its key and record twice as far ahead, as
+    // the row look-up reads the key.
+    constexpr std::size_t kRowsAhead = 4;
+    const auto prefetch_rows = [&](std::size_t p) {
+        const CellKey k = m.key[p];
+        if (!dir || key_level(k) != dense_level) return;
+        const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
+        for (int c = 0; c < 9; ++c) {
+            const std::size_t i = dir->row_slice(z + c / 3 - 1, y + c % 3 - 1, x - 1, x + 1).first;
+            if (i + kWindow > n) continue;
+            detail::prefetch(R + i);
+            detail::prefetch(R + i + kWindow / 2);
+        }
+    };
+    for (std::size_t t = 0; t < ps.size(); ++t) {
+        const std::uint32_t p = ps[t];
+        if (t + 2 * kRowsAhead < ps.size()) {
+            detail::prefetch(&m.key[ps[t + 2 * kRowsAhead]]);
+            detail::prefetch(R + ps[t + 2 * kRowsAhead]);
+        }
+        if (t + kRowsAhead < ps.size()) prefetch_rows(ps[t + kRowsAhead]);
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
         const int l = key_level(k);
