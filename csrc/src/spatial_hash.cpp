@@ -178,8 +178,9 @@ struct SpatialHash::Impl {
     }
 
     // The merge: drops the tombstones, moves the buffer and `extra` into the main index and
-    // empties the buffer. O(n + m log n) for m = buffer + extra entries. Allocates first (the
-    // tombstone list, the merged entry list), then shifts in place.
+    // empties the buffer. O(moved + m log n) for m = buffer + extra entries, where moved
+    // counts the entries between the first and last change whose place shifts. Allocates
+    // first (the tombstone list, the merged entry list, the plan), then shifts in place.
     void flush(std::vector<Entry>& extra) {
         std::vector<std::uint32_t> gone(tomb_at);
         detail::radix_sort(gone, [](std::uint32_t p) { return std::uint64_t{p}; });
@@ -190,10 +191,14 @@ struct SpatialHash::Impl {
         // The merged size, or 1.25x the capacity when that is more (grow(): amortised O(1) over
         // many small merges); it may throw, so it comes before anything changes.
         main.reserve(main.size() - gone.size() + es.size());
-        sort_entries(es);  // allocates: before the erase, so a failure leaves the index as it was
-        const std::size_t stale = main.erase(gone);
-        const std::size_t first = main.merge(es, /*sorted=*/true);
-        fix_pos(std::min(stale, first));
+        sort_entries(es);  // allocates: before the splice, so a failure leaves the index as it was
+        const Run::SplicePlan plan = main.plan_splice(gone, es);
+        // One pass over the entries that move (a tick of 10% moved boxes at 100k: ~2,600
+        // leave their place each tick, so every tick merges). pos[] is rewritten as each block
+        // lands, while its records are in cache.
+        main.splice(plan, gone, es, [&](std::size_t a, std::size_t b) {
+            for (std::size_t p = a; p < b; ++p) pos[main.slot(p)] = static_cast<std::uint32_t>(p);
+        });
         buf.clear();
         tomb_at.clear();
     }
@@ -560,16 +565,23 @@ void SpatialHash::on_update(const std::uint32_t* slots, std::size_t count) {
     const std::size_t n = m.size();
     // Each step reads the box, pos[], the key and the record at random places (a 10% batch at
     // 100k boxes: ~4 cache misses per box, most of this loop's time when waited for one by
-    // one), so the reads are prefetched: pos[] 16 boxes ahead, the rest 8 ahead.
+    // one), so the reads are prefetched: pos[] 16 boxes ahead, the rest 8 ahead. The box (48
+    // bytes) straddles two cache lines every other slot, and the stays-test below reads the
+    // neighbours' keys and records, on the next line over half the time: those lines too.
     constexpr std::size_t kAhead = 8;
     for (std::size_t i = 0; i < count; ++i) {
         if (i + 2 * kAhead < count) detail::prefetch(&h.pos[slots[i + 2 * kAhead]]);
         if (i + kAhead < count) {
-            detail::prefetch(&box(slots[i + kAhead]));
+            const Aabb& ahead = box(slots[i + kAhead]);
+            detail::prefetch(&ahead.min);
+            detail::prefetch(&ahead.max.z);
             const std::size_t q = h.pos[slots[i + kAhead]];
             if (q < n) {
-                detail::prefetch(&m.key[q]);
-                detail::prefetch(&m.rec[q]);
+                const std::size_t q0 = q > 0 ? q - 1 : q, q1 = q + 1 < n ? q + 1 : q;
+                detail::prefetch(&m.key[q0]);
+                detail::prefetch(&m.key[q1]);
+                detail::prefetch(&m.rec[q0]);
+                detail::prefetch(&m.rec[q1]);
             }
         }
         const std::uint32_t s = slots[i];
@@ -1182,21 +1194,45 @@ void SpatialHash::find_pairs_involving(const std::uint32_t* slots, std::size_t c
     // spent and then re-gridding anyway (DynamicTree 4.4). An exact sum of the scans to come,
     // not a forecast from a rate (tried in round 8 and dropped: one crowded search early in a
     // tick re-gridded a level of 1e6), so it re-grids only when scanning would cost more.
+    // The 9 neighbour row slices of a box at key k on the directory's level (rows z - 1 .. z + 1,
+    // y - 1 .. y + 1; cells x - 1 .. x + 1): visit(begin, end) for each.
+    const auto each_row = [&](const CellKey& k, const auto& visit) {
+        const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
+        for (int c = 0; c < 9; ++c) {
+            const auto r = dir->row_slice(z + c / 3 - 1, y + c % 3 - 1, x - 1, x + 1);
+            visit(std::size_t{r.first}, std::size_t{r.second});
+        }
+    };
     if (dir && dir->most_in_cell() > kDenseCellMost) {
         std::size_t crowded = 0;
-        for (const std::uint32_t p : ps) {
-            const CellKey k = m.key[p];
-            if (key_level(k) != dense_level) continue;
-            const std::int64_t z = unbias(k.hi), y = unbias(k.lo >> 32), x = unbias(k.lo);
-            for (int c = 0; c < 9; ++c) {
-                const auto slice = dir->row_slice(z + c / 3 - 1, y + c % 3 - 1, x - 1, x + 1);
-                const std::size_t len = slice.second - slice.first;
-                if (len > kCrowdedScan) crowded += len;
-            }
-        }
+        for (const std::uint32_t p : ps)
+            if (key_level(m.key[p]) == dense_level)
+                each_row(m.key[p], [&](std::size_t i, std::size_t e) {
+                    if (e - i > kCrowdedScan) crowded += e - i;
+                });
         levels.expect_scans(dense_level, crowded);
     }
-    for (const std::uint32_t p : ps) {
+    // A moved box's windows read 9 rows spread over the index (rows z +- 1 lie ~n / nz
+    // positions away), each a likely cache miss: the rows of the box kRowsAhead boxes on are
+    // prefetched (on the directory's level), and its key and record twice as far ahead, as
+    // the row look-up reads the key.
+    constexpr std::size_t kRowsAhead = 4;
+    const auto prefetch_rows = [&](std::size_t p) {
+        const CellKey k = m.key[p];
+        if (!dir || key_level(k) != dense_level) return;
+        each_row(k, [&](std::size_t i, std::size_t) {
+            if (i + kWindow > n) return;
+            detail::prefetch(R + i);
+            detail::prefetch(R + i + kWindow / 2);
+        });
+    };
+    for (std::size_t t = 0; t < ps.size(); ++t) {
+        const std::uint32_t p = ps[t];
+        if (t + 2 * kRowsAhead < ps.size()) {
+            detail::prefetch(&m.key[ps[t + 2 * kRowsAhead]]);
+            detail::prefetch(R + ps[t + 2 * kRowsAhead]);
+        }
+        if (t + kRowsAhead < ps.size()) prefetch_rows(ps[t + kRowsAhead]);
         if (found() > max_results()) return;  // the caller reports the cap
         const CellKey k = m.key[p];
         const int l = key_level(k);
