@@ -33,6 +33,16 @@ inline unsigned lowest_bit(unsigned m) noexcept {
 #endif
 }
 
+inline unsigned bit_count(unsigned m) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<unsigned>(__builtin_popcount(m));
+#else
+    unsigned c = 0;
+    for (; m != 0; m &= m - 1) ++c;
+    return c;
+#endif
+}
+
 // Left-pack permutations for _mm256_permutevar8x32_epi32: for each mask of M hit lanes of
 // 32 / M bits (M = 8: int32 lanes; M = 4: int64 lanes as pairs of int32), the source lanes
 // of the hits in order (the tail does not matter).
