@@ -99,6 +99,53 @@ def test_lanes_touching_lattice_and_ulp_gaps():
     _check(s, ids, lo, hi)
 
 
+def _float_steps(x, k):
+    """x (a float32 value) moved k float32 steps up (k < 0: down), as a double."""
+    f = np.float32(x)
+    for _ in range(abs(k)):
+        f = np.nextafter(f, np.float32(np.inf if k > 0 else -np.inf), dtype=np.float32)
+    return float(f)
+
+
+@pytest.mark.usefixtures("lanes")
+@pytest.mark.parametrize(
+    "x",
+    [1.0, 3.0, 1000.25, -7.5, -0.0, 0.0, 99_999.5, -99_999.5, 999_990.0, -999_990.0]
+    + [_float_steps(b, 1) for b in (5.0, -5.0, 1000.25)],  # odd float orders
+)
+def test_lanes_float_step_gaps(x):
+    # Facing bounds -1..3 float32 steps apart at x, a coordinate the floats hold exactly (so
+    # the outward rounding adds nothing), or doubles a fraction of a float past it, on each axis, with both
+    # parities of the float's order, both signs, -0.0 and near the coordinate limit. The AVX2
+    # scan compares halved orders (the minimum of (t >> 1) - (v >> 1)): a gap of one float
+    # whose two orders share a half passes its loose test and must be rejected exactly; a
+    # touch (gap 0) or a 1-float overlap must not be taken as sure without the exact test.
+    # Compact around x with a filler lattice, so the level is dense (>= 64 boxes, few cells
+    # per box) and goes through the lane pass.
+    lo, hi = [], []
+    for axis in range(3):
+        shifts = [(g, a, b) for g in (-1, 0, 1, 2, 3) for a in (0.0, 0.25) for b in (0.0, 0.5)]
+        for c, (gap, a_past, b_past) in enumerate(shifts):
+            o = x + 2.0 * np.array([c % 5, c // 5, 0.0])
+            o = np.roll(o, axis)  # o[axis] is x
+            a_lo, a_hi = o.copy(), o + 1.0
+            a_lo[axis] = x - 1.0
+            a_hi[axis] = x + a_past * (_float_steps(x, 1) - x)  # a past fraction of a float
+            b_lo = o.copy()
+            step = _float_steps(x, gap)
+            b_lo[axis] = step + b_past * (_float_steps(step, 1) - step)
+            lo += [a_lo, b_lo]
+            hi += [a_hi, b_lo + 1.0]
+    lattice = np.stack(np.meshgrid(*[np.arange(5.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    filler = x + 2.0 * lattice
+    lo, hi = np.concatenate([lo, filler + 0.5]), np.concatenate([hi, filler + 1.25])
+    ids = np.arange(len(lo), dtype=np.int64)
+    for cell in (None, 1.0):
+        s = fbsim.SpatialHash(cell_size=cell)
+        s.insert(ids, lo, hi)
+        _check(s, ids, lo, hi)
+
+
 @pytest.mark.parametrize("per_cell", [5, 16, 32])
 @pytest.mark.usefixtures("lanes")
 def test_lanes_full_cells(per_cell):
