@@ -14,7 +14,7 @@ import fbsim
 
 def _lattice_scene(seed):
     # 60 x 50 x 50 unit boxes: 0.9 apart along x (each overlaps its +x neighbour; the next but
-    # one is 1.8 away), 2 apart along y and z (exactly touching when `touch`), ids a random
+    # one is 1.8 away), 2 apart along y and z (a gap of 1: no pairs across rows), ids a random
     # subset of a wider range so ranks are scattered over the buckets.
     nx, ny, nz = 60, 50, 50
     g = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), -1)
